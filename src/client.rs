@@ -1,0 +1,339 @@
+//! The library client: the original `cent` library's API in Rust.
+//!
+//! [`Client`] sends commands over any of the three protocols; one
+//! [`Error`] type tells a transport failure (the original `RequestException`)
+//! from a server error reply (`ResponseError`). [`Batch`] is the original's
+//! `add`/`send`: many commands, one request, one reply per command.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cent_run::client::Error> {
+//! use cent_run::client::{Client, ClientConfig};
+//! let client = Client::new(ClientConfig::api("http://localhost:8000", "api-key"))?;
+//! client.publish("news", &serde_json::json!({"text": "hello"})).await?;
+//! let mut batch = client.batch();
+//! batch.add("publish", serde_json::json!({"channel": "news", "data": 1}))?;
+//! batch.add("history", serde_json::json!({"channel": "news", "limit": -1}))?;
+//! let replies = batch.send().await?; // one Result per command
+//! # Ok(()) }
+//! ```
+
+mod transport;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use crate::protocol::{self, ApiError, DecodeError, Encoded, Protocol, Reply};
+use crate::token;
+pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError, TransportErrorKind};
+
+/// How to reach and authenticate to a server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub url: String,
+    pub protocol: Protocol,
+    pub api_key: Option<SecretString>,
+    /// HMAC secret for protocol v1.
+    pub secret: Option<SecretString>,
+    pub timeout: Duration,
+    /// Do not verify TLS certificates.
+    pub insecure_tls: bool,
+    /// Extra CA certificate (PEM) to trust.
+    pub cacert: Option<std::path::PathBuf>,
+    /// v1 only: send no `X-API-Sign` (the original's `insecure_api`).
+    pub unsigned: bool,
+}
+
+impl ClientConfig {
+    /// Modern server (v5/v6) with an API key.
+    pub fn api(url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        ClientConfig {
+            url: url.into(),
+            protocol: Protocol::Api,
+            api_key: Some(SecretString::from(api_key.into())),
+            secret: None,
+            timeout: Duration::from_secs(10),
+            insecure_tls: false,
+            cacert: None,
+            unsigned: false,
+        }
+    }
+
+    /// Centrifugo v1 with the project secret (HMAC-signed requests).
+    pub fn v1(url: impl Into<String>, secret: impl Into<String>) -> Self {
+        ClientConfig {
+            protocol: Protocol::V1,
+            api_key: None,
+            secret: Some(SecretString::from(secret.into())),
+            ..ClientConfig::api(url, "")
+        }
+    }
+}
+
+/// What went wrong with a call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request did not get a usable HTTP answer (the original's RequestException).
+    #[error("request failed: {0}")]
+    Transport(#[from] TransportError),
+    /// The server answered, but not with replies we can read.
+    #[error("unreadable response: {0}")]
+    Decode(#[from] DecodeError),
+    /// The server answered the command with an error (the original's ResponseError).
+    #[error("server error: {0}")]
+    Server(ApiError),
+    /// The client was configured wrongly (bad URL, unreadable CA file...).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Error {
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport(_) | Error::Decode(_))
+    }
+}
+
+/// One request/response exchange, for `-v` logging. Never carries secrets.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    pub url: &'a str,
+    pub commands: usize,
+    pub request_body: &'a [u8],
+    pub status: Option<u16>,
+    pub response_body: Option<&'a [u8]>,
+    pub elapsed: Duration,
+    pub error: Option<&'a TransportError>,
+}
+
+type Logger = Arc<dyn Fn(&Exchange) + Send + Sync>;
+
+/// A server-API client. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    protocol: Protocol,
+    endpoint: String,
+    base: String,
+    api_key: Option<SecretString>,
+    secret: Option<SecretString>,
+    unsigned: bool,
+    transport: Arc<dyn Transport>,
+    logger: Option<Logger>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("protocol", &self.protocol)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client over HTTP (reqwest, rustls).
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let transport = ReqwestTransport::new(config.timeout, config.insecure_tls, config.cacert.as_deref())?;
+        Ok(Self::with_transport(config, Arc::new(transport)))
+    }
+
+    /// A client over any transport (the original's `send_func`).
+    pub fn with_transport(config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
+        Client {
+            protocol: config.protocol,
+            endpoint: protocol::endpoint(&config.url, config.protocol),
+            base: protocol::base_url(&config.url).to_owned(),
+            api_key: config.api_key,
+            secret: config.secret,
+            unsigned: config.unsigned,
+            transport,
+            logger: None,
+        }
+    }
+
+    /// Calls `log` after every exchange (for `-v`).
+    pub fn with_logger(mut self, log: impl Fn(&Exchange) + Send + Sync + 'static) -> Self {
+        self.logger = Some(Arc::new(log));
+        self
+    }
+
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The URL batches are posted to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The request `send_encoded` would make, for `plan` (secrets as `***`
+    /// when `redact`).
+    pub fn request(&self, body: Vec<u8>, redact: bool) -> HttpRequest {
+        let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        let shown = |s: &SecretString| if redact { "***".to_owned() } else { s.expose_secret().to_owned() };
+        match self.protocol {
+            Protocol::Api => {
+                if let Some(k) = &self.api_key {
+                    headers.push(("X-API-Key".into(), shown(k)));
+                }
+            }
+            Protocol::Legacy => {
+                if let Some(k) = &self.api_key {
+                    headers.push(("Authorization".into(), format!("apikey {}", shown(k))));
+                }
+            }
+            Protocol::V1 => {
+                let sign = match (&self.secret, self.unsigned) {
+                    (Some(s), false) => token::api_sign(s.expose_secret().as_bytes(), &body),
+                    _ => String::new(),
+                };
+                headers.push(("X-API-Sign".into(), sign));
+            }
+        }
+        HttpRequest { url: self.endpoint.clone(), headers, body: body.into() }
+    }
+
+    /// Sends pre-encoded commands in one request; one reply per command.
+    pub async fn send_encoded(&self, cmds: &[&Encoded]) -> Result<Vec<Reply>, Error> {
+        let body = protocol::body(self.protocol, cmds.iter().copied());
+        let methods: Vec<&str> = cmds.iter().map(|c| c.method).collect();
+        let request = self.request(body, false);
+        let started = Instant::now();
+        let result = self.transport.post(&request).await;
+        if let Some(log) = &self.logger {
+            log(&Exchange {
+                url: &request.url,
+                commands: cmds.len(),
+                request_body: &request.body,
+                status: result.as_ref().ok().map(|r| r.status),
+                response_body: result.as_ref().ok().map(|r| &r.body[..]),
+                elapsed: started.elapsed(),
+                error: result.as_ref().err(),
+            });
+        }
+        let response = result?;
+        if response.status != 200 {
+            return Err(Error::Transport(TransportError::status(response.status, &response.body)));
+        }
+        Ok(protocol::decode(self.protocol, &methods, &response.body)?)
+    }
+
+    /// Sends one command and returns its result.
+    pub async fn call(&self, method: &str, params: impl Serialize) -> Result<Json, Error> {
+        let mut batch = self.batch();
+        batch.add(method, params)?;
+        let mut replies = batch.send().await?;
+        replies.pop().expect("one reply per command").map_err(Error::Server)
+    }
+
+    /// Many commands, one request (the original's `add`/`send`).
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { client: self, commands: Vec::new() }
+    }
+
+    pub async fn publish(&self, channel: &str, data: &impl Serialize) -> Result<Json, Error> {
+        self.call("publish", obj([("channel", Json::from(channel)), ("data", to_json(data)?)])).await
+    }
+
+    pub async fn broadcast(&self, channels: &[&str], data: &impl Serialize) -> Result<Json, Error> {
+        self.call("broadcast", obj([("channels", Json::from(channels.to_vec())), ("data", to_json(data)?)])).await
+    }
+
+    pub async fn subscribe(&self, user: &str, channel: &str) -> Result<Json, Error> {
+        self.call("subscribe", obj([("user", user.into()), ("channel", channel.into())])).await
+    }
+
+    /// Unsubscribes a user; `channel = None` means from every channel.
+    pub async fn unsubscribe(&self, user: &str, channel: Option<&str>) -> Result<Json, Error> {
+        self.call("unsubscribe", obj([("user", user.into()), ("channel", channel.unwrap_or("").into())])).await
+    }
+
+    pub async fn disconnect(&self, user: &str) -> Result<Json, Error> {
+        self.call("disconnect", obj([("user", user.into())])).await
+    }
+
+    pub async fn refresh(&self, user: &str) -> Result<Json, Error> {
+        self.call("refresh", obj([("user", user.into())])).await
+    }
+
+    /// Publications of a channel; `limit = -1` for all kept ones.
+    pub async fn history(&self, channel: &str, limit: i64) -> Result<Json, Error> {
+        let mut p = obj([("channel", channel.into())]);
+        if self.protocol != Protocol::V1 {
+            p.insert("limit".into(), limit.into());
+        }
+        self.call("history", p).await
+    }
+
+    pub async fn history_remove(&self, channel: &str) -> Result<Json, Error> {
+        self.call("history_remove", obj([("channel", channel.into())])).await
+    }
+
+    pub async fn presence(&self, channel: &str) -> Result<Json, Error> {
+        self.call("presence", obj([("channel", channel.into())])).await
+    }
+
+    pub async fn presence_stats(&self, channel: &str) -> Result<Json, Error> {
+        self.call("presence_stats", obj([("channel", channel.into())])).await
+    }
+
+    pub async fn channels(&self, pattern: Option<&str>) -> Result<Json, Error> {
+        let p = pattern.map_or_else(Map::new, |p| obj([("pattern", p.into())]));
+        self.call("channels", p).await
+    }
+
+    /// Server statistics: `info` on modern servers, `stats` on v1.
+    pub async fn info(&self) -> Result<Json, Error> {
+        let method = if self.protocol == Protocol::V1 { "stats" } else { "info" };
+        self.call(method, Map::new()).await
+    }
+}
+
+/// Commands collected for one request.
+pub struct Batch<'c> {
+    client: &'c Client,
+    commands: Vec<Encoded>,
+}
+
+impl Batch<'_> {
+    /// Adds a command; params are any serialisable object.
+    pub fn add(&mut self, method: &str, params: impl Serialize) -> Result<&mut Self, Error> {
+        let m = crate::manifest::methods::lookup(method)
+            .ok_or_else(|| Error::Config(format!("unknown method `{method}`")))?;
+        let Json::Object(params) = to_json(&params)? else {
+            return Err(Error::Config("params must be a JSON object".into()));
+        };
+        self.commands.push(protocol::encode(self.client.protocol, m.name, &params));
+        Ok(self)
+    }
+
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    /// Sends everything added in one request and clears the batch.
+    pub async fn send(&mut self) -> Result<Vec<Reply>, Error> {
+        let cmds: Vec<&Encoded> = self.commands.iter().collect();
+        let replies = self.client.send_encoded(&cmds).await?;
+        self.commands.clear();
+        Ok(replies)
+    }
+}
+
+fn obj<const N: usize>(pairs: [(&str, Json); N]) -> Map<String, Json> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn to_json(value: &(impl Serialize + ?Sized)) -> Result<Json, Error> {
+    serde_json::to_value(value).map_err(|e| Error::Config(format!("cannot serialise data: {e}")))
+}

@@ -1,0 +1,169 @@
+//! HTTP transports: a request (URL, headers, body bytes) in, a status and
+//! body out, or a [`TransportError`] that says whether the request may have
+//! reached the server (retry safety depends on it).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::Error;
+
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub url: String,
+    /// Header values may carry the API key: never log them.
+    pub headers: Vec<(String, String)>,
+    pub body: bytes::Bytes,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("url", &self.url)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportErrorKind {
+    /// No connection was made: the request certainly did not reach the server.
+    Connect,
+    /// No answer in time: the server may or may not have applied the request.
+    Timeout,
+    /// The connection broke after the request was (maybe) sent.
+    Broken,
+    /// A non-200 HTTP status.
+    Status(u16),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    pub kind: TransportErrorKind,
+    pub message: String,
+}
+
+impl TransportError {
+    pub fn status(status: u16, body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_owned();
+        let hint = match status {
+            401 => " (wrong or missing API key)",
+            404 => " (wrong URL or protocol for this server)",
+            _ => "",
+        };
+        let message =
+            if text.is_empty() { format!("HTTP {status}{hint}") } else { format!("HTTP {status}{hint}: {text}") };
+        TransportError { kind: TransportErrorKind::Status(status), message }
+    }
+
+    /// Whether the server may have applied the request.
+    pub fn maybe_applied(&self) -> bool {
+        match self.kind {
+            TransportErrorKind::Connect => false,
+            TransportErrorKind::Status(s) => s >= 500,
+            _ => true,
+        }
+    }
+
+    /// Whether trying again may help (connection trouble, timeouts, 5xx).
+    pub fn retryable(&self) -> bool {
+        match self.kind {
+            TransportErrorKind::Status(s) => s >= 500,
+            _ => true,
+        }
+    }
+}
+
+/// Anything that can POST a request: reqwest by default, or a test double.
+pub trait Transport: Send + Sync {
+    fn post<'a>(
+        &'a self,
+        request: &'a HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>>;
+}
+
+/// Largest response body read (a hostile server cannot exhaust memory).
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+pub struct ReqwestTransport {
+    http: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    pub fn new(timeout: Duration, insecure: bool, cacert: Option<&std::path::Path>) -> Result<Self, Error> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // Centrifugo closes idle keep-alive connections after 30 s.
+            .pool_idle_timeout(Duration::from_secs(20))
+            .tls_danger_accept_invalid_certs(insecure)
+            .user_agent(concat!("cent-run/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = cacert {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::Config(format!("cannot read CA file {}: {e}", path.display())))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| Error::Config(format!("invalid CA file {}: {e}", path.display())))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| Error::Config(format!("cannot build HTTP client: {e}")))?;
+        Ok(ReqwestTransport { http })
+    }
+}
+
+fn classify(e: &reqwest::Error) -> TransportError {
+    let kind = if e.is_connect() {
+        TransportErrorKind::Connect
+    } else if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else {
+        TransportErrorKind::Broken
+    };
+    // reqwest's Display includes the URL (no secrets: keys travel in headers).
+    let mut message = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        src = s.source();
+    }
+    TransportError { kind, message }
+}
+
+impl Transport for ReqwestTransport {
+    fn post<'a>(
+        &'a self,
+        request: &'a HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut req = self.http.post(&request.url).body(request.body.clone());
+            for (name, value) in &request.headers {
+                let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| TransportError {
+                    kind: TransportErrorKind::Connect,
+                    message: format!("header {name} has characters HTTP cannot carry"),
+                })?;
+                v.set_sensitive(name != "Content-Type");
+                req = req.header(name.as_str(), v);
+            }
+            let mut resp = req.send().await.map_err(|e| classify(&e))?;
+            let status = resp.status().as_u16();
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e))? {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(TransportError {
+                        kind: TransportErrorKind::Broken,
+                        message: format!("response body over {MAX_RESPONSE_BYTES} bytes"),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HttpResponse { status, body })
+        })
+    }
+}

@@ -1,0 +1,296 @@
+//! The engine: a validated manifest's commands in, one [`Outcome`] per
+//! command out. Only this module (through [`Client`]) touches the network.
+//!
+//! Commands sharing a target run in manifest order (one lane); lanes run
+//! concurrently up to `concurrency` requests in flight; consecutive commands
+//! of a lane share a batch. Publish/broadcast get an idempotency key derived
+//! from the run id and their position, so a re-send after an unknown outcome
+//! is not applied twice.
+
+mod batch;
+pub mod lanes;
+pub mod outcome;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value as Json};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use batch::RetryPolicy;
+use lanes::{BatchLimits, Packer};
+pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
+pub use state::{State, StateError};
+
+use crate::client::Client;
+use crate::manifest::Command;
+use crate::manifest::methods::{Method, Retry};
+use crate::protocol::{self, Encoded, Protocol};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    pub batch_size: usize,
+    pub max_batch_bytes: usize,
+    pub retry: RetryPolicy,
+    /// Commands per second.
+    pub rate: Option<f64>,
+    pub fail_fast: bool,
+    pub run_id: String,
+    /// How long in-flight requests may still answer after Ctrl-C.
+    pub grace: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: 4,
+            batch_size: 100,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            retry: RetryPolicy { retries: 3, base: Duration::from_millis(200), max: Duration::from_secs(5) },
+            rate: None,
+            fail_fast: false,
+            run_id: new_run_id(),
+            grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Under the 1 MiB body limit common in reverse proxies.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 900 * 1024;
+
+/// A fresh run id: time and process id, hex.
+pub fn new_run_id() -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{:x}{:04x}", t / 1000, std::process::id() & 0xffff)
+}
+
+/// A command ready to send: encoded once, with its lane targets.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub method: &'static Method,
+    pub encoded: Encoded,
+    pub targets: Vec<String>,
+    /// Broadcast channels (per-channel outcomes).
+    pub channels: Vec<String>,
+    /// Carries an idempotency key.
+    pub idempotent: bool,
+    pub fingerprint: String,
+}
+
+/// The idempotency key cent-run adds to a command that has none.
+pub fn idempotency_key(run_id: &str, index: usize) -> String {
+    format!("cent-run-{run_id}-{index}")
+}
+
+/// Encodes commands for a protocol, adding idempotency keys where the
+/// protocol honours them.
+pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Prepared> {
+    commands
+        .iter()
+        .map(|c| {
+            let fingerprint = state::fingerprint(c.method.name, &serde_json::to_string(&c.params).expect("JSON map"));
+            let keyed = c.method.retry == Retry::WithIdempotencyKey && protocol.has_idempotency();
+            let mut params: std::borrow::Cow<Map<String, Json>> = std::borrow::Cow::Borrowed(&c.params);
+            if keyed && !params.contains_key("idempotency_key") {
+                params.to_mut().insert("idempotency_key".into(), Json::String(idempotency_key(run_id, c.index)));
+            }
+            let channels = if c.method.name == "broadcast" {
+                params
+                    .get("channels")
+                    .and_then(Json::as_array)
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            Prepared {
+                method: c.method,
+                encoded: protocol::encode(protocol, c.method.name, &params),
+                targets: lanes::targets(c.method, &c.params),
+                channels,
+                idempotent: keyed,
+                fingerprint,
+            }
+        })
+        .collect()
+}
+
+/// Batches as a run would cut them if every request finished in order
+/// (what `plan` shows).
+pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>> {
+    let targets: Vec<Vec<String>> = prepared.iter().map(|p| p.targets.clone()).collect();
+    let mut packer = Packer::new(lanes::lanes(&targets));
+    let limits = limits(opts);
+    let size = |i: usize| prepared[i].encoded.params.get().len() + 32;
+    let mut out = Vec::new();
+    while let Some((b, used)) = packer.next(limits, &size) {
+        packer.release(&used);
+        out.push(b);
+    }
+    out
+}
+
+fn limits(opts: &RunOptions) -> BatchLimits {
+    let mut max_commands = opts.batch_size.max(1);
+    if let Some(rate) = opts.rate {
+        // No burst bigger than one second's worth.
+        max_commands = max_commands.min(rate.ceil().max(1.0) as usize);
+    }
+    BatchLimits { max_commands, max_bytes: opts.max_batch_bytes }
+}
+
+/// A finished batch: outcomes, how it ended, and the lanes it held.
+type BatchDone = (Vec<(usize, Outcome)>, batch::BatchEnd, Vec<usize>);
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    pub outcomes: Vec<Outcome>,
+    pub interrupted: bool,
+    pub duration: Duration,
+    pub run_id: String,
+    /// A state-file write failed (the run went on).
+    pub state_error: Option<StateError>,
+}
+
+/// Runs everything; `interrupt` turning true stops dispatching (Ctrl-C);
+/// `progress` is told how many commands finished after every batch.
+pub async fn execute(
+    client: &Client,
+    prepared: Arc<Vec<Prepared>>,
+    opts: &RunOptions,
+    mut state: Option<&mut State>,
+    interrupt: watch::Receiver<bool>,
+    progress: &(dyn Fn(usize) + Sync),
+) -> RunResult {
+    let started = Instant::now();
+    let n = prepared.len();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
+    let mut todo = Vec::with_capacity(n);
+    for (i, p) in prepared.iter().enumerate() {
+        if state.as_ref().is_some_and(|s| s.is_applied(i, &p.fingerprint)) {
+            outcomes[i] = Some(Outcome::skipped(SkipReason::AlreadyApplied));
+        } else {
+            todo.push(i);
+        }
+    }
+    let targets: Vec<Vec<String>> = todo.iter().map(|&i| prepared[i].targets.clone()).collect();
+    let lanes = lanes::lanes(&targets).into_iter().map(|l| l.into_iter().map(|k| todo[k]).collect()).collect();
+    let mut packer = Packer::new(lanes);
+    let limits = limits(opts);
+    let size = |i: usize| prepared[i].encoded.params.get().len() + 32;
+    let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
+    let mut stop: Option<SkipReason> = None;
+    let mut interrupted = false;
+    let mut state_error = None;
+    let mut next_send = Instant::now();
+    let mut int_rx = interrupt.clone();
+    loop {
+        if *int_rx.borrow() && !interrupted {
+            interrupted = true;
+            stop = Some(SkipReason::Interrupted);
+        }
+        while stop.is_none() && in_flight.len() < opts.concurrency.max(1) {
+            let Some((cmds, used)) = packer.next(limits, &size) else { break };
+            if let Some(rate) = opts.rate {
+                let now = Instant::now();
+                if next_send > now {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(next_send.into()) => {}
+                        _ = int_rx.wait_for(|&v| v) => {}
+                    }
+                }
+                next_send = next_send.max(now) + Duration::from_secs_f64(cmds.len() as f64 / rate);
+                if *int_rx.borrow() {
+                    interrupted = true;
+                    stop = Some(SkipReason::Interrupted);
+                    for c in cmds {
+                        outcomes[c] = Some(Outcome::skipped(SkipReason::Interrupted));
+                    }
+                    break;
+                }
+            }
+            let client = client.clone();
+            let prepared = prepared.clone();
+            let policy = opts.retry;
+            let rx = interrupt.clone();
+            in_flight.spawn(async move {
+                let (done, end) = batch::run(&client, &prepared, &cmds, policy, rx).await;
+                (done, end, used)
+            });
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let joined = if interrupted {
+            match tokio::time::timeout(opts.grace, in_flight.join_next()).await {
+                Ok(j) => j,
+                Err(_) => break,
+            }
+        } else {
+            tokio::select! {
+                j = in_flight.join_next() => j,
+                _ = int_rx.wait_for(|&v| v) => continue,
+            }
+        };
+        let Some(joined) = joined else { break };
+        let Ok((done, end, used)) = joined else { continue };
+        packer.release(&used);
+        let count = done.len();
+        if let Some(s) = state.as_deref_mut() {
+            let applied = done
+                .iter()
+                .filter(|(_, o)| o.status == Status::Ok)
+                .map(|(i, _)| (*i, prepared[*i].fingerprint.as_str()));
+            if let Err(e) = s.record(applied) {
+                state_error.get_or_insert(e);
+            }
+        }
+        for (i, o) in done {
+            if opts.fail_fast && o.status == Status::Failed {
+                stop.get_or_insert(SkipReason::FailFast);
+            }
+            outcomes[i] = Some(o);
+        }
+        if end.refused {
+            stop.get_or_insert(SkipReason::Refused);
+        }
+        if end.transport_failed {
+            stop.get_or_insert(SkipReason::Transport);
+        }
+        progress(count);
+    }
+    // Batches still in flight after the grace period: sent, no answer.
+    in_flight.abort_all();
+    let reason = stop.unwrap_or(SkipReason::Interrupted);
+    for i in packer.drain() {
+        outcomes[i].get_or_insert(Outcome::skipped(reason));
+    }
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| Outcome {
+                status: Status::Unknown,
+                transport: Some("no answer before the run stopped".into()),
+                ..Outcome::skipped(SkipReason::Interrupted)
+            })
+        })
+        .map(|mut o| {
+            if o.status == Status::Unknown {
+                o.skip = None;
+            }
+            o
+        })
+        .collect();
+    RunResult {
+        outcomes,
+        interrupted,
+        duration: started.elapsed(),
+        run_id: state.as_ref().map_or_else(|| opts.run_id.clone(), |s| s.run_id.clone()),
+        state_error,
+    }
+}

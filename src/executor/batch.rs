@@ -1,0 +1,269 @@
+//! One batch in flight: send, read one reply per command, re-send only what
+//! is safe and worth retrying (connection errors, timeouts, 5xx, error 100),
+//! with exponential backoff and jitter. A broadcast whose channels partly
+//! failed with error 100 is re-sent to those channels only.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value as Json};
+use tokio::sync::watch;
+
+use super::Prepared;
+use super::outcome::{ChannelOutcome, Outcome, SkipReason, Status};
+use crate::client::{Client, Error};
+use crate::manifest::methods::Retry;
+use crate::protocol::{self, ApiError, Encoded};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random delay up to `base * 2^attempt`, capped.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let cap = self.base.saturating_mul(1 << attempt.min(16)).min(self.max);
+        cap.mul_f64(0.5 + 0.5 * jitter())
+    }
+}
+
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    (h.finish() % 10_000) as f64 / 10_000.0
+}
+
+/// How the batch ended, for the dispatcher's stop decisions.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchEnd {
+    /// Transport trouble remained after the retries.
+    pub transport_failed: bool,
+    /// The server refused the request (HTTP 4xx).
+    pub refused: bool,
+}
+
+struct Pending {
+    cmd: usize,
+    encoded: Encoded,
+    started: Option<Instant>,
+    attempts: u32,
+    /// Broadcast: index in the original channel list for each channel sent.
+    channel_map: Vec<usize>,
+    /// An earlier attempt may have reached the server.
+    maybe_applied: bool,
+}
+
+/// Sends `cmds` (indices into `prepared`), retrying as allowed; returns each
+/// command's outcome.
+pub async fn run(
+    client: &Client,
+    prepared: &[Prepared],
+    cmds: &[usize],
+    policy: RetryPolicy,
+    mut interrupt: watch::Receiver<bool>,
+) -> (Vec<(usize, Outcome)>, BatchEnd) {
+    let mut done: Vec<(usize, Outcome)> = Vec::with_capacity(cmds.len());
+    let mut pending: Vec<Pending> = cmds
+        .iter()
+        .map(|&c| Pending {
+            cmd: c,
+            encoded: prepared[c].encoded.clone(),
+            started: None,
+            attempts: 0,
+            channel_map: (0..prepared[c].channels.len()).collect(),
+            maybe_applied: false,
+        })
+        .collect();
+    let mut channel_state: Vec<Vec<ChannelOutcome>> = cmds.iter().map(|&c| channel_outcomes(&prepared[c])).collect();
+    let pos = |c: usize| cmds.iter().position(|&x| x == c).expect("command of this batch");
+    let mut end = BatchEnd::default();
+    let mut attempt = 0;
+    loop {
+        let now = Instant::now();
+        for p in &mut pending {
+            p.started.get_or_insert(now);
+            p.attempts += 1;
+        }
+        let refs: Vec<&Encoded> = pending.iter().map(|p| &p.encoded).collect();
+        let result = client.send_encoded(&refs).await;
+        let last_try = attempt >= policy.retries || *interrupt.borrow();
+        let mut again = Vec::new();
+        match result {
+            Ok(replies) => {
+                for (p, reply) in pending.drain(..).zip(replies) {
+                    let prep = &prepared[p.cmd];
+                    let chans = &mut channel_state[pos(p.cmd)];
+                    match reply {
+                        Err(e) if e.retryable() && !last_try && prep.method.retry != Retry::Unsafe => again.push(p),
+                        Err(e) => {
+                            done.push((p.cmd, finish(&p, Status::Failed, Some(e), None, None, std::mem::take(chans))))
+                        }
+                        Ok(result) if !chans.is_empty() => {
+                            match broadcast_reply(client.protocol(), &p, &result, chans, last_try) {
+                                Some(retry) => again.push(retry),
+                                None => {
+                                    let failed = chans.iter().find_map(|c| c.error.clone());
+                                    let status = if failed.is_some() { Status::Failed } else { Status::Ok };
+                                    done.push((
+                                        p.cmd,
+                                        finish(&p, status, failed, None, Some(result), std::mem::take(chans)),
+                                    ));
+                                }
+                            }
+                        }
+                        Ok(result) => done.push((p.cmd, finish(&p, Status::Ok, None, None, Some(result), Vec::new()))),
+                    }
+                }
+            }
+            Err(err) => {
+                let (maybe_applied, retryable, message) = match &err {
+                    Error::Transport(t) => (t.maybe_applied(), t.retryable(), t.message.clone()),
+                    // A 200 answer we cannot read: the server did run the batch.
+                    Error::Decode(d) => (true, true, format!("unreadable response: {d}")),
+                    other => (false, false, other.to_string()),
+                };
+                if !retryable {
+                    end.refused = true;
+                    let e = ApiError { code: None, message };
+                    for p in pending.drain(..) {
+                        let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                        done.push((p.cmd, finish(&p, Status::Failed, Some(e.clone()), None, None, chans)));
+                    }
+                } else {
+                    for mut p in pending.drain(..) {
+                        p.maybe_applied |= maybe_applied;
+                        let safe = !p.maybe_applied || resend_safe(&prepared[p.cmd], client);
+                        if safe && !last_try {
+                            again.push(p);
+                            continue;
+                        }
+                        end.transport_failed = true;
+                        let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                        let (status, skip) = if p.maybe_applied {
+                            (Status::Unknown, None)
+                        } else {
+                            (Status::Skipped, Some(SkipReason::Transport))
+                        };
+                        let mut o = finish(&p, status, None, Some(message.clone()), None, chans);
+                        o.skip = skip;
+                        done.push((p.cmd, o));
+                    }
+                }
+            }
+        }
+        if again.is_empty() {
+            break;
+        }
+        pending = again;
+        let delay = policy.delay(attempt);
+        attempt += 1;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = interrupt.wait_for(|&v| v) => {
+                // Interrupted while waiting to retry: these were sent at
+                // least once and got no final answer.
+                for p in pending.drain(..) {
+                    let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                    done.push((p.cmd, finish(&p, Status::Unknown, None, Some("interrupted before a retry".into()), None, chans)));
+                }
+                end.transport_failed = true;
+                break;
+            }
+        }
+    }
+    (done, end)
+}
+
+fn resend_safe(prep: &Prepared, client: &Client) -> bool {
+    match prep.method.retry {
+        Retry::Safe => true,
+        Retry::WithIdempotencyKey => client.protocol().has_idempotency() && prep.idempotent,
+        Retry::Unsafe => false,
+    }
+}
+
+fn channel_outcomes(prep: &Prepared) -> Vec<ChannelOutcome> {
+    prep.channels
+        .iter()
+        .map(|c| ChannelOutcome { channel: c.clone(), status: Status::Unknown, error: None, result: None })
+        .collect()
+}
+
+/// Records a broadcast's per-channel replies; returns a re-send covering only
+/// the channels that failed with a retryable error.
+fn broadcast_reply(
+    protocol: protocol::Protocol,
+    p: &Pending,
+    result: &Json,
+    chans: &mut [ChannelOutcome],
+    last_try: bool,
+) -> Option<Pending> {
+    let Some(responses) = result.get("responses").and_then(Json::as_array) else {
+        // v1 servers answer a broadcast with no per-channel detail.
+        for &i in &p.channel_map {
+            chans[i].status = Status::Ok;
+        }
+        return None;
+    };
+    let mut retry = Vec::new();
+    for (k, resp) in responses.iter().enumerate() {
+        let Some(&i) = p.channel_map.get(k) else { break };
+        match resp.get("error") {
+            Some(err) => {
+                let e: ApiError = ApiError {
+                    code: err.get("code").and_then(Json::as_u64).map(|c| c as u32),
+                    message: err.get("message").and_then(Json::as_str).unwrap_or_default().to_owned(),
+                };
+                if e.retryable() && !last_try {
+                    retry.push(i);
+                }
+                chans[i].status = Status::Failed;
+                chans[i].error = Some(e);
+            }
+            None => {
+                chans[i].status = Status::Ok;
+                chans[i].error = None;
+                chans[i].result = resp.get("result").cloned();
+            }
+        }
+    }
+    if retry.is_empty() {
+        return None;
+    }
+    let mut params: Map<String, Json> = serde_json::from_str(p.encoded.params.get()).ok()?;
+    params.insert(
+        "channels".into(),
+        Json::Array(retry.iter().map(|&i| Json::String(chans[i].channel.clone())).collect()),
+    );
+    Some(Pending {
+        cmd: p.cmd,
+        encoded: protocol::encode(protocol, p.encoded.method, &params),
+        started: p.started,
+        attempts: p.attempts,
+        channel_map: retry,
+        maybe_applied: p.maybe_applied,
+    })
+}
+
+fn finish(
+    p: &Pending,
+    status: Status,
+    error: Option<ApiError>,
+    transport: Option<String>,
+    result: Option<Json>,
+    channels: Vec<ChannelOutcome>,
+) -> Outcome {
+    Outcome {
+        status,
+        attempts: p.attempts,
+        duration: p.started.map_or(Duration::ZERO, |s| s.elapsed()),
+        error,
+        transport,
+        skip: None,
+        result,
+        channels,
+    }
+}

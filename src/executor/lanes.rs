@@ -1,0 +1,198 @@
+//! Lanes and batches. Commands that share a target (a channel; a user for
+//! user-targeted commands) form one lane, kept in manifest order; a command
+//! with several targets (a broadcast) joins their lanes. The [`Packer`] cuts
+//! lanes into batches: consecutive commands of a free lane, then of the next
+//! free lane, up to the batch size and byte budget. Pure logic, no I/O.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use serde_json::{Map, Value as Json};
+
+use crate::manifest::methods::{Method, TargetKind};
+
+/// The targets a command acts on, as lane keys (`c:` channel, `u:` user...).
+pub fn targets(method: &Method, params: &Map<String, Json>) -> Vec<String> {
+    let s = |k: &str| params.get(k).and_then(Json::as_str).filter(|v| !v.is_empty());
+    let mut out = Vec::new();
+    match method.target {
+        TargetKind::Channel => out.extend(s("channel").map(|c| format!("c:{c}"))),
+        TargetKind::Channels => {
+            if let Some(chs) = params.get("channels").and_then(Json::as_array) {
+                out.extend(chs.iter().filter_map(Json::as_str).map(|c| format!("c:{c}")));
+            }
+        }
+        TargetKind::User => {
+            out.extend(s("user").map(|u| format!("u:{u}")));
+            out.extend(s("client").map(|c| format!("k:{c}")));
+            out.extend(s("session").map(|c| format!("s:{c}")));
+            out.extend(s("channel").map(|c| format!("c:{c}")));
+            if out.is_empty() {
+                // No user: anonymous connections, or every channel of them.
+                out.push("u:".into());
+            }
+        }
+        TargetKind::None => {}
+    }
+    out
+}
+
+/// Groups commands into lanes: union-find over shared targets. Returns, per
+/// lane, its command indices in manifest order; lanes ordered by first command.
+pub fn lanes(targets: &[Vec<String>]) -> Vec<Vec<usize>> {
+    let n = targets.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (i, ts) in targets.iter().enumerate() {
+        for t in ts {
+            match owner.get(t.as_str()) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(t, i);
+                }
+            }
+        }
+    }
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for i in 0..n {
+        let root = find(&mut parent, i);
+        let lane = *index.entry(root).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[lane].push(i);
+    }
+    out
+}
+
+/// Limits on one request.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub max_commands: usize,
+    pub max_bytes: usize,
+}
+
+/// Hands out batches from lanes; a lane is busy while a batch of it is in flight.
+pub struct Packer {
+    queues: Vec<VecDeque<usize>>,
+    /// Free lanes with work, ordered by their next command's index.
+    ready: BTreeSet<(usize, usize)>,
+    busy: Vec<bool>,
+    remaining: usize,
+}
+
+impl Packer {
+    pub fn new(lanes: Vec<Vec<usize>>) -> Self {
+        let remaining = lanes.iter().map(Vec::len).sum();
+        let ready = lanes.iter().enumerate().filter_map(|(l, q)| q.first().map(|&h| (h, l))).collect();
+        let busy = vec![false; lanes.len()];
+        Packer { queues: lanes.into_iter().map(VecDeque::from).collect(), ready, busy, remaining }
+    }
+
+    /// Commands not yet handed out.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// The next batch: `(commands, lanes it took from)`; `None` when no free
+    /// lane has work. `size` gives a command's encoded size in bytes.
+    pub fn next(&mut self, limits: BatchLimits, size: &dyn Fn(usize) -> usize) -> Option<(Vec<usize>, Vec<usize>)> {
+        let mut batch = Vec::new();
+        let mut used = Vec::new();
+        let mut bytes = 0;
+        while batch.len() < limits.max_commands {
+            let Some(&(head, lane)) = self.ready.iter().next() else { break };
+            if !batch.is_empty() && bytes + size(head) > limits.max_bytes {
+                break;
+            }
+            self.ready.remove(&(head, lane));
+            self.busy[lane] = true;
+            used.push(lane);
+            let q = &mut self.queues[lane];
+            while let Some(&c) = q.front() {
+                let sz = size(c);
+                if batch.len() >= limits.max_commands || (!batch.is_empty() && bytes + sz > limits.max_bytes) {
+                    break;
+                }
+                q.pop_front();
+                bytes += sz;
+                batch.push(c);
+            }
+            if q.front().is_some() {
+                // The lane still has work but this batch is full.
+                break;
+            }
+        }
+        self.remaining -= batch.len();
+        (!batch.is_empty()).then_some((batch, used))
+    }
+
+    /// Marks lanes free again after their batch finished.
+    pub fn release(&mut self, lanes: &[usize]) {
+        for &l in lanes {
+            self.busy[l] = false;
+            if let Some(&h) = self.queues[l].front() {
+                self.ready.insert((h, l));
+            }
+        }
+    }
+
+    /// Takes every command not yet handed out (the run is stopping).
+    pub fn drain(&mut self) -> Vec<usize> {
+        self.ready.clear();
+        self.remaining = 0;
+        let mut all: Vec<usize> = self.queues.iter_mut().flat_map(|q| q.drain(..)).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: &[&[&str]]) -> Vec<Vec<String>> {
+        v.iter().map(|ts| ts.iter().map(|s| s.to_string()).collect()).collect()
+    }
+
+    #[test]
+    fn shared_targets_form_one_lane_in_order() {
+        let lanes = lanes(&t(&[&["c:a"], &["c:b"], &["c:a"], &[], &["c:b", "c:c"], &["c:c"]]));
+        assert_eq!(lanes, vec![vec![0, 2], vec![1, 4, 5], vec![3]]);
+    }
+
+    #[test]
+    fn broadcast_joins_lanes_transitively() {
+        let lanes = lanes(&t(&[&["c:a"], &["c:b"], &["c:a", "c:b"], &["c:b"]]));
+        assert_eq!(lanes, vec![vec![0, 1, 2, 3]]);
+    }
+
+    #[test]
+    fn packer_respects_size_bytes_and_busy_lanes() {
+        let mut p = Packer::new(vec![vec![0, 2, 4, 6], vec![1, 3], vec![5]]);
+        let lim = BatchLimits { max_commands: 3, max_bytes: 1000 };
+        let one = |_| 10;
+        assert_eq!(p.next(lim, &one), Some((vec![0, 2, 4], vec![0])));
+        // Lane 0 is busy, so the next batch comes from lanes 1 and 2.
+        assert_eq!(p.next(lim, &one), Some((vec![1, 3, 5], vec![1, 2])));
+        assert_eq!(p.next(lim, &one), None);
+        p.release(&[0]);
+        assert_eq!(p.next(lim, &one), Some((vec![6], vec![0])));
+        assert_eq!(p.remaining(), 0);
+        let mut p = Packer::new(vec![vec![0, 1, 2]]);
+        let big = |_| 400;
+        assert_eq!(p.next(BatchLimits { max_commands: 10, max_bytes: 1000 }, &big), Some((vec![0, 1], vec![0])));
+    }
+}

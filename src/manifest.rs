@@ -1,0 +1,388 @@
+//! Manifests: YAML files in, a validated [`Manifest`] (commands with their
+//! manifest locations, server settings, run defaults) or every [`Problem`]
+//! out. Nothing here touches the network.
+
+mod check;
+mod command;
+pub mod diagnostic;
+pub mod interpolate;
+pub mod methods;
+pub mod schema;
+pub mod yaml;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Map, Value as Json};
+
+pub use check::parse_duration;
+use check::{Checker, Scope};
+pub use diagnostic::{Level, Problem, Source};
+pub use methods::Method;
+use yaml::{Node, Value};
+
+use crate::protocol::Protocol;
+
+/// Largest manifest file read (bounded memory on hostile input).
+pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
+
+/// One server-API command, validated and expanded.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// Position after `for_each` expansion, from 0, across all manifests.
+    pub index: usize,
+    /// Index into [`Manifest::sources`].
+    pub manifest: usize,
+    /// Byte offset of the list item in its manifest.
+    pub offset: usize,
+    /// 1-based line where the list item starts.
+    pub line: usize,
+    pub name: Option<String>,
+    pub method: &'static Method,
+    /// The method's request object, exactly as it will be sent.
+    pub params: Map<String, Json>,
+}
+
+/// `server:` settings; each may also come from flags, environment or a profile.
+#[derive(Debug, Default, Clone)]
+pub struct ServerSettings {
+    pub url: Option<String>,
+    pub api_key: Option<SecretString>,
+    pub secret: Option<SecretString>,
+    pub protocol: Option<Protocol>,
+    pub timeout: Option<Duration>,
+    pub insecure: Option<bool>,
+}
+
+/// `defaults:` run options; CLI flags override them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Defaults {
+    pub batch_size: Option<usize>,
+    pub concurrency: Option<usize>,
+    pub retries: Option<u32>,
+    pub max_batch_bytes: Option<usize>,
+    pub rate: Option<f64>,
+    pub fail_fast: Option<bool>,
+}
+
+#[derive(Debug)]
+pub struct Manifest {
+    pub sources: Vec<Source>,
+    pub server: ServerSettings,
+    pub defaults: Defaults,
+    pub commands: Vec<Command>,
+    /// Problems that do not stop a run.
+    pub warnings: Vec<Problem>,
+    pub protocol: Protocol,
+}
+
+/// What loading needs from outside the files.
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// `--var NAME=VALUE`, overriding `vars:`.
+    pub vars: HashMap<String, String>,
+    /// The environment seen by `${NAME}`.
+    pub env: HashMap<String, String>,
+    /// `--protocol` (wins over the manifest).
+    pub protocol: Option<Protocol>,
+    /// The profile's protocol (loses to the manifest).
+    pub fallback_protocol: Option<Protocol>,
+}
+
+const TOP_KEYS: &[&str] = &["version", "server", "defaults", "vars", "commands"];
+const SERVER_KEYS: &[&str] = &["url", "api_key", "secret", "protocol", "timeout", "insecure"];
+const DEFAULT_KEYS: &[&str] = &["batch_size", "concurrency", "retries", "max_batch_bytes", "rate", "fail_fast"];
+
+/// Loads and validates manifests in order as one run.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Manifest, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut sources = Vec::with_capacity(paths.len());
+    let mut docs = Vec::with_capacity(paths.len());
+    for path in paths {
+        match read(path) {
+            Ok(source) => {
+                match yaml::parse(&source.text) {
+                    Ok(root) => docs.push(Some(root)),
+                    Err(e) => {
+                        let span = e.span.unwrap_or_else(|| {
+                            let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
+                            yaml::Span { offset, len: 1 }
+                        });
+                        problems.push(Problem::error(format!("invalid YAML: {}", e.message)).at(&source, span, "here"));
+                        docs.push(None);
+                    }
+                }
+                sources.push(source);
+            }
+            Err(p) => {
+                problems.push(*p);
+                sources.push(Source::new(path.display().to_string(), ""));
+                docs.push(None);
+            }
+        }
+    }
+    // The protocol decides which methods are valid, so settle it first.
+    let mut server = ServerSettings::default();
+    let mut defaults = Defaults::default();
+    let mut per_doc = Vec::new();
+    for (i, root) in docs.iter().enumerate() {
+        let Some(root) = root else {
+            per_doc.push(None);
+            continue;
+        };
+        let mut ck = Checker::new(&sources[i]);
+        let parts = document(&mut ck, root, opts, &mut server, &mut defaults);
+        problems.append(&mut ck.problems);
+        per_doc.push(parts);
+    }
+    let protocol = opts.protocol.or(server.protocol).or(opts.fallback_protocol).unwrap_or_default();
+    let mut commands = Vec::new();
+    for (i, parts) in per_doc.iter().enumerate() {
+        let Some((vars, list)) = parts else { continue };
+        let mut ck = Checker::new(&sources[i]);
+        let scope = Scope { cli: &opts.vars, vars, env: &opts.env, item: None };
+        let dir = Path::new(&sources[i].name).parent().map(Path::to_path_buf).unwrap_or_default();
+        let cx = command::CommandContext { manifest: i, dir: &dir, protocol };
+        if let Some(Value::Seq(items)) = list.map(|n| &n.value) {
+            commands.reserve(items.len());
+            for item in items {
+                command::command(&mut ck, item, &scope, &cx, &mut commands);
+            }
+        }
+        problems.append(&mut ck.problems);
+    }
+    for (i, c) in commands.iter_mut().enumerate() {
+        c.index = i;
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
+    if !errors.is_empty() {
+        let mut all = errors;
+        all.extend(warnings);
+        all.sort_by_key(|p| p.level == Level::Warning);
+        return Err(all);
+    }
+    Ok(Manifest { sources, server, defaults, commands, warnings, protocol })
+}
+
+fn read(path: &Path) -> Result<Source, Box<Problem>> {
+    let name = path.display().to_string();
+    let unreadable = |e: std::io::Error| Box::new(Problem::error(format!("cannot read manifest {name}: {e}")));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(Box::new(Problem::error(format!(
+            "manifest {name} is {} bytes, over the limit of {MAX_MANIFEST_BYTES}",
+            meta.len()
+        ))));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let source = Source::new(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
+            Err(Box::new(
+                Problem::error("manifest is not valid UTF-8")
+                    .at(&source, yaml::Span { offset: at, len: 1 }, "invalid byte")
+                    .help("save the file as UTF-8"),
+            ))
+        }
+    }
+}
+
+type DocParts<'n> = (HashMap<String, String>, Option<&'n Node>);
+
+/// Top-level keys of one document; `server:` and `defaults:` merge into the
+/// run's settings (the first manifest that sets a key wins; a later manifest
+/// setting it differently is an error).
+fn document<'n>(
+    ck: &mut Checker,
+    root: &'n Node,
+    opts: &LoadOptions,
+    server: &mut ServerSettings,
+    defaults: &mut Defaults,
+) -> Option<DocParts<'n>> {
+    if matches!(root.value, Value::Null) {
+        ck.error(root.span, "empty", "manifest is empty").help = Some("add a `commands:` list".into());
+        return None;
+    }
+    let entries = ck.entries(root, "a manifest")?;
+    let mut vars = HashMap::new();
+    let mut commands = None;
+    // vars first: everything else may refer to them.
+    for (k, v) in &entries {
+        if k.as_str() == Some("vars") {
+            vars = var_section(ck, v, opts);
+        }
+    }
+    let scope = Scope { cli: &opts.vars, vars: &vars, env: &opts.env, item: None };
+    for (k, v) in &entries {
+        match k.key_text().as_str() {
+            "version" => {
+                if !matches!(v.value, Value::Int(1)) {
+                    ck.error(v.span, "unsupported", "unsupported manifest version").help =
+                        Some("this cent-run reads `version: 1`".into());
+                }
+            }
+            "vars" => {}
+            "server" => server_section(ck, v, &scope, server),
+            "defaults" => defaults_section(ck, v, defaults),
+            "commands" => match &v.value {
+                Value::Seq(_) => commands = Some(*v),
+                _ => ck.type_error(v, "`commands` must be a list", "a list"),
+            },
+            other => unknown_key(ck, k, other, "top-level key", TOP_KEYS),
+        }
+    }
+    if commands.is_none() && !entries.iter().any(|(k, _)| k.as_str() == Some("commands")) {
+        ck.error(root.span, "no `commands`", "manifest has no `commands` list");
+    }
+    Some((vars, commands))
+}
+
+fn unknown_key(ck: &mut Checker, k: &Node, key: &str, what: &str, known: &[&str]) {
+    let p = ck.error(k.span, "unknown key", format!("unknown {what} `{key}`"));
+    p.help = Some(match diagnostic::did_you_mean(key, known.iter().copied()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("expected one of: {}", known.join(", ")),
+    });
+}
+
+fn var_section(ck: &mut Checker, v: &Node, opts: &LoadOptions) -> HashMap<String, String> {
+    let mut vars = HashMap::new();
+    let Some(entries) = ck.entries(v, "`vars`") else { return vars };
+    let empty = HashMap::new();
+    // A var's value may use the environment and --var, not other vars.
+    let scope = Scope { cli: &opts.vars, vars: &empty, env: &opts.env, item: None };
+    for (k, val) in entries {
+        let value = match &val.value {
+            Value::Str(s) => ck.interpolate(val, s, &scope),
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => Some(val.key_text()),
+            _ => {
+                ck.type_error(val, "a variable must be a scalar", "a string");
+                None
+            }
+        };
+        if let Some(value) = value {
+            vars.insert(k.key_text(), value);
+        }
+    }
+    vars
+}
+
+fn server_section(ck: &mut Checker, v: &Node, scope: &Scope, out: &mut ServerSettings) {
+    let Some(entries) = ck.entries(v, "`server`") else { return };
+    for (k, val) in entries {
+        let key = k.key_text();
+        match key.as_str() {
+            "url" => {
+                let v = ck_string(ck, val, scope);
+                set_once(ck, k, &mut out.url, v)
+            }
+            "api_key" | "secret" => {
+                // An unset credential variable is not an error here: a flag,
+                // the environment or a profile may supply the credential.
+                let Value::Str(s) = &val.value else {
+                    ck.type_error(val, &format!("`{key}` must be a string"), "a string");
+                    continue;
+                };
+                let value = interpolate::expand(s, &|n| scope.lookup(n)).ok().filter(|s| !s.is_empty());
+                let slot = if key == "api_key" { &mut out.api_key } else { &mut out.secret };
+                if slot.is_none() {
+                    *slot = value.map(SecretString::from);
+                }
+            }
+            "protocol" => {
+                let Some(s) = ck_string(ck, val, scope) else { continue };
+                match s.parse::<Protocol>() {
+                    Ok(p) => set_once(ck, k, &mut out.protocol, Some(p)),
+                    Err(_) => {
+                        ck.error(val.span, "unknown protocol", format!("unknown protocol `{s}`")).help =
+                            Some("one of: api (Centrifugo v5/v6), legacy (v2–v4), v1 (HMAC-signed)".into());
+                    }
+                }
+            }
+            "timeout" => {
+                let d = match &val.value {
+                    Value::Int(i) if *i > 0 => Some(Duration::from_secs(*i as u64)),
+                    Value::Str(_) => ck_string(ck, val, scope).and_then(|s| parse_duration(&s)),
+                    _ => None,
+                };
+                if d.is_none() {
+                    ck.error(val.span, "not a duration", "`timeout` must be a positive duration like `5s` or `500ms`");
+                }
+                set_once(ck, k, &mut out.timeout, d);
+            }
+            "insecure" => match val.value {
+                Value::Bool(b) => set_once(ck, k, &mut out.insecure, Some(b)),
+                _ => ck.type_error(val, "`insecure` must be a boolean", "a boolean"),
+            },
+            other => unknown_key(ck, k, other, "key in `server`", SERVER_KEYS),
+        }
+    }
+}
+
+fn ck_string(ck: &mut Checker, v: &Node, scope: &Scope) -> Option<String> {
+    ck.string(v, "this value", scope)
+}
+
+fn set_once<T: PartialEq + std::fmt::Debug>(ck: &mut Checker, k: &Node, slot: &mut Option<T>, value: Option<T>) {
+    let Some(value) = value else { return };
+    match slot {
+        Some(existing) if *existing != value => {
+            ck.error(k.span, "conflict", format!("`{}` differs from an earlier manifest of this run", k.key_text()))
+                .help = Some("manifests run together share one server and one set of defaults".into());
+        }
+        Some(_) => {}
+        None => *slot = Some(value),
+    }
+}
+
+fn defaults_section(ck: &mut Checker, v: &Node, out: &mut Defaults) {
+    let Some(entries) = ck.entries(v, "`defaults`") else { return };
+    for (k, val) in entries {
+        let key = k.key_text();
+        let positive = |ck: &mut Checker, min: u64| match val.value {
+            Value::Int(i) if i >= min as i64 => Some(i as u64),
+            _ => {
+                ck.type_error(val, &format!("`{key}` must be an integer ≥ {min}"), "an integer");
+                None
+            }
+        };
+        match key.as_str() {
+            "batch_size" => {
+                let v = positive(ck, 1).map(|n| n as usize);
+                set_once(ck, k, &mut out.batch_size, v)
+            }
+            "concurrency" => {
+                let v = positive(ck, 1).map(|n| n as usize);
+                set_once(ck, k, &mut out.concurrency, v)
+            }
+            "retries" => {
+                let v = positive(ck, 0).map(|n| n.min(u32::MAX as u64) as u32);
+                set_once(ck, k, &mut out.retries, v)
+            }
+            "max_batch_bytes" => {
+                let v = positive(ck, 1024).map(|n| n as usize);
+                set_once(ck, k, &mut out.max_batch_bytes, v)
+            }
+            "rate" => {
+                let r = match val.value {
+                    Value::Int(i) if i > 0 => Some(i as f64),
+                    Value::Float(f) if f > 0.0 && f.is_finite() => Some(f),
+                    _ => {
+                        ck.type_error(val, "`rate` must be a positive number (commands per second)", "a number");
+                        None
+                    }
+                };
+                set_once(ck, k, &mut out.rate, r);
+            }
+            "fail_fast" => match val.value {
+                Value::Bool(b) => set_once(ck, k, &mut out.fail_fast, Some(b)),
+                _ => ck.type_error(val, "`fail_fast` must be a boolean", "a boolean"),
+            },
+            other => unknown_key(ck, k, other, "key in `defaults`", DEFAULT_KEYS),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The checker: walks a [`Node`] tree, collects every [`Problem`], and
+//! converts values to JSON. Shared by the document-level and command-level
+//! validation.
+
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+
+use super::diagnostic::{Problem, Source};
+use super::interpolate;
+use super::yaml::{Node, Span, Value};
+
+/// Variables visible to interpolation: `--var` over `vars:` over the environment.
+pub struct Scope<'a> {
+    pub cli: &'a HashMap<String, String>,
+    pub vars: &'a HashMap<String, String>,
+    pub env: &'a HashMap<String, String>,
+    /// `${item}` inside a `for_each` command.
+    pub item: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    pub fn lookup(&self, name: &str) -> Option<&str> {
+        if name == "item"
+            && let Some(item) = self.item
+        {
+            return Some(item);
+        }
+        self.cli.get(name).or_else(|| self.vars.get(name)).or_else(|| self.env.get(name)).map(String::as_str)
+    }
+}
+
+pub struct Checker<'s> {
+    pub source: &'s Source,
+    pub problems: Vec<Problem>,
+}
+
+impl<'s> Checker<'s> {
+    pub fn new(source: &'s Source) -> Self {
+        Checker { source, problems: Vec::new() }
+    }
+
+    pub fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
+        self.problems.push(Problem::error(message).at(self.source, span, label));
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    pub fn warn(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
+        self.problems.push(Problem::error(message).at(self.source, span, label).warning());
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    pub fn line_of(&self, span: Span) -> usize {
+        self.source.line_col(span.offset).0
+    }
+
+    /// Mapping entries with duplicate keys reported (later duplicates are dropped).
+    pub fn entries<'n>(&mut self, node: &'n Node, what: &str) -> Option<Vec<(&'n Node, &'n Node)>> {
+        let Some(map) = node.as_map() else {
+            self.type_error(node, &format!("{what} must be a mapping"), "a mapping");
+            return None;
+        };
+        let mut seen: HashMap<String, Span> = HashMap::with_capacity(map.len());
+        let mut out = Vec::with_capacity(map.len());
+        for (k, v) in map {
+            let key = k.key_text();
+            if let Some(first) = seen.get(&key) {
+                let line = self.line_of(*first);
+                self.error(k.span, "duplicate key", format!("duplicate key `{key}`")).help =
+                    Some(format!("`{key}` is already set on line {line}; YAML keys must be unique"));
+                continue;
+            }
+            seen.insert(key, k.span);
+            out.push((k, v));
+        }
+        Some(out)
+    }
+
+    pub fn type_error(&mut self, node: &Node, message: &str, expected: &str) {
+        let found = node.value.kind();
+        let p = self.error(node.span, &format!("expected {expected}"), format!("{message}, found {found}"));
+        if expected == "a string"
+            && matches!(node.value, Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_))
+        {
+            p.help = Some(format!("quote it to make it a string: \"{}\"", node.key_text()));
+        }
+    }
+
+    /// A string value with `${...}` expanded; undefined names are reported at
+    /// their exact place in the source when the scalar is written literally.
+    pub fn string(&mut self, node: &Node, what: &str, scope: &Scope) -> Option<String> {
+        let Value::Str(s) = &node.value else {
+            self.type_error(node, &format!("{what} must be a string"), "a string");
+            return None;
+        };
+        self.interpolate(node, s, scope)
+    }
+
+    pub fn interpolate(&mut self, node: &Node, s: &str, scope: &Scope) -> Option<String> {
+        match interpolate::expand(s, &|n| scope.lookup(n)) {
+            Ok(v) => Some(v),
+            Err(errs) => {
+                for e in errs {
+                    let span = self.sub_span(node, s, e.range.clone());
+                    if e.unterminated {
+                        self.error(span, "no closing `}`", "unterminated `${` in string").help =
+                            Some("write `$${` for a literal `${`".into());
+                    } else {
+                        let p = self.error(span, "not defined", format!("undefined variable `{}`", e.name));
+                        p.help = Some(if e.name == "item" {
+                            "`${item}` is only defined inside a command with `for_each`".into()
+                        } else {
+                            format!(
+                                "define it under `vars:`, pass `--var {0}=VALUE`, set the environment variable {0}, or give a default: `${{{0}:-VALUE}}`",
+                                e.name
+                            )
+                        });
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// The span of `range` (byte range inside the scalar's value) when the
+    /// scalar's source text is exactly its value (plain or simply quoted);
+    /// otherwise the whole scalar.
+    fn sub_span(&self, node: &Node, value: &str, range: std::ops::Range<usize>) -> Span {
+        let raw = self.source.text.get(node.span.offset..node.span.offset + node.span.len).unwrap_or("");
+        let skip = match raw.as_bytes().first() {
+            Some(b'"') | Some(b'\'') => 1,
+            _ => 0,
+        };
+        let body = raw.get(skip..).unwrap_or("");
+        if body.starts_with(value) || body.get(..range.end) == value.get(..range.end) {
+            Span { offset: node.span.offset + skip + range.start, len: range.len() }
+        } else {
+            node.span
+        }
+    }
+
+    /// Any YAML value as JSON (strings interpolated), for `data`-like fields.
+    pub fn json(&mut self, node: &Node, scope: &Scope) -> Option<Json> {
+        Some(match &node.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::UInt(u) => Json::from(*u),
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Json::Number(n),
+                None => {
+                    self.error(node.span, "not a finite number", "JSON has no NaN or infinity");
+                    return None;
+                }
+            },
+            Value::Str(s) => Json::String(self.interpolate(node, s, scope)?),
+            Value::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for item in items {
+                    match self.json(item, scope) {
+                        Some(v) => out.push(v),
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                Json::Array(out)
+            }
+            Value::Map(_) => {
+                let entries = self.entries(node, "value")?;
+                let mut out = serde_json::Map::with_capacity(entries.len());
+                let mut ok = true;
+                for (k, v) in entries {
+                    let Value::Str(key) = &k.value else {
+                        // JSON object keys are strings; YAML `1: x` keys are written as text.
+                        match self.json(v, scope) {
+                            Some(val) => {
+                                out.insert(k.key_text(), val);
+                            }
+                            None => ok = false,
+                        }
+                        continue;
+                    };
+                    match self.json(v, scope) {
+                        Some(val) => {
+                            out.insert(key.clone(), val);
+                        }
+                        None => ok = false,
+                    }
+                }
+                if !ok {
+                    return None;
+                }
+                Json::Object(out)
+            }
+        })
+    }
+}
+
+/// Parses `5s`, `500ms`, `1m`, `2h` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5m"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(parse_duration("0s"), None);
+    }
+}

@@ -1,0 +1,205 @@
+//! Located problems in manifests and how they render.
+//!
+//! Validation collects [`Problem`]s (never stops at the first); this module
+//! turns them into miette diagnostics: `FILE:LINE:COL`, the source line, a
+//! pointer at the offending key or value, a message and a hint.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
+
+use super::yaml::Span;
+
+/// A manifest file's text, shared by every problem and command located in it.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as the user wrote it (what diagnostics and reports show).
+    pub name: String,
+    pub text: Arc<str>,
+    line_starts: Arc<[usize]>,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Source { name: name.into(), text, line_starts }
+    }
+
+    /// The byte offset of a 1-based line and character column.
+    pub fn offset_of(&self, line: usize, col: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return self.text.len() };
+        let rest = &self.text[start..];
+        start + rest.char_indices().nth(col.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
+        let start = self.line_starts[line];
+        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        (line + 1, col + 1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Warning,
+    Error,
+}
+
+/// One thing wrong (or suspicious) in a manifest or its inputs.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub level: Level,
+    pub message: String,
+    pub help: Option<String>,
+    /// `None` for problems without a place (e.g. an unreadable file).
+    pub source: Option<Source>,
+    pub span: Span,
+    pub label: String,
+}
+
+impl Problem {
+    pub fn error(message: impl Into<String>) -> Self {
+        Problem {
+            level: Level::Error,
+            message: message.into(),
+            help: None,
+            source: None,
+            span: Span::default(),
+            label: String::new(),
+        }
+    }
+
+    pub fn at(mut self, source: &Source, span: Span, label: impl Into<String>) -> Self {
+        self.source = Some(source.clone());
+        self.span = span;
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn warning(mut self) -> Self {
+        self.level = Level::Warning;
+        self
+    }
+
+    /// `FILE:LINE:COL` of the problem, or just the file name.
+    pub fn location(&self) -> Option<String> {
+        self.source.as_ref().map(|s| {
+            let (l, c) = s.line_col(self.span.offset);
+            format!("{}:{l}:{c}", s.name)
+        })
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// The miette view of a problem (kept apart so `Problem` stays cheap to clone).
+struct Rendered<'a> {
+    problem: &'a Problem,
+    named: Option<NamedSource<Arc<str>>>,
+}
+
+impl fmt::Debug for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.problem, f)
+    }
+}
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problem.location() {
+            Some(loc) => write!(f, "{loc}: {}", self.problem.message),
+            None => f.write_str(&self.problem.message),
+        }
+    }
+}
+impl std::error::Error for Rendered<'_> {}
+
+impl Diagnostic for Rendered<'_> {
+    fn severity(&self) -> Option<Severity> {
+        Some(match self.problem.level {
+            Level::Warning => Severity::Warning,
+            Level::Error => Severity::Error,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.problem.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.named.as_ref().map(|n| n as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.named.as_ref()?;
+        let label = (!self.problem.label.is_empty()).then(|| self.problem.label.clone());
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(label, self.problem.span))))
+    }
+}
+
+/// Renders problems as miette reports; `color` only on a terminal.
+pub fn render(problems: &[Problem], color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for p in problems {
+        let named = p.source.as_ref().map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml"));
+        let r = Rendered { problem: p, named };
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, &r);
+    }
+    let errors = problems.iter().filter(|p| p.level == Level::Error).count();
+    let warnings = problems.len() - errors;
+    if errors > 0 || warnings > 0 {
+        out.push_str(&format!(
+            "{} error{}, {} warning{}\n",
+            errors,
+            if errors == 1 { "" } else { "s" },
+            warnings,
+            if warnings == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// The closest candidate to a misspelled name, for "did you mean" hints.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 3) && d < c.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let s = Source::new("m.yaml", "a: é\nbü: x\n");
+        assert_eq!(s.line_col(0), (1, 1));
+        let x = s.text.find('x').unwrap();
+        assert_eq!(s.line_col(x), (2, 5));
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("chanel", ["channel", "data"]), Some("channel"));
+        assert_eq!(did_you_mean("publsh", ["publish", "presence"]), Some("publish"));
+        assert_eq!(did_you_mean("zzz", ["channel"]), None);
+    }
+}

@@ -1,0 +1,325 @@
+//! Wire formats of the three server generations: request URL, body bytes and
+//! auth header for a batch of commands in; one [`Reply`] per command out.
+//!
+//! - `api` (Centrifugo v5/v6): `POST {url}/api/batch`, `{"commands":[...],"parallel":false}`.
+//! - `legacy` (v2–v4, still served by v6): `POST {url}/api`, newline-delimited `{"method","params"}`.
+//! - `v1`: `POST {url}/api/`, JSON array, `X-API-Sign: hex(HMAC-SHA256(secret, body))`.
+
+mod pyjson;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+use serde_json::value::RawValue;
+
+pub use pyjson::to_python_json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Protocol {
+    #[default]
+    Api,
+    Legacy,
+    V1,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Api => "api",
+            Protocol::Legacy => "legacy",
+            Protocol::V1 => "v1",
+        }
+    }
+
+    /// Whether publish/broadcast carry idempotency keys the server honours.
+    pub fn has_idempotency(self) -> bool {
+        self == Protocol::Api
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "api" | "v5" | "v6" => Ok(Protocol::Api),
+            "legacy" | "v2" | "v3" | "v4" => Ok(Protocol::Legacy),
+            "v1" => Ok(Protocol::V1),
+            _ => Err(format!("unknown protocol `{s}` (expected api, legacy or v1)")),
+        }
+    }
+}
+
+/// The server's base address with any trailing `/` and `/api` removed, as
+/// the original library normalised it (`http://h:8000`, `http://h:8000/`,
+/// `http://h:8000/api`, `http://h:8000/api/` are all the same server).
+pub fn base_url(url: &str) -> &str {
+    let u = url.trim().trim_end_matches('/');
+    u.strip_suffix("/api").unwrap_or(u).trim_end_matches('/')
+}
+
+/// The URL a batch of commands is posted to.
+pub fn endpoint(url: &str, protocol: Protocol) -> String {
+    let base = base_url(url);
+    match protocol {
+        Protocol::Api => format!("{base}/api/batch"),
+        Protocol::Legacy => format!("{base}/api"),
+        Protocol::V1 => format!("{base}/api/"),
+    }
+}
+
+/// One command, encoded once: its params as JSON bytes.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub method: &'static str,
+    pub params: Box<RawValue>,
+}
+
+/// Builds the request body for a batch of encoded commands.
+pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    match protocol {
+        Protocol::Api => {
+            out.extend_from_slice(b"{\"commands\":[");
+            for (i, c) in cmds.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(c.method.as_bytes());
+                out.extend_from_slice(b"\":");
+                out.extend_from_slice(c.params.get().as_bytes());
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"],\"parallel\":false}");
+        }
+        Protocol::Legacy => {
+            for (i, c) in cmds.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(b"{\"method\":\"");
+                out.extend_from_slice(c.method.as_bytes());
+                out.extend_from_slice(b"\",\"params\":");
+                out.extend_from_slice(c.params.get().as_bytes());
+                out.push(b'}');
+            }
+        }
+        Protocol::V1 => {
+            // Python json.dumps layout, byte-compatible with cent 2.x.
+            out.push(b'[');
+            for (i, c) in cmds.into_iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b", ");
+                }
+                out.extend_from_slice(b"{\"method\": \"");
+                out.extend_from_slice(c.method.as_bytes());
+                out.extend_from_slice(b"\", \"params\": ");
+                out.extend_from_slice(c.params.get().as_bytes());
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+    }
+    out
+}
+
+/// Encodes a command's params for a protocol (v1 uses Python's JSON layout).
+pub fn encode(protocol: Protocol, method: &'static str, params: &serde_json::Map<String, Json>) -> Encoded {
+    let text = match protocol {
+        Protocol::V1 => to_python_json(&Json::Object(params.clone())),
+        _ => serde_json::to_string(params).expect("a JSON map always serialises"),
+    };
+    Encoded { method, params: RawValue::from_string(text).expect("serde_json output is valid JSON") }
+}
+
+/// An error the server reported for one command.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct ApiError {
+    /// The server's error code; `None` for v1 servers, which send only text.
+    pub code: Option<u32>,
+    pub message: String,
+}
+
+impl ApiError {
+    /// Code 100 (internal error) is transient by nature; all others are not.
+    pub fn retryable(&self) -> bool {
+        self.code == Some(100)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(c) => write!(f, "{c} {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The server's answer to one command.
+pub type Reply = Result<Json, ApiError>;
+
+/// Why a response body could not be read as replies.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+/// Decodes a 200 response body into exactly `expected` replies.
+pub fn decode(protocol: Protocol, methods: &[&str], body: &[u8]) -> Result<Vec<Reply>, DecodeError> {
+    let replies = match protocol {
+        Protocol::Api => decode_api(methods, body)?,
+        Protocol::Legacy => decode_legacy(body)?,
+        Protocol::V1 => decode_v1(body)?,
+    };
+    if replies.len() != methods.len() {
+        return Err(DecodeError(format!("expected {} replies, got {}", methods.len(), replies.len())));
+    }
+    Ok(replies)
+}
+
+#[derive(Deserialize)]
+struct ApiBatch {
+    #[serde(default)]
+    replies: Vec<serde_json::Map<String, Json>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: u32,
+    #[serde(default)]
+    message: String,
+}
+
+fn decode_api(methods: &[&str], body: &[u8]) -> Result<Vec<Reply>, DecodeError> {
+    let batch: ApiBatch =
+        serde_json::from_slice(body).map_err(|e| DecodeError(format!("invalid batch response: {e}")))?;
+    let mut out = Vec::with_capacity(batch.replies.len());
+    for (i, mut reply) in batch.replies.into_iter().enumerate() {
+        if let Some(err) = reply.remove("error") {
+            let e: ErrorBody =
+                serde_json::from_value(err).map_err(|e| DecodeError(format!("invalid error reply: {e}")))?;
+            out.push(Err(ApiError { code: Some(e.code), message: e.message }));
+        } else {
+            let method = methods.get(i).copied().unwrap_or_default();
+            out.push(Ok(reply.remove(method).unwrap_or_else(|| Json::Object(Default::default()))));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct LegacyReply {
+    #[serde(default)]
+    error: Option<ErrorBody>,
+    #[serde(default)]
+    result: Option<Json>,
+}
+
+fn decode_legacy(body: &[u8]) -> Result<Vec<Reply>, DecodeError> {
+    serde_json::Deserializer::from_slice(body)
+        .into_iter::<LegacyReply>()
+        .map(|r| {
+            let r = r.map_err(|e| DecodeError(format!("invalid legacy reply: {e}")))?;
+            Ok(match r.error {
+                Some(e) => Err(ApiError { code: Some(e.code), message: e.message }),
+                None => Ok(r.result.unwrap_or_else(|| Json::Object(Default::default()))),
+            })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct V1Reply {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    body: Option<Json>,
+}
+
+fn decode_v1(body: &[u8]) -> Result<Vec<Reply>, DecodeError> {
+    let replies: Vec<V1Reply> =
+        serde_json::from_slice(body).map_err(|e| DecodeError(format!("invalid v1 reply: {e}")))?;
+    Ok(replies
+        .into_iter()
+        .map(|r| match r.error.filter(|e| !e.is_empty()) {
+            Some(message) => Err(ApiError { code: None, message }),
+            None => Ok(r.body.unwrap_or(Json::Null)),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn urls_normalise_like_the_original_library() {
+        for u in ["http://h:8000", "http://h:8000/", "http://h:8000/api", "http://h:8000/api/"] {
+            assert_eq!(endpoint(u, Protocol::V1), "http://h:8000/api/");
+            assert_eq!(endpoint(u, Protocol::Api), "http://h:8000/api/batch");
+            assert_eq!(endpoint(u, Protocol::Legacy), "http://h:8000/api");
+        }
+    }
+
+    #[test]
+    fn v1_body_matches_cent_2_1_0_bytes() {
+        let vectors: Json = serde_json::from_str(include_str!("../../shared/test-vectors/legacy-v1.json")).unwrap();
+        let req = &vectors["request"][0];
+        let cmds = [
+            ("publish", json!({"channel": "news", "data": {"title": "World Cup 2018"}})),
+            ("unsubscribe", json!({"user": "42", "channel": "chat"})),
+            ("disconnect", json!({"user": "42"})),
+        ];
+        let enc: Vec<_> = cmds.iter().map(|(m, p)| encode(Protocol::V1, m, p.as_object().unwrap())).collect();
+        let body = body(Protocol::V1, &enc);
+        assert_eq!(std::str::from_utf8(&body).unwrap(), req["body"].as_str().unwrap());
+    }
+
+    #[test]
+    fn api_body_and_replies() {
+        let enc = [encode(Protocol::Api, "publish", json!({"channel":"a","data":1}).as_object().unwrap())];
+        assert_eq!(
+            body(Protocol::Api, &enc),
+            br#"{"commands":[{"publish":{"channel":"a","data":1}}],"parallel":false}"#
+        );
+        let replies = decode(
+            Protocol::Api,
+            &["publish", "publish"],
+            br#"{"replies":[{"publish":{"offset":1}},{"error":{"code":102,"message":"unknown channel"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(replies[0], Ok(json!({"offset":1})));
+        assert_eq!(replies[1], Err(ApiError { code: Some(102), message: "unknown channel".into() }));
+        assert!(decode(Protocol::Api, &["publish"], b"{\"replies\":[]}").is_err());
+        assert!(decode(Protocol::Api, &["publish"], b"{\"repl").is_err());
+    }
+
+    #[test]
+    fn legacy_replies_are_newline_delimited() {
+        let r = decode(
+            Protocol::Legacy,
+            &["publish", "history"],
+            b"{\"result\":{}}\n{\"error\":{\"code\":108,\"message\":\"not available\"}}",
+        )
+        .unwrap();
+        assert_eq!(r[0], Ok(json!({})));
+        assert_eq!(r[1].as_ref().unwrap_err().code, Some(108));
+    }
+
+    #[test]
+    fn v1_replies() {
+        let r = decode(Protocol::V1, &["publish", "history"], br#"[{"method":"publish","error":null,"body":null},{"method":"history","error":"namespace not found","advice":"fix","body":null}]"#).unwrap();
+        assert_eq!(r[0], Ok(Json::Null));
+        assert_eq!(r[1], Err(ApiError { code: None, message: "namespace not found".into() }));
+    }
+}

@@ -1,0 +1,61 @@
+//! GitHub Actions: `::error` annotations and a markdown step summary.
+
+use super::Run;
+use crate::executor::Status;
+
+/// Workflow-command escaping for annotation messages and properties.
+fn escape(s: &str, property: bool) -> String {
+    let mut out = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+/// One `::error file=..,line=..::` line per failed or unknown command.
+pub fn annotations(run: &Run) -> String {
+    let mut out = String::new();
+    for (c, o) in run.rows() {
+        if matches!(o.status, Status::Failed | Status::Unknown) {
+            let msg = format!(
+                "{} {} {}: {}",
+                super::label(c),
+                super::target(c),
+                o.status.as_str(),
+                o.message().unwrap_or_default()
+            );
+            out.push_str(&format!(
+                "::error file={},line={},title={}::{}\n",
+                escape(&run.sources[c.manifest].name, true),
+                c.line,
+                escape("cent-run", true),
+                escape(&msg, false)
+            ));
+        }
+    }
+    out
+}
+
+/// A markdown summary for `$GITHUB_STEP_SUMMARY`.
+pub fn step_summary(run: &Run) -> String {
+    let s = run.summary();
+    let mut out = format!(
+        "### cent-run\n\n| total | ok | failed | unknown | skipped |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
+        s.total, s.ok, s.failed, s.unknown, s.skipped
+    );
+    let bad: Vec<_> = run.rows().filter(|(_, o)| o.status != Status::Ok).take(50).collect();
+    if !bad.is_empty() {
+        out.push_str("\n| # | command | target | status | detail |\n|---|---|---|---|---|\n");
+        for (c, o) in bad {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                c.index,
+                super::label(c).replace('|', "\\|"),
+                super::target(c).replace('|', "\\|"),
+                o.status.as_str(),
+                o.message().unwrap_or_default().replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}

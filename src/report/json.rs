@@ -1,0 +1,78 @@
+//! `--report-json` / `--format json` (SPEC §7).
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::Run;
+use crate::executor::{ChannelOutcome, Status, Summary};
+use crate::protocol::ApiError;
+
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    pub version: u32,
+    pub run_id: &'a str,
+    pub duration_ms: u64,
+    pub summary: Summary,
+    pub commands: Vec<JsonCommand<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonCommand<'a> {
+    pub index: usize,
+    pub manifest: &'a str,
+    pub line: usize,
+    pub name: Option<&'a str>,
+    pub method: &'a str,
+    pub target: Json,
+    pub status: Status,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    pub error: Option<ApiError>,
+    /// Why it was skipped, or the transport problem behind `unknown`.
+    pub detail: Option<String>,
+    pub result: Option<&'a Json>,
+    pub channels: &'a [ChannelOutcome],
+}
+
+pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
+    JsonReport {
+        version: 1,
+        run_id: run.run_id,
+        duration_ms: run.ms(run.duration),
+        summary: run.summary(),
+        commands: run
+            .rows()
+            .map(|(c, o)| JsonCommand {
+                index: c.index,
+                manifest: &run.sources[c.manifest].name,
+                line: c.line,
+                name: c.name.as_deref(),
+                method: c.method.name,
+                target: target_json(c),
+                status: o.status,
+                attempts: o.attempts,
+                duration_ms: run.ms(o.duration),
+                error: o.error.clone(),
+                detail: if o.error.is_none() { o.message() } else { None },
+                result: o.result.as_ref(),
+                channels: &o.channels,
+            })
+            .collect(),
+    }
+}
+
+/// The channel, the list of channels, or the user, as JSON.
+fn target_json(c: &crate::manifest::Command) -> Json {
+    if let Some(chs) = c.params.get("channels") {
+        return chs.clone();
+    }
+    for k in ["channel", "user", "client", "session"] {
+        if let Some(v) = c.params.get(k).filter(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+            if k == "channel" && c.params.contains_key("user") {
+                continue;
+            }
+            return v.clone();
+        }
+    }
+    Json::Null
+}

@@ -1,0 +1,90 @@
+//! The terminal table: one row per command, then a summary line.
+
+use comfy_table::presets::UTF8_HORIZONTAL_ONLY;
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+
+use super::Run;
+use crate::executor::Status;
+
+/// Renders the per-command table; `color` only on a terminal.
+pub fn table(run: &Run, color: bool) -> String {
+    let mut t = Table::new();
+    t.load_style(UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Disabled);
+    if !color {
+        t.force_no_tty();
+    }
+    t.set_header(["#", "command", "target", "status", "tries", "time", "detail"]);
+    for (c, o) in run.rows() {
+        let status = Cell::new(o.status.as_str());
+        let status = if color {
+            status.fg(match o.status {
+                Status::Ok => Color::Green,
+                Status::Failed => Color::Red,
+                Status::Unknown => Color::Yellow,
+                Status::Skipped => Color::DarkGrey,
+            })
+        } else {
+            status
+        };
+        t.add_row(vec![
+            Cell::new(c.index),
+            Cell::new(super::label(c)),
+            Cell::new(truncate(&super::target(c), 40)),
+            status,
+            Cell::new(o.attempts),
+            Cell::new(format!("{}ms", run.ms(o.duration))),
+            Cell::new(truncate(&o.message().unwrap_or_else(|| short_result(o.result.as_ref())), 70)),
+        ]);
+    }
+    format!("{t}\n{}\n", summary_line(run))
+}
+
+/// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b)`.
+pub fn summary_line(run: &Run) -> String {
+    let s = run.summary();
+    format!(
+        "{} command{}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {})",
+        s.total,
+        if s.total == 1 { "" } else { "s" },
+        s.ok,
+        s.failed,
+        s.unknown,
+        s.skipped,
+        run.ms(run.duration) as f64 / 1000.0,
+        run.run_id
+    )
+}
+
+/// A few words about a reply: offsets, counts, sizes.
+fn short_result(result: Option<&serde_json::Value>) -> String {
+    let Some(r) = result else { return String::new() };
+    let count = |k: &str| r.get(k).and_then(|v| v.as_array().map(Vec::len).or_else(|| v.as_object().map(|o| o.len())));
+    if let Some(n) = count("publications") {
+        return format!("{n} publications, offset {}", r.get("offset").and_then(|v| v.as_u64()).unwrap_or(0));
+    }
+    if let Some(n) = count("presence") {
+        return format!("{n} clients");
+    }
+    if let Some(n) = count("channels") {
+        return format!("{n} channels");
+    }
+    if let Some(n) = count("nodes") {
+        return format!("{n} nodes");
+    }
+    if let Some(off) = r.get("offset").and_then(|v| v.as_u64()) {
+        return format!("offset {off}");
+    }
+    if let (Some(c), Some(u)) = (r.get("num_clients"), r.get("num_users")) {
+        return format!("{c} clients, {u} users");
+    }
+    String::new()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,7 @@
+//! Integration tests: one test binary (one link) with a module per area.
+//! They spawn the real `cent-run` binary against a real Centrifugo started
+//! by the harness, and check what the server now holds.
+
+mod harness;
+mod run_basics;
+mod tokens;
