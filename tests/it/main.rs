@@ -2,6 +2,8 @@
 //! They spawn the real `cent-run` binary against a real Centrifugo started
 //! by the harness, and check what the server now holds.
 
+mod executor;
 mod harness;
+mod proxy;
 mod run_basics;
 mod tokens;

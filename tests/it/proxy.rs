@@ -1,0 +1,150 @@
+//! A fault-injecting HTTP proxy written for the tests, in front of the real
+//! Centrifugo: it parses each HTTP/1.1 request, then per a fixed schedule
+//! forwards it normally, drops the connection before forwarding, drops it
+//! after the server applied the request, answers 503 itself, or holds the
+//! server's answer past the client's timeout. The real server never
+//! injects faults, so this is the only way to test them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Pass,
+    /// Close the client connection without forwarding.
+    ResetBefore,
+    /// Forward, let the server apply it, close without answering.
+    ResetAfter,
+    /// Answer 503 without forwarding.
+    Unavailable,
+    /// Forward, then hold the answer this long before sending it.
+    Hold(Duration),
+}
+
+pub struct Proxy {
+    pub url: String,
+    pub stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub requests: AtomicUsize,
+    pub faults: Mutex<Vec<Fault>>,
+}
+
+impl Proxy {
+    /// Proxies to `upstream_port`; request `n` (from 0) gets `schedule(n)`.
+    pub fn start(upstream_port: u16, schedule: impl Fn(usize) -> Fault + Send + Sync + 'static) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stats = Arc::new(Stats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let schedule = Arc::new(schedule);
+        let (st, sp) = (stats.clone(), stop.clone());
+        listener.set_nonblocking(true).unwrap();
+        thread::spawn(move || {
+            while !sp.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let (st, schedule) = (st.clone(), schedule.clone());
+                        conn.set_nonblocking(false).unwrap();
+                        thread::spawn(move || serve(conn, upstream_port, &st, &*schedule));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Proxy { url, stats, stop }
+    }
+
+    pub fn faults(&self) -> Vec<Fault> {
+        self.stats.faults.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize) -> Fault) {
+    conn.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut conn = conn;
+    loop {
+        let Some((head, body)) = read_request(&mut reader) else { return };
+        let n = stats.requests.fetch_add(1, Ordering::SeqCst);
+        let fault = schedule(n);
+        stats.faults.lock().unwrap().push(fault);
+        match fault {
+            Fault::ResetBefore => return,
+            Fault::Unavailable => {
+                let _ = conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+                continue;
+            }
+            _ => {}
+        }
+        let Some((status_line, resp)) = forward(upstream, &head, &body) else { return };
+        match fault {
+            Fault::ResetAfter => return,
+            Fault::Hold(d) => thread::sleep(d),
+            _ => {}
+        }
+        let msg = format!("{status_line}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", resp.len());
+        if conn.write_all(msg.as_bytes()).and_then(|_| conn.write_all(&resp)).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end().to_owned();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let len = head
+        .iter()
+        .find_map(|h| {
+            h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+/// Sends the request upstream as HTTP/1.0 (no chunking; closed after the answer).
+fn forward(port: u16, head: &[String], body: &[u8]) -> Option<(String, Vec<u8>)> {
+    let mut up = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let request_line = head[0].replace("HTTP/1.1", "HTTP/1.0");
+    let mut out = format!("{request_line}\r\n");
+    for h in &head[1..] {
+        let lower = h.to_ascii_lowercase();
+        if !lower.starts_with("connection:") && !lower.starts_with("keep-alive") {
+            out.push_str(h);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("\r\n");
+    up.write_all(out.as_bytes()).ok()?;
+    up.write_all(body).ok()?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp).ok()?;
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let status_line = String::from_utf8_lossy(&resp[..split]).lines().next()?.replace("HTTP/1.0", "HTTP/1.1");
+    Some((status_line, resp[split + 4..].to_vec()))
+}
