@@ -7,3 +7,5 @@ mod harness;
 mod proxy;
 mod run_basics;
 mod tokens;
+mod v1;
+mod v1server;

@@ -103,7 +103,7 @@ fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize)
     }
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+pub fn read_request(r: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
     let mut head = Vec::new();
     loop {
         let mut line = String::new();
