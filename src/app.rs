@@ -2,6 +2,7 @@
 //! arguments into settings, runs a stage, prints, and returns the exit code.
 
 mod call;
+pub mod console;
 mod output;
 mod run;
 mod token;

@@ -5,16 +5,53 @@
 //! from a server error reply (`ResponseError`). [`Batch`] is the original's
 //! `add`/`send`: many commands, one request, one reply per command.
 //!
+//! Against a server:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), cent_run::client::Error> {
 //! use cent_run::client::{Client, ClientConfig};
 //! let client = Client::new(ClientConfig::api("http://localhost:8000", "api-key"))?;
 //! client.publish("news", &serde_json::json!({"text": "hello"})).await?;
-//! let mut batch = client.batch();
-//! batch.add("publish", serde_json::json!({"channel": "news", "data": 1}))?;
-//! batch.add("history", serde_json::json!({"channel": "news", "limit": -1}))?;
-//! let replies = batch.send().await?; // one Result per command
+//! let history = client.history("news", 10).await?;
 //! # Ok(()) }
+//! ```
+//!
+//! Any transport can carry the requests (the original's `send_func`); this
+//! one answers from memory, so the example runs as a test:
+//!
+//! ```
+//! use std::{future::Future, pin::Pin, sync::Arc};
+//! use cent_run::client::*;
+//!
+//! struct Canned;
+//! impl Transport for Canned {
+//!     fn post<'a>(&'a self, req: &'a HttpRequest)
+//!         -> Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>> {
+//!         assert_eq!(req.url, "http://localhost:8000/api/batch");
+//!         let ok = r#"{"publish":{"offset":7,"epoch":"kTbX"}}"#;
+//!         let err = r#"{"error":{"code":102,"message":"unknown channel"}}"#;
+//!         // One reply per command: ok for `news`, 102 for anything else.
+//!         let text = String::from_utf8_lossy(&req.body);
+//!         let replies: Vec<&str> = text.split("{\"publish\":").skip(1)
+//!             .map(|c| if c.contains("\"news\"") { ok } else { err }).collect();
+//!         let body = format!(r#"{{"replies":[{}]}}"#, replies.join(","));
+//!         Box::pin(async move { Ok(HttpResponse { status: 200, body: body.into_bytes() }) })
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let client = Client::with_transport(ClientConfig::api("http://localhost:8000/api/", "key"), Arc::new(Canned));
+//! let mut batch = client.batch();
+//! batch.add("publish", serde_json::json!({"channel": "news", "data": {"n": 1}})).unwrap();
+//! batch.add("publish", serde_json::json!({"channel": "nope:x", "data": {"n": 2}})).unwrap();
+//! let replies = batch.send().await.unwrap();          // one reply per command
+//! assert_eq!(replies[0].as_ref().unwrap()["offset"], 7);
+//! assert_eq!(replies[1].as_ref().unwrap_err().code, Some(102));
+//! // A single call returns the result, or turns an error reply into Error::Server.
+//! assert_eq!(client.publish("news", &1).await.unwrap()["epoch"], "kTbX");
+//! let err = client.publish("nope:x", &1).await.unwrap_err();
+//! assert!(matches!(err, Error::Server(ref e) if e.code == Some(102)));
+//! # });
 //! ```
 
 mod transport;

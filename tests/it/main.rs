@@ -6,6 +6,7 @@ mod executor;
 mod harness;
 mod proxy;
 mod run_basics;
+mod seed;
 mod tokens;
 mod v1;
 mod v1server;
