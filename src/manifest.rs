@@ -219,12 +219,14 @@ fn document<'n>(
     let scope = Scope { cli: &opts.vars, vars: &vars, env: &opts.env, item: None };
     for (k, v) in &entries {
         match k.key_text().as_str() {
-            "version" => {
-                if !matches!(v.value, Value::Int(1)) {
-                    ck.error(v.span, "unsupported", "unsupported manifest version").help =
+            "version" => match v.value {
+                Value::Int(1) => {}
+                Value::Int(n) => {
+                    ck.error(v.span, "unsupported", format!("unsupported manifest version {n}")).help =
                         Some("this cent-run reads `version: 1`".into());
                 }
-            }
+                _ => ck.type_error(v, "`version` must be the integer 1", "an integer"),
+            },
             "vars" => {}
             "server" => server_section(ck, v, &scope, server),
             "defaults" => defaults_section(ck, v, defaults),
@@ -232,7 +234,7 @@ fn document<'n>(
                 Value::Seq(_) => commands = Some(*v),
                 _ => ck.type_error(v, "`commands` must be a list", "a list"),
             },
-            other => unknown_key(ck, k, other, "top-level key", TOP_KEYS),
+            other => unknown_key(ck, k, other, None, TOP_KEYS),
         }
     }
     if commands.is_none() && !entries.iter().any(|(k, _)| k.as_str() == Some("commands")) {
@@ -241,8 +243,12 @@ fn document<'n>(
     Some((vars, commands))
 }
 
-fn unknown_key(ck: &mut Checker, k: &Node, key: &str, what: &str, known: &[&str]) {
-    let p = ck.error(k.span, "unknown key", format!("unknown {what} `{key}`"));
+fn unknown_key(ck: &mut Checker, k: &Node, key: &str, section: Option<&str>, known: &[&str]) {
+    let message = match section {
+        Some(s) => format!("unknown key `{key}` in `{s}`"),
+        None => format!("unknown top-level key `{key}`"),
+    };
+    let p = ck.error(k.span, "unknown key", message);
     p.help = Some(match diagnostic::did_you_mean(key, known.iter().copied()) {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("expected one of: {}", known.join(", ")),
@@ -260,7 +266,7 @@ fn var_section(ck: &mut Checker, v: &Node, opts: &LoadOptions) -> HashMap<String
             Value::Str(s) => ck.interpolate(val, s, &scope),
             Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => Some(val.key_text()),
             _ => {
-                ck.type_error(val, "a variable must be a scalar", "a string");
+                ck.type_error(val, "a variable must be a string, number or boolean", "a scalar");
                 None
             }
         };
@@ -318,7 +324,7 @@ fn server_section(ck: &mut Checker, v: &Node, scope: &Scope, out: &mut ServerSet
                 Value::Bool(b) => set_once(ck, k, &mut out.insecure, Some(b)),
                 _ => ck.type_error(val, "`insecure` must be a boolean", "a boolean"),
             },
-            other => unknown_key(ck, k, other, "key in `server`", SERVER_KEYS),
+            other => unknown_key(ck, k, other, Some("server"), SERVER_KEYS),
         }
     }
 }
@@ -345,6 +351,10 @@ fn defaults_section(ck: &mut Checker, v: &Node, out: &mut Defaults) {
         let key = k.key_text();
         let positive = |ck: &mut Checker, min: u64| match val.value {
             Value::Int(i) if i >= min as i64 => Some(i as u64),
+            Value::Int(i) => {
+                ck.error(val.span, &format!("must be ≥ {min}"), format!("`{key}` must be at least {min}, found {i}"));
+                None
+            }
             _ => {
                 ck.type_error(val, &format!("`{key}` must be an integer ≥ {min}"), "an integer");
                 None
@@ -371,6 +381,14 @@ fn defaults_section(ck: &mut Checker, v: &Node, out: &mut Defaults) {
                 let r = match val.value {
                     Value::Int(i) if i > 0 => Some(i as f64),
                     Value::Float(f) if f > 0.0 && f.is_finite() => Some(f),
+                    Value::Int(_) | Value::Float(_) => {
+                        ck.error(
+                            val.span,
+                            "must be > 0",
+                            format!("`rate` must be a positive number, found {}", val.key_text()),
+                        );
+                        None
+                    }
                     _ => {
                         ck.type_error(val, "`rate` must be a positive number (commands per second)", "a number");
                         None
@@ -382,7 +400,7 @@ fn defaults_section(ck: &mut Checker, v: &Node, out: &mut Defaults) {
                 Value::Bool(b) => set_once(ck, k, &mut out.fail_fast, Some(b)),
                 _ => ck.type_error(val, "`fail_fast` must be a boolean", "a boolean"),
             },
-            other => unknown_key(ck, k, other, "key in `defaults`", DEFAULT_KEYS),
+            other => unknown_key(ck, k, other, Some("defaults"), DEFAULT_KEYS),
         }
     }
 }

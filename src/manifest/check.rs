@@ -102,7 +102,9 @@ impl<'s> Checker<'s> {
             Err(errs) => {
                 for e in errs {
                     let span = self.sub_span(node, s, e.range.clone());
-                    if e.unterminated {
+                    if e.name.is_empty() && !e.unterminated {
+                        ck_empty(self, span);
+                    } else if e.unterminated {
                         self.error(span, "no closing `}`", "unterminated `${` in string").help =
                             Some("write `$${` for a literal `${`".into());
                     } else {
@@ -197,6 +199,11 @@ impl<'s> Checker<'s> {
             }
         })
     }
+}
+
+fn ck_empty(ck: &mut Checker, span: Span) {
+    ck.error(span, "no name", "empty variable name in `${}`").help =
+        Some("write `${NAME}`, or `$${` for a literal `${`".into());
 }
 
 /// Parses `5s`, `500ms`, `1m`, `2h` or a bare number of seconds.

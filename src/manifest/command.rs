@@ -225,7 +225,7 @@ fn params(
 ) -> Option<Map<String, Json>> {
     if matches!(body.value, Value::Null) {
         let out = Map::new();
-        return required(ck, m, key, &out).then_some(out);
+        return required(ck, m, key, &[], &out).then_some(out);
     }
     let entries = ck.entries(body, &format!("`{}`", m.name))?;
     let mut out = Map::with_capacity(entries.len());
@@ -279,7 +279,7 @@ fn params(
     if !ok {
         return None;
     }
-    if !required(ck, m, key, &out) {
+    if !required(ck, m, key, &entries, &out) {
         return None;
     }
     if m.name == "history" && !out.contains_key("limit") && !out.contains_key("since") {
@@ -308,10 +308,32 @@ fn value(ck: &mut Checker, v: &Node, ty: Ty, name: &str, scope: &Scope) -> Optio
     let what = format!("`{name}`");
     match ty {
         Ty::Str => ck.string(v, &what, scope).map(Json::String),
+        Ty::Enum(values) => {
+            let s = ck.string(v, &what, scope)?;
+            if values.contains(&s.as_str()) {
+                return Some(Json::String(s));
+            }
+            let shown: Vec<String> = values.iter().map(|x| format!("{x:?}")).collect();
+            let p = ck.error(v.span, "not allowed", format!("{what} must be one of {}, found {s:?}", shown.join(", ")));
+            if let Some(near) = super::diagnostic::did_you_mean(&s, values.iter().copied()) {
+                p.help = Some(format!("did you mean `{near}`?"));
+            }
+            None
+        }
         Ty::B64 => {
             let s = ck.string(v, &what, scope)?;
             if let Err(e) = base64::engine::general_purpose::STANDARD.decode(&s) {
-                ck.error(v.span, "invalid base64", format!("{what} is not valid base64: {e}")).help =
+                let why = match e {
+                    base64::DecodeError::InvalidByte(at, b) => {
+                        format!("invalid character `{}` at position {}", char::from(b).escape_default(), at + 1)
+                    }
+                    base64::DecodeError::InvalidLength(n) => format!("a length of {n} characters is not valid"),
+                    base64::DecodeError::InvalidLastSymbol { offset, .. } => {
+                        format!("bad last character at position {}", offset + 1)
+                    }
+                    base64::DecodeError::InvalidPadding => "missing or wrong `=` padding".into(),
+                };
+                ck.error(v.span, "invalid base64", format!("{what} is not valid base64: {why}")).help =
                     Some("standard base64 with `=` padding (not URL-safe)".into());
                 return None;
             }
@@ -443,41 +465,44 @@ fn channel_names(ck: &mut Checker, m: &Method, entries: &[(&Node, &Node)], out: 
     ok
 }
 
-/// Required fields per method (SPEC §4).
-fn required(ck: &mut Checker, m: &Method, key: &Node, out: &Map<String, Json>) -> bool {
+/// Required fields per method (SPEC §4). A field that is there but empty
+/// (or zero) is pointed at; a missing one at the method name.
+fn required(ck: &mut Checker, m: &Method, key: &Node, entries: &[(&Node, &Node)], out: &Map<String, Json>) -> bool {
     let has = |k: &str| out.get(k).is_some_and(|v| !matches!(v, Json::Null) && v.as_str() != Some(""));
     let present = |k: &str| out.contains_key(k);
-    let missing: Option<String> = match m.name {
-        "publish" if !present("channel") => Some("`publish` needs `channel`".into()),
+    let problem: Option<(String, &str)> = match m.name {
+        "publish" if !present("channel") => Some(("`publish` needs `channel`".into(), "channel")),
         "publish" | "broadcast" if !present("data") && !present("b64data") => {
-            Some(format!("`{}` needs `data`, `b64data` or `data_file`", m.name))
+            Some((format!("`{}` needs `data`, `b64data` or `data_file`", m.name), "data"))
         }
         "broadcast" if out.get("channels").and_then(Json::as_array).is_none_or(Vec::is_empty) => {
-            Some("`broadcast` needs a non-empty `channels` list".into())
+            Some(("`broadcast` needs a non-empty `channels` list".into(), "channels"))
         }
         "history" | "presence" | "presence_stats" | "history_remove" | "subscribe" | "map_read_state"
         | "map_read_stream" | "map_stats" | "map_clear"
             if !present("channel") =>
         {
-            Some(format!("`{}` needs `channel`", m.name))
+            Some((format!("`{}` needs `channel`", m.name), "channel"))
         }
-        "map_publish" | "map_remove" | "shared_poll_publish" if !has("channel") || !has("key") => {
-            Some(format!("`{}` needs `channel` and `key`", m.name))
+        "map_publish" | "map_remove" | "shared_poll_publish" if !has("channel") => {
+            Some((format!("`{}` needs `channel`", m.name), "channel"))
+        }
+        "map_publish" | "map_remove" | "shared_poll_publish" if !has("key") => {
+            Some((format!("`{}` needs a non-empty `key`", m.name), "key"))
         }
         "shared_poll_publish" if out.get("version").and_then(Json::as_u64).is_none_or(|v| v == 0) => {
-            Some("`shared_poll_publish` needs `version` > 0".into())
+            Some(("`shared_poll_publish` needs `version` > 0".into(), "version"))
         }
         "disconnect" | "refresh" | "subscribe" | "unsubscribe" if !has("user") && !has("client") && !has("session") => {
-            Some(format!("`{}` needs a target: `user`, `client` or `session`", m.name))
+            Some((format!("`{}` needs a target: `user`, `client` or `session`", m.name), "user"))
         }
-        "rpc" if !has("method") => Some("`rpc` needs `method`".into()),
+        "rpc" if !has("method") => Some(("`rpc` needs `method`".into(), "method")),
         _ => None,
     };
-    match missing {
-        Some(msg) => {
-            ck.error(key.span, "missing field", msg);
-            false
-        }
-        None => true,
-    }
+    let Some((msg, field)) = problem else { return true };
+    match entries.iter().find(|(k, _)| k.as_str() == Some(field)) {
+        Some((_, v)) => ck.error(v.span, "empty", msg),
+        None => ck.error(key.span, "missing field", msg),
+    };
+    false
 }

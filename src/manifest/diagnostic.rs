@@ -27,20 +27,20 @@ impl Source {
         Source { name: name.into(), text, line_starts }
     }
 
-    /// The byte offset of a 1-based line and character column.
+    /// The byte offset of a 1-based line and character column (the YAML
+    /// parser's convention).
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return self.text.len() };
         let rest = &self.text[start..];
         start + rest.char_indices().nth(col.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
     }
 
-    /// 1-based line and character column of a byte offset.
+    /// 1-based line and byte column of a byte offset (the convention of
+    /// miette's snippet header, so both show the same `LINE:COL`).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
-        (line + 1, col + 1)
+        (line + 1, offset - self.line_starts[line] + 1)
     }
 }
 
@@ -189,11 +189,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_col_counts_characters_not_bytes() {
+    fn line_col_counts_bytes_like_the_snippet_header() {
         let s = Source::new("m.yaml", "a: é\nbü: x\n");
         assert_eq!(s.line_col(0), (1, 1));
         let x = s.text.find('x').unwrap();
-        assert_eq!(s.line_col(x), (2, 5));
+        assert_eq!(s.line_col(x), (2, 6));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-/// A `${...}` that could not be expanded.
+/// A `${...}` that could not be expanded (`name` is empty for `${}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unresolved {
     pub name: String,

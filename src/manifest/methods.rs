@@ -20,12 +20,14 @@ pub enum Ty {
     StrMap,
     /// A nested object with its own fields.
     Obj(&'static [Field]),
+    /// One of a fixed set of strings.
+    Enum(&'static [&'static str]),
 }
 
 impl Ty {
     pub fn describe(self) -> &'static str {
         match self {
-            Ty::Str | Ty::B64 => "a string",
+            Ty::Str | Ty::B64 | Ty::Enum(_) => "a string",
             Ty::Bool => "a boolean",
             Ty::Int => "an integer",
             Ty::UInt => "a non-negative integer",
@@ -162,7 +164,7 @@ const MAP_PUBLISH: &[Field] = &[
     PUBLISH_COMMON[5],
     PUBLISH_COMMON[6],
     f("version_epoch", Ty::Str),
-    f("key_mode", Ty::Str),
+    f("key_mode", Ty::Enum(&["", "if_new", "if_exists"])),
     f("stream_data", Ty::Json),
     f("b64stream_data", Ty::B64),
     f("score", Ty::Int),

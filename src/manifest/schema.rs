@@ -16,6 +16,7 @@ fn ty(t: Ty) -> Json {
         Ty::StrList => json!({"type": "array", "items": {"type": "string"}}),
         Ty::StrMap => json!({"type": "object", "additionalProperties": {"type": "string"}}),
         Ty::Obj(fields) => object(fields, false),
+        Ty::Enum(values) => json!({"enum": values}),
     }
 }
 

@@ -101,12 +101,17 @@ pub struct SyntaxError {
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     let mut budget = Budget::default();
     // A 100,000-command manifest has about a million nodes; the defaults are
-    // sized for config files. Depth and alias limits stay as they are.
+    // sized for config files. Depth stays at 64.
     budget.max_events = 50_000_000;
     budget.max_nodes = 20_000_000;
     budget.max_documents = 1;
+    budget.max_recorded_anchor_events = 200_000;
     let mut options = Options::default();
     options.budget = Some(budget);
+    // Alias bombs stop after this much replay instead of exhausting memory.
+    options.alias_limits.max_total_replayed_events = 2_000_000;
+    // Non-finite floats are reported by validation, where JSON is the reason.
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.strict_booleans = true;
     options.with_snippet = false;
@@ -116,16 +121,32 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
             s.byte_offset().map(|o| Span { offset: o as usize, len: s.byte_len().unwrap_or(0) as usize })
         });
         let line_col = e.location().map(|l| (l.line() as usize, l.column() as usize)).filter(|&(l, _)| l > 0);
-        SyntaxError { message: first_line(&e.to_string()), span, line_col }
+        let text = e.to_string();
+        let message = budget_message(&text).unwrap_or_else(|| first_line(&text));
+        SyntaxError { message, span, line_col }
     })?;
     Ok(to_node(spanned))
+}
+
+/// What a budget breach means for a manifest author (the parser's text
+/// names the limit, e.g. `budget breached: Depth { depth: 65 }`).
+fn budget_message(text: &str) -> Option<String> {
+    let breach = text.split("budget breached:").nth(1)?.trim();
+    let name = breach.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    Some(match name {
+        "Depth" => "nested deeper than 64 levels".into(),
+        "Documents" => "a manifest holds one YAML document (found a `---` starting another)".into(),
+        n if n.contains("Alias") || n.contains("Anchor") => "too much alias expansion (an alias bomb?)".into(),
+        "Events" | "Nodes" | "ScalarBytes" | "InputBytes" => "manifest too large to load".into(),
+        _ => format!("YAML limit exceeded ({})", first_line(breach)),
+    })
 }
 
 /// The message's first line without the parser's own " at line N, column M"
 /// (the diagnostic shows the location).
 fn first_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or("invalid YAML").trim();
-    match line.rfind(" at line ") {
+    match line.find(" at line ") {
         Some(i) => line[..i].to_string(),
         None => line.to_string(),
     }
