@@ -1,15 +1,17 @@
 //! The terminal table: one row per command, then a summary line.
 
-use comfy_table::presets::UTF8_HORIZONTAL_ONLY;
-use comfy_table::{Cell, Color, ContentArrangement, Table};
+use comfy_table::{Cell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
 use super::Run;
 use crate::executor::Status;
 
+/// Columns separated by space, one rule under the header.
+const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
+
 /// Renders the per-command table; `color` only on a terminal.
 pub fn table(run: &Run, color: bool) -> String {
     let mut t = Table::new();
-    t.load_style(UTF8_HORIZONTAL_ONLY).set_content_arrangement(ContentArrangement::Disabled);
+    t.load_style(STYLE).set_content_arrangement(ContentArrangement::Disabled);
     if !color {
         t.force_no_tty();
     }
@@ -36,7 +38,14 @@ pub fn table(run: &Run, color: bool) -> String {
             Cell::new(truncate(&o.message().unwrap_or_else(|| short_result(o.result.as_ref())), 70)),
         ]);
     }
-    format!("{t}\n{}\n", summary_line(run))
+    let mut out = String::new();
+    for line in t.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&summary_line(run));
+    out.push('\n');
+    out
 }
 
 /// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b)`.
@@ -59,6 +68,9 @@ pub fn summary_line(run: &Run) -> String {
 fn short_result(result: Option<&serde_json::Value>) -> String {
     let Some(r) = result else { return String::new() };
     let count = |k: &str| r.get(k).and_then(|v| v.as_array().map(Vec::len).or_else(|| v.as_object().map(|o| o.len())));
+    if let Some(n) = count("responses") {
+        return format!("{n} channels");
+    }
     if let Some(n) = count("publications") {
         return format!("{n} publications, offset {}", r.get("offset").and_then(|v| v.as_u64()).unwrap_or(0));
     }

@@ -6,6 +6,7 @@ mod corpus;
 mod executor;
 mod harness;
 mod proxy;
+mod reports;
 mod run_basics;
 mod seed;
 mod tokens;
