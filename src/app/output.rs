@@ -19,7 +19,7 @@ pub fn progress(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::new(total as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} commands ({per_sec})",
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} commands, eta {eta}",
         )
         .expect("valid template"),
     );

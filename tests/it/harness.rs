@@ -55,7 +55,8 @@ impl Server {
         let config = root().join("tests/centrifugo/config.json");
         let script = format!(
             r#""$0" --config "$1" --http_server.port "$2" --http_server.address 127.0.0.1 & c=$!
-               trap 'kill $c 2>/dev/null' EXIT TERM INT
+               trap 'kill $c 2>/dev/null; wait $c; exit 0' TERM INT
+               trap 'kill $c 2>/dev/null' EXIT
                while kill -0 {parent} 2>/dev/null && kill -0 $c 2>/dev/null; do sleep 0.3; done"#,
             parent = std::process::id()
         );
@@ -106,9 +107,15 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM to the wrapper, whose trap stops Centrifugo (SIGKILL would
+    /// orphan it), then wait until the port is free again.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

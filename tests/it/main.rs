@@ -4,6 +4,7 @@
 
 mod corpus;
 mod executor;
+mod interrupt;
 mod harness;
 mod proxy;
 mod reports;
