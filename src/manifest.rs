@@ -98,27 +98,46 @@ const DEFAULT_KEYS: &[&str] = &["batch_size", "concurrency", "retries", "max_bat
 /// Loads and validates manifests in order as one run.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<Manifest, Vec<Problem>> {
     let mut problems = Vec::new();
-    let mut sources = Vec::with_capacity(paths.len());
-    let mut docs = Vec::with_capacity(paths.len());
-    for path in paths {
-        match read(path) {
-            Ok(source) => {
-                match yaml::parse(&source.text) {
-                    Ok(root) => docs.push(Some(root)),
-                    Err(e) => {
-                        let span = e.span.unwrap_or_else(|| {
-                            let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
-                            yaml::Span { offset, len: 1 }
-                        });
-                        problems.push(Problem::error(format!("invalid YAML: {}", e.message)).at(&source, span, "here"));
-                        docs.push(None);
-                    }
-                }
-                sources.push(source);
-            }
+    let sources = paths
+        .iter()
+        .map(|path| match read(path) {
+            Ok(source) => (source, true),
             Err(p) => {
                 problems.push(*p);
-                sources.push(Source::new(path.display().to_string(), ""));
+                (Source::new(path.display().to_string(), ""), false)
+            }
+        })
+        .collect();
+    validate(sources, problems, opts)
+}
+
+/// Validates one manifest held in memory (`name` is what diagnostics show;
+/// relative `data_file` and `for_each` paths resolve from its directory).
+pub fn load_text(name: &str, text: &str, opts: &LoadOptions) -> Result<Manifest, Vec<Problem>> {
+    validate(vec![(Source::new(name, text), true)], Vec::new(), opts)
+}
+
+/// `sources` pairs each manifest with whether it could be read at all.
+fn validate(
+    sources: Vec<(Source, bool)>,
+    mut problems: Vec<Problem>,
+    opts: &LoadOptions,
+) -> Result<Manifest, Vec<Problem>> {
+    let (sources, readable): (Vec<Source>, Vec<bool>) = sources.into_iter().unzip();
+    let mut docs = Vec::with_capacity(sources.len());
+    for (source, readable) in sources.iter().zip(readable) {
+        if !readable {
+            docs.push(None);
+            continue;
+        }
+        match yaml::parse(&source.text) {
+            Ok(root) => docs.push(Some(root)),
+            Err(e) => {
+                let span = e.span.unwrap_or_else(|| {
+                    let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
+                    yaml::Span { offset, len: 1 }
+                });
+                problems.push(Problem::error(format!("invalid YAML: {}", e.message)).at(source, span, "here"));
                 docs.push(None);
             }
         }

@@ -90,7 +90,7 @@ pub trait Transport: Send + Sync {
 }
 
 /// Largest response body read (a hostile server cannot exhaust memory).
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 pub struct ReqwestTransport {
     http: reqwest::Client,

@@ -105,11 +105,11 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
     budget.max_events = 50_000_000;
     budget.max_nodes = 20_000_000;
     budget.max_documents = 1;
-    budget.max_recorded_anchor_events = 200_000;
+    budget.max_recorded_anchor_events = 50_000;
     let mut options = Options::default();
     options.budget = Some(budget);
     // Alias bombs stop after this much replay instead of exhausting memory.
-    options.alias_limits.max_total_replayed_events = 2_000_000;
+    options.alias_limits.max_total_replayed_events = 1_000_000;
     // Non-finite floats are reported by validation, where JSON is the reason.
     options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;

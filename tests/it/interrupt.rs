@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::harness::{self, cent_run, manifest, Server, API_KEY};
+use crate::harness::{self, API_KEY, Server, cent_run, manifest};
 
 fn publishes(ch: &str, n: usize) -> String {
     let mut text = String::from("commands:\n");
@@ -54,7 +54,13 @@ fn ctrl_c_stops_sending_writes_reports_and_state_and_a_resume_completes() {
     let skipped_detail = r["commands"].as_array().unwrap().iter().find(|c| c["status"] == "skipped").unwrap();
     assert_eq!(skipped_detail["detail"], "not sent: interrupted");
 
-    let out = cent_run().arg(&path).args(["--url", &server.url, "--api-key", API_KEY]).arg("--state").arg(&state).output().unwrap();
+    let out = cent_run()
+        .arg(&path)
+        .args(["--url", &server.url, "--api-key", API_KEY])
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let want: Vec<Value> = (0..400).map(|i| json!({"i": i})).collect();
     assert_eq!(server.history(&ch), want, "the resumed run completes it exactly once");

@@ -4,8 +4,9 @@
 
 mod corpus;
 mod executor;
-mod interrupt;
 mod harness;
+mod hostile;
+mod interrupt;
 mod proxy;
 mod reports;
 mod run_basics;
