@@ -137,8 +137,9 @@ pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>>
 fn limits(opts: &RunOptions) -> BatchLimits {
     let mut max_commands = opts.batch_size.max(1);
     if let Some(rate) = opts.rate {
-        // No burst bigger than one second's worth.
-        max_commands = max_commands.min(rate.ceil().max(1.0) as usize);
+        // Requests of at most a tenth of a second's worth, paced evenly, so
+        // no one-second window holds more than `rate` commands.
+        max_commands = max_commands.min((rate / 10.0).ceil().max(1.0) as usize);
     }
     BatchLimits { max_commands, max_bytes: opts.max_batch_bytes }
 }

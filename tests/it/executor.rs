@@ -154,3 +154,55 @@ fn without_retries_the_report_tells_the_truth_and_a_resume_completes_exactly_onc
     let want: Vec<Value> = (0..20).map(|i| json!({"i": i})).collect();
     assert_eq!(server.history(&ch), want);
 }
+
+#[test]
+fn fail_fast_stops_after_the_first_failure() {
+    let server = shared();
+    let ch = harness::channel("ff");
+    let (_dir, path) = manifest(&format!(
+        "commands:\n  - publish: {{channel: {ch}, data: 1}}\n  - publish: {{channel: \"unknownns:x\", data: 2}}\n  - publish: {{channel: {ch}, data: 3}}\n  - publish: {{channel: {ch}, data: 4}}\n"
+    ));
+    let args = ["--url", &server.url, "--api-key", API_KEY, "--fail-fast", "--concurrency", "1", "--batch-size", "1"];
+    let (code, r, out) = run_json(&args, &path);
+    assert_eq!(code, 1, "{out}");
+    let statuses: Vec<&str> = r["commands"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ok", "failed", "skipped", "skipped"]);
+    assert_eq!(r["commands"][2]["detail"], "not sent: --fail-fast after an earlier failure");
+    assert_eq!(server.history(&ch), vec![json!(1)]);
+}
+
+#[test]
+fn rate_limits_commands_per_second() {
+    let server = shared();
+    let ch = harness::channel("rate");
+    let text: String = std::iter::once("commands:\n".to_string())
+        .chain((0..60).map(|i| format!("  - publish: {{channel: {ch}, data: {i}}}\n")))
+        .collect();
+    let (_dir, path) = manifest(&text);
+    let started = std::time::Instant::now();
+    let (code, _, out) = run_json(&["--url", &server.url, "--api-key", API_KEY, "--rate", "200"], &path);
+    assert_eq!(code, 0, "{out}");
+    // 60 commands at 200/s go out as 3 requests of 20, 0.1 s apart: at least
+    // 0.2 s (a lower bound, so a slow machine cannot make this fail).
+    assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
+    assert_eq!(server.history(&ch).len(), 60);
+}
+
+#[test]
+fn batches_respect_size_and_byte_limits() {
+    let payload = "x".repeat(600);
+    let text: String = std::iter::once("commands:\n".to_string())
+        .chain((0..10).map(|i| format!("  - publish: {{channel: same, data: {{i: {i}, p: \"{payload}\"}}}}\n")))
+        .collect();
+    let (_dir, path) = manifest(&text);
+    let plan = |extra: &[&str]| {
+        let out = cent_run().arg("plan").arg(&path).args(["--api-key", "k"]).args(extra).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let bodies: Vec<usize> = text.lines().filter(|l| l.starts_with("{\"commands\"")).map(str::len).collect();
+        (text.matches("POST ").count(), bodies)
+    };
+    assert_eq!(plan(&["--batch-size", "4"]).0, 3);
+    let (requests, bodies) = plan(&["--max-batch-bytes", "2048"]);
+    assert_eq!(requests, 5, "~650 bytes per command, 2 per request under 2 KiB");
+    assert!(bodies.iter().all(|&b| b <= 2048), "{bodies:?}");
+}

@@ -10,6 +10,7 @@ mod interrupt;
 mod proxy;
 mod reports;
 mod run_basics;
+mod schema;
 mod seed;
 mod tokens;
 mod v1;

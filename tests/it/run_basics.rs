@@ -130,3 +130,46 @@ fn invalid_manifests_exit_2_and_send_nothing() {
     assert!(stderr.contains("did you mean `publish`?"), "{stderr}");
     assert!(listener.accept().is_err(), "a connection was made");
 }
+
+#[test]
+fn v1_secrets_and_state_files_never_leak_either() {
+    let secret = "planted-hmac-secret-91c3";
+    let v1 = crate::v1server::V1Server::start(secret);
+    let (dir, path) = manifest(
+        "server:\n  protocol: v1\n  secret: ${S}\ncommands:\n  - publish: {channel: news, data: 1}\n  - publish: {channel: \"unknownns:x\", data: 1}\n",
+    );
+    let state = dir.path().join("state.jsonl");
+    let report = dir.path().join("r.json");
+    let out = cent_run()
+        .arg(&path)
+        .args(["--url", &v1.url, "-vv", "--state"])
+        .arg(&state)
+        .arg("--report-json")
+        .arg(&report)
+        .env("S", secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let plan = cent_run().arg("plan").arg(&path).env("S", secret).output().unwrap();
+    let rc = dir.path().join("centrc");
+    std::fs::write(&rc, format!("[x]\naddress = {}\nsecret = {secret}\n", v1.url)).unwrap();
+    let console = assert_cmd::Command::cargo_bin("cent")
+        .unwrap()
+        .args(["x", "publish", "-vv", "--params", r#"{"channel":"unknownns:y","data":1}"#, "--config"])
+        .arg(&rc)
+        .output()
+        .unwrap();
+    assert_eq!(console.status.code(), Some(1));
+    for (what, text) in [
+        ("stdout", String::from_utf8_lossy(&out.stdout).into_owned()),
+        ("stderr -vv", String::from_utf8_lossy(&out.stderr).into_owned()),
+        ("state", crate::harness::read(&state)),
+        ("json", crate::harness::read(&report)),
+        ("plan", String::from_utf8_lossy(&plan.stdout).into_owned()),
+        ("cent stdout", String::from_utf8_lossy(&console.stdout).into_owned()),
+        ("cent stderr -vv", String::from_utf8_lossy(&console.stderr).into_owned()),
+    ] {
+        assert!(!text.is_empty(), "{what} is empty");
+        assert!(!text.contains(secret), "{what} leaks the secret:\n{text}");
+    }
+}
