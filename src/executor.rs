@@ -295,3 +295,123 @@ pub async fn execute(
         state_error,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::client::{ClientConfig, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
+
+    /// Answers from a script, one entry per request, and records bodies.
+    struct Scripted {
+        answers: Mutex<Vec<Result<HttpResponse, TransportError>>>,
+        bodies: Mutex<Vec<String>>,
+    }
+
+    impl Transport for Scripted {
+        fn post<'a>(
+            &'a self,
+            req: &'a HttpRequest,
+        ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>> {
+            self.bodies.lock().unwrap().push(String::from_utf8_lossy(&req.body).into_owned());
+            let answer = self.answers.lock().unwrap().remove(0);
+            Box::pin(async move { answer })
+        }
+    }
+
+    fn ok(body: &str) -> Result<HttpResponse, TransportError> {
+        Ok(HttpResponse { status: 200, body: body.as_bytes().to_vec() })
+    }
+
+    fn commands(text: &str, protocol: Protocol) -> Vec<Command> {
+        let opts = crate::manifest::LoadOptions { protocol: Some(protocol), ..Default::default() };
+        crate::manifest::load_text("t.yaml", text, &opts).unwrap().commands
+    }
+
+    fn run(
+        text: &str,
+        protocol: Protocol,
+        answers: Vec<Result<HttpResponse, TransportError>>,
+    ) -> (Vec<Outcome>, Vec<String>) {
+        let t = Arc::new(Scripted { answers: Mutex::new(answers), bodies: Mutex::new(Vec::new()) });
+        let mut config = ClientConfig::api("http://h", "k");
+        config.protocol = protocol;
+        let client = Client::with_transport(config, t.clone());
+        let opts = RunOptions {
+            run_id: "r1".into(),
+            retry: RetryPolicy { retries: 3, base: Duration::from_millis(1), max: Duration::from_millis(2) },
+            ..RunOptions::default()
+        };
+        let prepared = Arc::new(prepare(&commands(text, protocol), protocol, &opts.run_id));
+        let (_tx, rx) = watch::channel(false);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let result = rt.block_on(execute(&client, prepared, &opts, None, rx, &|_| {}));
+        let bodies = t.bodies.lock().unwrap().clone();
+        (result.outcomes, bodies)
+    }
+
+    #[test]
+    fn broadcast_retries_resend_only_the_channels_that_failed_with_error_100() {
+        let (outcomes, bodies) = run(
+            "commands:\n  - broadcast: {channels: [a, b, c], data: 1}\n",
+            Protocol::Api,
+            vec![
+                ok(
+                    r#"{"replies":[{"broadcast":{"responses":[{"result":{}},{"error":{"code":100,"message":"internal server error"}},{"error":{"code":102,"message":"unknown channel"}}]}}]}"#,
+                ),
+                ok(r#"{"replies":[{"broadcast":{"responses":[{"result":{"offset":3}}]}}]}"#),
+            ],
+        );
+        assert_eq!(bodies.len(), 2);
+        assert!(bodies[1].contains(r#""channels":["b"]"#), "{}", bodies[1]);
+        assert!(bodies[1].contains(r#""idempotency_key":"cent-run-r1-0""#), "same key on the re-send");
+        let o = &outcomes[0];
+        assert_eq!(o.status, Status::Failed, "channel c stays failed (102 is not retried)");
+        assert_eq!(o.attempts, 2);
+        let st: Vec<Status> = o.channels.iter().map(|c| c.status).collect();
+        assert_eq!(st, [Status::Ok, Status::Ok, Status::Failed]);
+    }
+
+    #[test]
+    fn without_idempotency_an_unknown_publish_is_not_resent_but_reads_are() {
+        let broken = Err(TransportError { kind: TransportErrorKind::Broken, message: "connection reset".into() });
+        let (outcomes, bodies) = run(
+            "commands:\n  - publish: {channel: a, data: 1}\n  - history: {channel: b, limit: 1}\n",
+            Protocol::Legacy,
+            vec![broken, ok(r#"{"result":{"publications":[],"epoch":"e","offset":0}}"#)],
+        );
+        assert_eq!(outcomes[0].status, Status::Unknown);
+        assert_eq!(outcomes[0].attempts, 1);
+        assert_eq!(outcomes[1].status, Status::Ok);
+        assert_eq!(bodies.len(), 2);
+        assert!(!bodies[1].contains("publish"), "the publish is not re-sent: {}", bodies[1]);
+    }
+
+    #[test]
+    fn connection_refused_is_retried_for_anything_and_then_skipped() {
+        let refused = || Err(TransportError { kind: TransportErrorKind::Connect, message: "refused".into() });
+        let (outcomes, bodies) =
+            run("commands:\n  - rpc: {method: m}\n", Protocol::Api, vec![refused(), refused(), refused(), refused()]);
+        assert_eq!(bodies.len(), 4, "never reached the server, so even rpc is retried");
+        assert_eq!(outcomes[0].status, Status::Skipped);
+        assert_eq!(outcomes[0].skip, Some(SkipReason::Transport));
+    }
+
+    #[test]
+    fn idempotency_keys_are_derived_from_run_id_and_position_unless_given() {
+        let cmds = commands(
+            "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: a, data: 2, idempotency_key: mine}\n  - history: {channel: a}\n",
+            Protocol::Api,
+        );
+        let p = prepare(&cmds, Protocol::Api, "ci-42");
+        assert!(p[0].encoded.params.get().contains(r#""idempotency_key":"cent-run-ci-42-0""#));
+        assert!(p[1].encoded.params.get().contains(r#""idempotency_key":"mine""#));
+        assert!(!p[2].encoded.params.get().contains("idempotency_key"));
+        let legacy = prepare(&cmds, Protocol::Legacy, "ci-42");
+        assert!(!legacy[0].encoded.params.get().contains("idempotency_key"));
+        assert_eq!(p[0].fingerprint, legacy[0].fingerprint, "fingerprints ignore the derived key");
+    }
+}
