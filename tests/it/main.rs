@@ -7,6 +7,7 @@ mod executor;
 mod harness;
 mod hostile;
 mod interrupt;
+mod language;
 mod proxy;
 mod reports;
 mod run_basics;

@@ -1,0 +1,88 @@
+//! Manifest language through `plan` (no network): interpolation sources and
+//! precedence, escapes, for_each, data_file, several manifests as one run.
+
+use serde_json::{Value, json};
+
+use crate::harness::{self, API_KEY, cent_run, shared};
+
+fn bodies(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn interpolation_precedence_defaults_escapes_and_types() {
+    let (dir, path) = harness::manifest(
+        r#"vars:
+  a: from-vars
+  b: from-vars
+  n: 5
+commands:
+  - publish:
+      channel: "${CHAN}"
+      data: {a: "${a}", b: "${b}", env: "${FROM_ENV}", d: "${MISSING:-fallback}", lit: "$${a}", n: "${n}", num: 7}
+  - publish: {channel: x, data_file: payload.json}
+  - disconnect: {user: "${item}"}
+    for_each: [u1, 2, u3]
+"#,
+    );
+    std::fs::write(dir.path().join("payload.json"), r#"{"from": "file", "list": [1, 2]}"#).unwrap();
+    let out = cent_run()
+        .arg("plan")
+        .arg(&path)
+        .args(["--api-key", API_KEY, "--var", "b=from-cli", "--run-id", "t", "--batch-size", "1"])
+        .env("FROM_ENV", "env-value")
+        .env("CHAN", "news")
+        .env("a", "env-loses")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let b = bodies(&out.stdout);
+    let first = &b[0]["commands"][0]["publish"];
+    assert_eq!(first["channel"], "news");
+    assert_eq!(
+        first["data"],
+        json!({"a": "from-vars", "b": "from-cli", "env": "env-value", "d": "fallback", "lit": "${a}", "n": "5", "num": 7})
+    );
+    assert_eq!(b[1]["commands"][0]["publish"]["data"], json!({"from": "file", "list": [1, 2]}));
+    let users: Vec<&Value> = b[2..].iter().map(|x| &x["commands"][0]["disconnect"]["user"]).collect();
+    assert_eq!(users, [&json!("u1"), &json!("2"), &json!("u3")]);
+}
+
+#[test]
+fn several_manifests_run_in_order_as_one_run_with_one_report() {
+    let server = shared();
+    let ch = harness::channel("multi");
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    std::fs::write(
+        &a,
+        format!("commands:\n  - publish: {{channel: {ch}, data: 1}}\n  - publish: {{channel: {ch}, data: 2}}\n"),
+    )
+    .unwrap();
+    std::fs::write(&b, format!("# b\ncommands:\n  - publish: {{channel: {ch}, data: 3}}\n")).unwrap();
+    let report = dir.path().join("r.json");
+    let out = cent_run()
+        .arg(&a)
+        .arg(&b)
+        .args(["--url", &server.url, "--api-key", API_KEY, "--report-json"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(server.history(&ch), vec![json!(1), json!(2), json!(3)]);
+    let r: Value = serde_json::from_str(&harness::read(&report)).unwrap();
+    let rows: Vec<(u64, String, u64)> = r["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (c["index"].as_u64().unwrap(), c["manifest"].as_str().unwrap().to_owned(), c["line"].as_u64().unwrap())
+        })
+        .collect();
+    let (an, bn) = (a.display().to_string(), b.display().to_string());
+    assert_eq!(rows, [(0, an.clone(), 2), (1, an, 3), (2, bn, 3)]);
+}
