@@ -94,7 +94,7 @@ fn injected_faults_with_retries_leave_every_publish_exactly_once_in_order() {
     let proxy = Proxy::start(server.port, move |n| match n % 7 {
         1 => Fault::ResetAfter,
         3 => Fault::ResetBefore,
-        4 => Fault::Unavailable,
+        4 => Fault::Status(if n % 2 == 0 { 502 } else { 503 }),
         5 if n % 14 == 5 => Fault::Hold(hold),
         _ => Fault::Pass,
     });
@@ -111,11 +111,26 @@ fn injected_faults_with_retries_leave_every_publish_exactly_once_in_order() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(r["summary"]["ok"], 400);
     let faults = proxy.faults();
-    for kind in [Fault::ResetAfter, Fault::ResetBefore, Fault::Unavailable, Fault::Hold(hold)] {
+    for kind in [Fault::ResetAfter, Fault::ResetBefore, Fault::Status(502), Fault::Status(503), Fault::Hold(hold)] {
         assert!(faults.contains(&kind), "{kind:?} was injected");
     }
     assert!(r["commands"].as_array().unwrap().iter().any(|c| c["attempts"].as_u64() > Some(1)));
     assert_histories(&server, &expected);
+    // Figures for the README's reliability section (`--nocapture` shows them).
+    let held: usize = channels.iter().map(|c| server.history(c).len()).sum();
+    let count = |k: fn(&Fault) -> bool| faults.iter().filter(|f| k(f)).count();
+    eprintln!(
+        "reliability: {} requests, faults injected: {} reset-after-apply, {} reset-before, {} HTTP 502/503, {} held past timeout; \
+         400 publishes, {} held by the server, doubled {}, lost {}",
+        faults.len(),
+        count(|f| *f == Fault::ResetAfter),
+        count(|f| *f == Fault::ResetBefore),
+        count(|f| matches!(f, Fault::Status(_))),
+        count(|f| matches!(f, Fault::Hold(_))),
+        held,
+        held.saturating_sub(400),
+        400usize.saturating_sub(held)
+    );
 }
 
 #[test]

@@ -19,8 +19,8 @@ pub enum Fault {
     ResetBefore,
     /// Forward, let the server apply it, close without answering.
     ResetAfter,
-    /// Answer 503 without forwarding.
-    Unavailable,
+    /// Answer with this 5xx status without forwarding (502, 503).
+    Status(u16),
     /// Forward, then hold the answer this long before sending it.
     Hold(Duration),
 }
@@ -84,8 +84,9 @@ fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize)
         stats.faults.lock().unwrap().push(fault);
         match fault {
             Fault::ResetBefore => return,
-            Fault::Unavailable => {
-                let _ = conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+            Fault::Status(code) => {
+                let _ =
+                    conn.write_all(format!("HTTP/1.1 {code} Proxy Says No\r\nContent-Length: 0\r\n\r\n").as_bytes());
                 continue;
             }
             _ => {}
