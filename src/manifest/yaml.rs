@@ -1,14 +1,16 @@
 //! The YAML layer: manifest text in, a tree of [`Node`]s with byte spans out.
 //!
-//! This is the only code that knows the YAML crate (serde-saphyr). Everything
-//! above it works on `Node`, so the crate can be swapped without touching
-//! validation. Budgets bound hostile input (alias bombs, deep nesting, huge
-//! documents) so loading always ends in a clean error.
+//! This is the only code that knows the YAML crate. It builds the tree from
+//! the events of granit-parser (the parser under serde-saphyr) because going
+//! through serde-saphyr's deserializer cost 3.6x more time on a
+//! 100,000-command manifest (see BENCHMARKS.md). Scalars are resolved with the
+//! YAML 1.2 core schema (strict booleans, no legacy octal), `<<` merge keys are
+//! expanded, aliases are replayed with a budget (alias bombs end in an error),
+//! nesting is limited to 64 levels, and a manifest is one document.
 
-use std::fmt;
+use std::collections::HashMap;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::{Budget, DuplicateKeyPolicy, Options, Spanned};
+use granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
 
 /// A byte range in the manifest source (`offset`, `len`), as miette wants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,7 +90,7 @@ impl Node {
     }
 }
 
-/// A YAML syntax or budget error with its location, if the parser gave one.
+/// A YAML syntax or limit error with its location.
 #[derive(Debug)]
 pub struct SyntaxError {
     pub message: String,
@@ -97,128 +99,221 @@ pub struct SyntaxError {
     pub line_col: Option<(usize, usize)>,
 }
 
+/// Deepest nesting of collections accepted.
+pub const MAX_DEPTH: usize = 64;
+/// Most nodes that aliases may replay in one manifest (alias-bomb guard).
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+/// Longest scalar accepted: far above any sensible publication, far below
+/// what would strain memory.
+pub const MAX_SCALAR_BYTES: usize = 16 * 1024 * 1024;
+
+fn offset(m: &Marker) -> usize {
+    m.byte_offset().unwrap_or(0)
+}
+
+fn error_at(m: &Marker, message: impl Into<String>) -> SyntaxError {
+    SyntaxError { message: message.into(), span: Some(Span { offset: offset(m), len: 1 }), line_col: None }
+}
+
+fn scan_error(e: &ScanError) -> SyntaxError {
+    let m = e.marker();
+    SyntaxError {
+        message: e.info(),
+        span: m.byte_offset().map(|o| Span { offset: o, len: 1 }),
+        line_col: Some((m.line(), m.col() + 1)),
+    }
+}
+
+enum Frame {
+    Seq { start: usize, line_end: usize, anchor: usize, items: Vec<Node> },
+    Map { start: usize, line_end: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+}
+
 /// Parses one YAML document into a spanned tree.
 pub fn parse(source: &str) -> Result<Node, SyntaxError> {
-    let mut budget = Budget::default();
-    // A 100,000-command manifest has about a million nodes; the defaults are
-    // sized for config files. Depth stays at 64.
-    budget.max_events = 50_000_000;
-    budget.max_nodes = 20_000_000;
-    budget.max_documents = 1;
-    budget.max_recorded_anchor_events = 50_000;
-    let mut options = Options::default();
-    options.budget = Some(budget);
-    // Alias bombs stop after this much replay instead of exhausting memory.
-    options.alias_limits.max_total_replayed_events = 1_000_000;
-    // Non-finite floats are reported by validation, where JSON is the reason.
-    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
-    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
-    options.strict_booleans = true;
-    options.with_snippet = false;
-    let spanned: Spanned<Value> = serde_saphyr::from_str_with_options(source, options).map_err(|e| {
-        let span = e.location().and_then(|loc| {
-            let s = loc.span();
-            s.byte_offset().map(|o| Span { offset: o as usize, len: s.byte_len().unwrap_or(0) as usize })
-        });
-        let line_col = e.location().map(|l| (l.line() as usize, l.column() as usize)).filter(|&(l, _)| l > 0);
-        let text = e.to_string();
-        let message = budget_message(&text).unwrap_or_else(|| first_line(&text));
-        SyntaxError { message, span, line_col }
-    })?;
-    Ok(to_node(spanned))
-}
-
-/// What a budget breach means for a manifest author (the parser's text
-/// names the limit, e.g. `budget breached: Depth { depth: 65 }`).
-fn budget_message(text: &str) -> Option<String> {
-    let breach = text.split("budget breached:").nth(1)?.trim();
-    let name = breach.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
-    Some(match name {
-        "Depth" => "nested deeper than 64 levels".into(),
-        "Documents" => "a manifest holds one YAML document (found a `---` starting another)".into(),
-        n if n.contains("Alias") || n.contains("Anchor") => "too much alias expansion (an alias bomb?)".into(),
-        "Events" | "Nodes" | "ScalarBytes" | "InputBytes" => "manifest too large to load".into(),
-        _ => format!("YAML limit exceeded ({})", first_line(breach)),
-    })
-}
-
-/// The message's first line without the parser's own " at line N, column M"
-/// (the diagnostic shows the location).
-fn first_line(s: &str) -> String {
-    let line = s.lines().next().unwrap_or("invalid YAML").trim();
-    match line.find(" at line ") {
-        Some(i) => line[..i].to_string(),
-        None => line.to_string(),
-    }
-}
-
-fn to_node(s: Spanned<Value>) -> Node {
-    let span = s.referenced.span();
-    Node {
-        span: Span { offset: span.byte_offset().unwrap_or(0) as usize, len: span.byte_len().unwrap_or(0) as usize },
-        value: s.value,
-    }
-}
-
-struct ValueVisitor;
-
-impl<'de> Visitor<'de> for ValueVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v).map_or(Value::UInt(v), Value::Int))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::Float(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        String::from_utf8(v.to_vec()).map(Value::Str).map_err(|_| E::custom("binary values are not supported"))
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        Value::deserialize(d)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        while let Some(item) = seq.next_element::<Spanned<Value>>()? {
-            items.push(to_node(item));
+    let line_end = |at: usize| source[at..].find('\n').map_or(source.len(), |i| at + i);
+    let mut parser = Parser::new_from_str(source);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut replayed = 0usize;
+    let mut root: Option<Node> = None;
+    let mut documents = 0;
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| scan_error(&e))?;
+        let start = offset(&span.start);
+        let node = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(error_at(
+                        &span.start,
+                        "a manifest holds one YAML document (found a `---` starting another)",
+                    ));
+                }
+                continue;
+            }
+            Event::Anchor(..) => continue,
+            Event::UnresolvedAlias(name) => return Err(error_at(&span.start, format!("unknown alias `*{name}`"))),
+            Event::Alias(id) => {
+                let Some((node, size)) = anchors.get(&id) else {
+                    return Err(error_at(&span.start, "alias to an unknown anchor"));
+                };
+                replayed += size;
+                if replayed > MAX_ALIAS_NODES {
+                    return Err(error_at(&span.start, "too much alias expansion (an alias bomb?)"));
+                }
+                Node { span: Span { offset: start, len: offset(&span.end) - start }, value: node.value.clone() }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if text.len() > MAX_SCALAR_BYTES {
+                    return Err(error_at(
+                        &span.start,
+                        format!("a value of {} bytes is too large (the limit is {MAX_SCALAR_BYTES})", text.len()),
+                    ));
+                }
+                let value = scalar(&text, style, tag.as_deref().and_then(|t| t.core_suffix()));
+                let node = Node { span: Span { offset: start, len: offset(&span.end) - start }, value };
+                if anchor > 0 {
+                    anchors.insert(anchor, (node.clone(), 1));
+                }
+                node
+            }
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(error_at(&span.start, format!("nested deeper than {MAX_DEPTH} levels")));
+                }
+                let frame = if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq { start, line_end: line_end(start), anchor, items: Vec::new() }
+                } else {
+                    Frame::Map { start, line_end: line_end(start), anchor, entries: Vec::new(), key: None }
+                };
+                stack.push(frame);
+                continue;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let end = offset(&span.end);
+                let (start, line_end, anchor, value) = match stack.pop() {
+                    Some(Frame::Seq { start, line_end, anchor, items }) => (start, line_end, anchor, Value::Seq(items)),
+                    Some(Frame::Map { start, line_end, anchor, entries, .. }) => {
+                        (start, line_end, anchor, Value::Map(merge(entries)))
+                    }
+                    None => continue,
+                };
+                // A collection's span stops at the end of its first line, so
+                // a pointer at a block mapping stays one line long.
+                let node = Node { span: Span { offset: start, len: end.min(line_end).max(start + 1) - start }, value };
+                if anchor > 0 {
+                    anchors.insert(anchor, (node.clone(), count(&node)));
+                }
+                node
+            }
+            // Comments, and events newer parser versions add, carry no data.
+            _ => continue,
+        };
+        match stack.last_mut() {
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                Some(k) => entries.push((k, node)),
+                None => *key = Some(node),
+            },
+            None => root = Some(node),
         }
-        Ok(Value::Seq(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(k) = map.next_key::<Spanned<Value>>()? {
-            let v = map.next_value::<Spanned<Value>>()?;
-            entries.push((to_node(k), to_node(v)));
-        }
-        Ok(Value::Map(entries))
+    Ok(root.unwrap_or(Node { span: Span::default(), value: Value::Null }))
+}
+
+/// Nodes in a subtree (what replaying an alias to it costs).
+fn count(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
+        _ => 1,
     }
 }
 
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ValueVisitor)
+/// Expands `<<` merge keys: entries of the merged mapping(s) that the
+/// mapping does not set itself.
+fn merge(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    if !entries.iter().any(|(k, _)| k.as_str() == Some("<<")) {
+        return entries;
     }
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for (k, v) in entries {
+        if k.as_str() != Some("<<") {
+            own.push((k, v));
+            continue;
+        }
+        let sources = match v.value {
+            Value::Seq(items) => items,
+            _ => vec![v],
+        };
+        for src in sources {
+            match src.value {
+                Value::Map(m) => merged.extend(m),
+                other => own.push((k.clone(), Node { span: src.span, value: other })),
+            }
+        }
+    }
+    for (k, v) in merged {
+        let key = k.key_text();
+        if !own.iter().any(|(o, _)| o.key_text() == key) {
+            own.push((k, v));
+        }
+    }
+    own
+}
+
+/// YAML 1.2 core schema resolution of a scalar (quoted scalars are strings).
+fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("str") => return Value::Str(text.to_owned()),
+        Some("null") => return Value::Null,
+        Some("bool") | Some("int") | Some("float") => {}
+        _ if style != ScalarStyle::Plain => return Value::Str(text.to_owned()),
+        _ => {}
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let b = text.as_bytes();
+    let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+    if let Some(hex) = text.strip_prefix("0x").filter(|h| digits(h, 16)) {
+        return u64::from_str_radix(hex, 16).map_or(Value::Str(text.to_owned()), int);
+    }
+    if let Some(oct) = text.strip_prefix("0o").filter(|o| digits(o, 8)) {
+        return u64::from_str_radix(oct, 8).map_or(Value::Str(text.to_owned()), int);
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits(unsigned, 10) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Int(i);
+        }
+        if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
+            return Value::UInt(u);
+        }
+        return Value::Float(text.parse().unwrap_or(f64::NAN));
+    }
+    // Floats: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+    let looks_float = !b.is_empty()
+        && unsigned.bytes().any(|c| c.is_ascii_digit())
+        && unsigned.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && unsigned.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.');
+    if looks_float && let Ok(f) = text.parse::<f64>() {
+        return Value::Float(f);
+    }
+    Value::Str(text.to_owned())
+}
+
+fn int(u: u64) -> Value {
+    i64::try_from(u).map_or(Value::UInt(u), Value::Int)
 }
 
 #[cfg(test)]
@@ -273,5 +368,63 @@ mod tests {
         assert!(parse(&bomb).is_err());
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let root = parse("[1, -2, +3, 0x1F, 0o17, 1.5, -.5e3, .inf, .nan, true, False, yes, on, ~, null, '1', \"true\", 18446744073709551615, 012, 1_000, 1e5, 2026-11-28]").unwrap();
+        let Value::Seq(items) = root.value else { panic!() };
+        let kinds: Vec<String> = items
+            .iter()
+            .map(|n| match &n.value {
+                Value::Int(i) => format!("i{i}"),
+                Value::UInt(u) => format!("u{u}"),
+                Value::Float(f) => format!("f{f}"),
+                Value::Bool(b) => format!("b{b}"),
+                Value::Null => "null".into(),
+                Value::Str(s) => format!("s{s}"),
+                _ => "?".into(),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "i1",
+                "i-2",
+                "i3",
+                "i31",
+                "i15",
+                "f1.5",
+                "f-500",
+                "finf",
+                "fNaN",
+                "btrue",
+                "bfalse",
+                "syes",
+                "son",
+                "null",
+                "null",
+                "s1",
+                "strue",
+                "u18446744073709551615",
+                "i12",
+                "s1_000",
+                "f100000",
+                "s2026-11-28"
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_keys_aliases_and_one_document() {
+        let root = parse("base: &b {channel: news, data: 1}\nx:\n  <<: *b\n  data: 2\n").unwrap();
+        let x = &root.as_map().unwrap()[1].1;
+        let keys: Vec<String> = x.as_map().unwrap().iter().map(|(k, _)| k.key_text()).collect();
+        assert_eq!(keys, ["data", "channel"]);
+        assert!(matches!(x.as_map().unwrap()[0].1.value, Value::Int(2)), "own keys win over merged ones");
+        let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(err.message.contains("one YAML document"), "{err:?}");
+        assert_eq!(err.span.unwrap().offset, 5);
+        assert!(parse("a: *nope\n").is_err());
     }
 }
