@@ -274,8 +274,10 @@ pub async fn execute(
     let outcomes = outcomes
         .into_iter()
         .map(|o| {
+            // In flight when the grace period ran out: sent, no answer.
             o.unwrap_or_else(|| Outcome {
                 status: Status::Unknown,
+                attempts: 1,
                 transport: Some("no answer before the run stopped".into()),
                 ..Outcome::skipped(SkipReason::Interrupted)
             })

@@ -54,6 +54,8 @@ struct Pending {
     channel_map: Vec<usize>,
     /// An earlier attempt may have reached the server.
     maybe_applied: bool,
+    /// The retryable server error of the last attempt, if that is why it is pending.
+    last_error: Option<ApiError>,
 }
 
 /// Sends `cmds` (indices into `prepared`), retrying as allowed; returns each
@@ -75,6 +77,7 @@ pub async fn run(
             attempts: 0,
             channel_map: (0..prepared[c].channels.len()).collect(),
             maybe_applied: false,
+            last_error: None,
         })
         .collect();
     let mut channel_state: Vec<Vec<ChannelOutcome>> = cmds.iter().map(|&c| channel_outcomes(&prepared[c])).collect();
@@ -97,7 +100,9 @@ pub async fn run(
                     let prep = &prepared[p.cmd];
                     let chans = &mut channel_state[pos(p.cmd)];
                     match reply {
-                        Err(e) if e.retryable() && !last_try && prep.method.retry != Retry::Unsafe => again.push(p),
+                        Err(e) if e.retryable() && !last_try && prep.method.retry != Retry::Unsafe => {
+                            again.push(Pending { last_error: Some(e), ..p })
+                        }
                         Err(e) => {
                             done.push((p.cmd, finish(&p, Status::Failed, Some(e), None, None, std::mem::take(chans))))
                         }
@@ -135,6 +140,7 @@ pub async fn run(
                 } else {
                     for mut p in pending.drain(..) {
                         p.maybe_applied |= maybe_applied;
+                        p.last_error = None;
                         let safe = !p.maybe_applied || resend_safe(&prepared[p.cmd], client);
                         if safe && !last_try {
                             again.push(p);
@@ -163,13 +169,20 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = interrupt.wait_for(|&v| v) => {
-                // Interrupted while waiting to retry: these were sent at
-                // least once and got no final answer.
+                // Interrupted while waiting to retry: report what is known.
                 for p in pending.drain(..) {
                     let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
-                    done.push((p.cmd, finish(&p, Status::Unknown, None, Some("interrupted before a retry".into()), None, chans)));
+                    let note = Some("interrupted before a retry".to_owned());
+                    let o = if p.maybe_applied {
+                        end.transport_failed = true;
+                        finish(&p, Status::Unknown, None, note, None, chans)
+                    } else if let Some(e) = p.last_error.clone() {
+                        finish(&p, Status::Failed, Some(e), None, None, chans)
+                    } else {
+                        Outcome { skip: Some(SkipReason::Interrupted), ..finish(&p, Status::Skipped, None, note, None, chans) }
+                    };
+                    done.push((p.cmd, o));
                 }
-                end.transport_failed = true;
                 break;
             }
         }
@@ -245,6 +258,7 @@ fn broadcast_reply(
         attempts: p.attempts,
         channel_map: retry,
         maybe_applied: p.maybe_applied,
+        last_error: chans.iter().find_map(|c| c.error.clone()),
     })
 }
 
