@@ -237,7 +237,7 @@ fn document<'n>(
     }
     let scope = Scope { cli: &opts.vars, vars: &vars, env: &opts.env, item: None };
     for (k, v) in &entries {
-        match k.key_text().as_str() {
+        match k.key_text().as_ref() {
             "version" => match v.value {
                 Value::Int(1) => {}
                 Value::Int(n) => {
@@ -283,14 +283,14 @@ fn var_section(ck: &mut Checker, v: &Node, opts: &LoadOptions) -> HashMap<String
     for (k, val) in entries {
         let value = match &val.value {
             Value::Str(s) => ck.interpolate(val, s, &scope),
-            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => Some(val.key_text()),
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => Some(val.key_text().into_owned()),
             _ => {
                 ck.type_error(val, "a variable must be a string, number or boolean", "a scalar");
                 None
             }
         };
         if let Some(value) = value {
-            vars.insert(k.key_text(), value);
+            vars.insert(k.key_text().into_owned(), value);
         }
     }
     vars
@@ -300,7 +300,7 @@ fn server_section(ck: &mut Checker, v: &Node, scope: &Scope, out: &mut ServerSet
     let Some(entries) = ck.entries(v, "`server`") else { return };
     for (k, val) in entries {
         let key = k.key_text();
-        match key.as_str() {
+        match key.as_ref() {
             "url" => {
                 let v = ck_string(ck, val, scope);
                 set_once(ck, k, &mut out.url, v)
@@ -379,7 +379,7 @@ fn defaults_section(ck: &mut Checker, v: &Node, out: &mut Defaults) {
                 None
             }
         };
-        match key.as_str() {
+        match key.as_ref() {
             "batch_size" => {
                 let v = positive(ck, 1).map(|n| n as usize);
                 set_once(ck, k, &mut out.batch_size, v)

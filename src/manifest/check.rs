@@ -60,17 +60,24 @@ impl<'s> Checker<'s> {
             self.type_error(node, &format!("{what} must be a mapping"), "a mapping");
             return None;
         };
-        let mut seen: HashMap<String, Span> = HashMap::with_capacity(map.len());
-        let mut out = Vec::with_capacity(map.len());
+        let mut out: Vec<(&'n Node, &'n Node)> = Vec::with_capacity(map.len());
+        // Command mappings are small: a scan beats hashing; large ones get a set.
+        let mut seen: Option<HashMap<std::borrow::Cow<'n, str>, Span>> = (map.len() > 16).then(HashMap::new);
         for (k, v) in map {
             let key = k.key_text();
-            if let Some(first) = seen.get(&key) {
-                let line = self.line_of(*first);
+            let first = match &mut seen {
+                Some(set) => set.get(&key).copied().or_else(|| {
+                    set.insert(key.clone(), k.span);
+                    None
+                }),
+                None => out.iter().find(|(o, _)| o.key_text() == key).map(|(o, _)| o.span),
+            };
+            if let Some(first) = first {
+                let line = self.line_of(first);
                 self.error(k.span, "duplicate key", format!("duplicate key `{key}`")).help =
                     Some(format!("`{key}` is already set on line {line}; YAML keys must be unique"));
                 continue;
             }
-            seen.insert(key, k.span);
             out.push((k, v));
         }
         Some(out)
@@ -179,7 +186,7 @@ impl<'s> Checker<'s> {
                         // JSON object keys are strings; YAML `1: x` keys are written as text.
                         match self.json(v, scope) {
                             Some(val) => {
-                                out.insert(k.key_text(), val);
+                                out.insert(k.key_text().into_owned(), val);
                             }
                             None => ok = false,
                         }

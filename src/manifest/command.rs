@@ -33,7 +33,7 @@ pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext
     let mut for_each = None;
     for (k, v) in entries {
         let key = k.key_text();
-        match key.as_str() {
+        match key.as_ref() {
             "name" => name = ck.string(v, "`name`", scope),
             "for_each" => for_each = Some(v),
             _ => match methods::lookup(&key) {
@@ -164,7 +164,9 @@ fn for_each_items(ck: &mut Checker, node: &Node, scope: &Scope, dir: &Path) -> O
             for it in items {
                 match &it.value {
                     Value::Str(s) => out.push(ck.interpolate(it, s, scope)?),
-                    Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => out.push(it.key_text()),
+                    Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => {
+                        out.push(it.key_text().into_owned())
+                    }
                     _ => {
                         ck.type_error(it, "a `for_each` item must be a scalar", "a string");
                         return None;
@@ -250,7 +252,7 @@ fn params(
         if methods::freeform(m) {
             match ck.json(v, scope) {
                 Some(j) => {
-                    out.insert(key, j);
+                    out.insert(key.into_owned(), j);
                 }
                 None => ok = false,
             }
@@ -269,7 +271,7 @@ fn params(
         };
         match value(ck, v, field.ty, field.name, scope) {
             Some(j) => {
-                out.insert(key, j);
+                out.insert(key.into_owned(), j);
             }
             None => ok = false,
         }
@@ -384,7 +386,7 @@ fn value(ck: &mut Checker, v: &Node, ty: Ty, name: &str, scope: &Scope) -> Optio
             for (k, val) in entries {
                 match ck.string(val, &format!("a value of {what}"), scope) {
                     Some(s) => {
-                        out.insert(k.key_text(), Json::String(s));
+                        out.insert(k.key_text().into_owned(), Json::String(s));
                     }
                     None => ok = false,
                 }
@@ -400,7 +402,7 @@ fn value(ck: &mut Checker, v: &Node, ty: Ty, name: &str, scope: &Scope) -> Optio
                 match fields.iter().find(|f| f.name == key) {
                     Some(f) => match value(ck, val, f.ty, f.name, scope) {
                         Some(j) => {
-                            out.insert(key, j);
+                            out.insert(key.into_owned(), j);
                         }
                         None => ok = false,
                     },

@@ -77,15 +77,16 @@ impl Node {
     }
 
     /// The key text of a mapping entry; non-string keys render as their kind.
-    pub fn key_text(&self) -> String {
+    pub fn key_text(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
         match &self.value {
-            Value::Str(s) => s.clone(),
-            Value::Int(i) => i.to_string(),
-            Value::UInt(u) => u.to_string(),
-            Value::Bool(b) => b.to_string(),
-            Value::Float(f) => f.to_string(),
-            Value::Null => "null".to_string(),
-            other => other.kind().to_string(),
+            Value::Str(s) => Cow::Borrowed(s),
+            Value::Int(i) => Cow::Owned(i.to_string()),
+            Value::UInt(u) => Cow::Owned(u.to_string()),
+            Value::Bool(b) => Cow::Owned(b.to_string()),
+            Value::Float(f) => Cow::Owned(f.to_string()),
+            Value::Null => Cow::Borrowed("null"),
+            other => Cow::Borrowed(other.kind()),
         }
     }
 }
@@ -419,7 +420,7 @@ mod tests {
     fn merge_keys_aliases_and_one_document() {
         let root = parse("base: &b {channel: news, data: 1}\nx:\n  <<: *b\n  data: 2\n").unwrap();
         let x = &root.as_map().unwrap()[1].1;
-        let keys: Vec<String> = x.as_map().unwrap().iter().map(|(k, _)| k.key_text()).collect();
+        let keys: Vec<String> = x.as_map().unwrap().iter().map(|(k, _)| k.key_text().into_owned()).collect();
         assert_eq!(keys, ["data", "channel"]);
         assert!(matches!(x.as_map().unwrap()[0].1.value, Value::Int(2)), "own keys win over merged ones");
         let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
