@@ -233,4 +233,24 @@ mod tests {
         assert_eq!(p.timeout, Some(Duration::from_secs(1)));
         assert_eq!(p.implied_protocol(), Some(Protocol::Api));
     }
+
+    #[test]
+    fn debug_output_and_panics_never_show_secrets() {
+        let flags = ConnectionFlags {
+            api_key: Some(SecretString::from("planted-key-123")),
+            secret: Some(SecretString::from("planted-secret-456")),
+            ..Default::default()
+        };
+        let conn = resolve(&flags, &ServerSettings::default(), None, Protocol::Api);
+        let config = conn.client_config();
+        let client = crate::client::Client::new(config.clone()).unwrap();
+        let shown = format!("{conn:?} {config:?} {client:?} {flags:?}");
+        assert!(!shown.contains("planted-key-123") && !shown.contains("planted-secret-456"), "{shown}");
+        let panic = std::panic::catch_unwind(|| panic!("{:?}", conn)).unwrap_err();
+        let text = panic.downcast_ref::<String>().unwrap();
+        assert!(!text.contains("planted-key-123"), "{text}");
+        let req = client.request(b"{}".to_vec(), true);
+        assert!(req.headers.iter().all(|(_, v)| !v.contains("planted-key-123")));
+        assert!(!format!("{req:?}").contains("planted-key-123"));
+    }
 }
