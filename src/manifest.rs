@@ -120,24 +120,167 @@ pub fn load_text(name: &str, text: &str, opts: &LoadOptions) -> Result<Manifest,
 /// `sources` pairs each manifest with whether it could be read at all.
 fn validate(
     sources: Vec<(Source, bool)>,
-    mut problems: Vec<Problem>,
+    problems: Vec<Problem>,
     opts: &LoadOptions,
 ) -> Result<Manifest, Vec<Problem>> {
     let (sources, readable): (Vec<Source>, Vec<bool>) = sources.into_iter().unzip();
+    match validate_streaming(&sources, &readable, opts) {
+        Some((mut found, outcome)) => {
+            let mut all = problems;
+            all.append(&mut found);
+            finish(sources, all, outcome)
+        }
+        None => validate_trees(sources, &readable, problems, opts),
+    }
+}
+
+/// What validation produced besides problems.
+struct Validated {
+    server: ServerSettings,
+    defaults: Defaults,
+    commands: Vec<Command>,
+    protocol: Protocol,
+}
+
+fn finish(sources: Vec<Source>, problems: Vec<Problem>, v: Validated) -> Result<Manifest, Vec<Problem>> {
+    let mut commands = v.commands;
+    for (i, c) in commands.iter_mut().enumerate() {
+        c.index = i;
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
+    if !errors.is_empty() {
+        let mut all = errors;
+        all.extend(warnings);
+        return Err(all);
+    }
+    Ok(Manifest { sources, server: v.server, defaults: v.defaults, commands, warnings, protocol: v.protocol })
+}
+
+fn syntax_problem(source: &Source, e: &yaml::SyntaxError) -> Problem {
+    let span = e.span.unwrap_or_else(|| {
+        let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
+        yaml::Span { offset, len: 1 }
+    });
+    Problem::error(format!("invalid YAML: {}", e.message)).at(source, span, "here")
+}
+
+/// The fast path: each command is validated as soon as the parser completes
+/// it, and its YAML tree dropped. It assumes the variables and protocol seen
+/// before the `commands` list are the final ones; `None` when that did not
+/// hold (say `vars:` after `commands:`), and the caller validates whole trees.
+fn validate_streaming(sources: &[Source], readable: &[bool], opts: &LoadOptions) -> Option<(Vec<Problem>, Validated)> {
+    let mut problems = Vec::new();
+    let mut server = ServerSettings::default();
+    let mut defaults = Defaults::default();
+    let mut commands = Vec::new();
+    let mut assumed: Vec<(HashMap<String, String>, Protocol)> = Vec::new();
+    let mut final_vars = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        if !readable[i] {
+            continue;
+        }
+        let dir = Path::new(&source.name).parent().map(Path::to_path_buf).unwrap_or_default();
+        let earlier = server.protocol;
+        // The parser runs here; commands are validated on a second thread as
+        // the parser completes them (bounded queue, so memory stays flat).
+        let (parsed, settings, mut found, mut validated) = std::thread::scope(|threads| {
+            type Item<'a> = (Node<'a>, Option<(HashMap<String, String>, Protocol)>);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Item<'_>>(512);
+            let dir = &dir;
+            let validator = threads.spawn(move || {
+                let mut ck = Checker::new(source);
+                let mut out = Vec::new();
+                let mut settings = None;
+                for (item, first) in rx {
+                    if first.is_some() {
+                        settings = first;
+                    }
+                    let (vars, protocol) = settings.as_ref().expect("the first item carries the settings");
+                    let scope = Scope { cli: &opts.vars, vars, env: &opts.env, item: None };
+                    let cx = command::CommandContext { manifest: i, dir, protocol: *protocol };
+                    command::command(&mut ck, &item, &scope, &cx, &mut out);
+                }
+                (settings, ck.problems, out)
+            });
+            let mut first = true;
+            let mut sink = typed_sink(|entries, item| {
+                let settings = first.then(|| {
+                    first = false;
+                    let mut quiet = Checker::new(source);
+                    let vars = entries
+                        .iter()
+                        .find(|(k, _)| k.as_str() == Some("vars"))
+                        .map(|(_, v)| var_section(&mut quiet, v, opts))
+                        .unwrap_or_default();
+                    let here = entries
+                        .iter()
+                        .find(|(k, _)| k.as_str() == Some("server"))
+                        .and_then(|(_, v)| v.as_map())
+                        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
+                        .and_then(|(_, v)| v.as_str()?.parse().ok());
+                    let protocol = opts.protocol.or(earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
+                    (vars, protocol)
+                });
+                // The validator only stops early by panicking, which join reports.
+                let _ = tx.send((item, settings));
+            });
+            let parsed = yaml::parse_streaming(&source.text, Some(&mut sink));
+            drop(tx);
+            let (settings, found, validated) = validator.join().expect("validator thread");
+            (parsed, settings, found, validated)
+        });
+        match parsed {
+            Ok(root) => {
+                let mut dck = Checker::new(source);
+                let parts = document(&mut dck, &root, opts, &mut server, &mut defaults);
+                problems.append(&mut dck.problems);
+                if let Some((vars, list)) = parts {
+                    // Items that did not stream (a list given by alias): validate whole trees.
+                    if list.is_some_and(|l| matches!(&l.value, Value::Seq(items) if !items.is_empty())) {
+                        return None;
+                    }
+                    if let Some(s) = settings {
+                        assumed.push(s);
+                        final_vars.push(vars);
+                    }
+                }
+            }
+            Err(e) => {
+                // As with whole trees: a manifest that is not YAML has only that problem.
+                problems.push(syntax_problem(source, &e));
+                continue;
+            }
+        }
+        commands.append(&mut validated);
+        problems.append(&mut found);
+    }
+    let protocol = opts.protocol.or(server.protocol).or(opts.fallback_protocol).unwrap_or_default();
+    let held = assumed.iter().zip(&final_vars).all(|((vars, p), fin)| vars == fin && *p == protocol);
+    held.then_some((problems, Validated { server, defaults, commands, protocol }))
+}
+
+/// Ties a sink closure's node lifetime to the source text's.
+fn typed_sink<'a, F: FnMut(&[(Node<'a>, Node<'a>)], Node<'a>)>(f: F) -> F {
+    f
+}
+
+/// The general path: parse every manifest whole, then validate.
+fn validate_trees(
+    sources: Vec<Source>,
+    readable: &[bool],
+    mut problems: Vec<Problem>,
+    opts: &LoadOptions,
+) -> Result<Manifest, Vec<Problem>> {
     let mut docs = Vec::with_capacity(sources.len());
     for (source, readable) in sources.iter().zip(readable) {
-        if !readable {
+        if !*readable {
             docs.push(None);
             continue;
         }
         match yaml::parse(&source.text) {
             Ok(root) => docs.push(Some(root)),
             Err(e) => {
-                let span = e.span.unwrap_or_else(|| {
-                    let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
-                    yaml::Span { offset, len: 1 }
-                });
-                problems.push(Problem::error(format!("invalid YAML: {}", e.message)).at(source, span, "here"));
+                problems.push(syntax_problem(source, &e));
                 docs.push(None);
             }
         }
@@ -172,17 +315,7 @@ fn validate(
         }
         problems.append(&mut ck.problems);
     }
-    for (i, c) in commands.iter_mut().enumerate() {
-        c.index = i;
-    }
-    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
-    if !errors.is_empty() {
-        let mut all = errors;
-        all.extend(warnings);
-        all.sort_by_key(|p| p.level == Level::Warning);
-        return Err(all);
-    }
-    Ok(Manifest { sources, server, defaults, commands, warnings, protocol })
+    finish(sources, problems, Validated { server, defaults, commands, protocol })
 }
 
 fn read(path: &Path) -> Result<Source, Box<Problem>> {
@@ -210,7 +343,7 @@ fn read(path: &Path) -> Result<Source, Box<Problem>> {
     }
 }
 
-type DocParts<'n> = (HashMap<String, String>, Option<&'n Node>);
+type DocParts<'n> = (HashMap<String, String>, Option<&'n Node<'n>>);
 
 /// Top-level keys of one document; `server:` and `defaults:` merge into the
 /// run's settings (the first manifest that sets a key wins; a later manifest
@@ -421,5 +554,41 @@ fn defaults_section(ck: &mut Checker, v: &Node, out: &mut Defaults) {
             },
             other => unknown_key(ck, k, other, Some("defaults"), DEFAULT_KEYS),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Manifest, Vec<Problem>> {
+        load_text("m.yaml", text, &LoadOptions::default())
+    }
+
+    #[test]
+    fn vars_after_commands_still_apply() {
+        let m = load("commands:\n  - publish: {channel: \"${ch}\", data: 1}\nvars: {ch: late}\n").unwrap();
+        assert_eq!(m.commands[0].params["channel"], "late");
+    }
+
+    #[test]
+    fn a_protocol_set_after_commands_still_decides_what_is_valid() {
+        let e = load("commands:\n  - presence_stats: {channel: a}\nserver: {protocol: v1}\n").unwrap_err();
+        assert!(e[0].message.contains("protocol v1 has no method `presence_stats`"), "{e:?}");
+        let m = load("commands:\n  - info: {}\nserver: {protocol: v1}\n").unwrap();
+        assert_eq!(m.commands[0].method.name, "stats");
+    }
+
+    #[test]
+    fn a_command_list_given_by_alias_is_validated() {
+        let e = load("x: &l\n  - publsh: {channel: a, data: 1}\ncommands: *l\n").unwrap_err();
+        assert!(e.iter().any(|p| p.message.contains("unknown top-level key `x`")), "{e:?}");
+        assert!(
+            e.iter().any(|p| p.message.contains("unknown method `publsh`")),
+            "the aliased items are checked: {e:?}"
+        );
+        let m = load("vars: {v: 1}\ncommands:\n  - &p publish: {channel: a, data: 1}\n  - name: again\n    publish: {channel: b, data: 2}\n").unwrap();
+        assert_eq!(m.commands.len(), 2);
+        assert_eq!(m.commands[1].line, 4);
     }
 }

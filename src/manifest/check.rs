@@ -55,7 +55,7 @@ impl<'s> Checker<'s> {
     }
 
     /// Mapping entries with duplicate keys reported (later duplicates are dropped).
-    pub fn entries<'n>(&mut self, node: &'n Node, what: &str) -> Option<Vec<(&'n Node, &'n Node)>> {
+    pub fn entries<'n, 'a>(&mut self, node: &'n Node<'a>, what: &str) -> Option<Vec<(&'n Node<'a>, &'n Node<'a>)>> {
         let Some(map) = node.as_map() else {
             self.type_error(node, &format!("{what} must be a mapping"), "a mapping");
             return None;
@@ -194,7 +194,7 @@ impl<'s> Checker<'s> {
                     };
                     match self.json(v, scope) {
                         Some(val) => {
-                            out.insert(key.clone(), val);
+                            out.insert(key.to_string(), val);
                         }
                         None => ok = false,
                     }

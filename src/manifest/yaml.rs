@@ -8,6 +8,7 @@
 //! expanded, aliases are replayed with a budget (alias bombs end in an error),
 //! nesting is limited to 64 levels, and a manifest is one document.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
@@ -25,28 +26,29 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
-/// One YAML node with the span of its text in the source.
+/// One YAML node with the span of its text in the source. Strings borrow
+/// from the source where YAML allows (no escapes or folding): no copy.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'a> {
     pub span: Span,
-    pub value: Value,
+    pub value: Value<'a>,
 }
 
 /// A YAML value. Mappings keep key order and duplicate keys (validation
 /// reports duplicates with both locations).
 #[derive(Debug, Clone)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
     UInt(u64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Str(Cow<'a, str>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Node<'a>, Node<'a>)>),
 }
 
-impl Value {
+impl Value<'_> {
     /// The YAML type name used in "expected X, found Y" messages.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -61,7 +63,7 @@ impl Value {
     }
 }
 
-impl Node {
+impl<'a> Node<'a> {
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
@@ -69,7 +71,7 @@ impl Node {
         }
     }
 
-    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+    pub fn as_map(&self) -> Option<&[(Node<'a>, Node<'a>)]> {
         match &self.value {
             Value::Map(m) => Some(m),
             _ => None,
@@ -77,8 +79,7 @@ impl Node {
     }
 
     /// The key text of a mapping entry; non-string keys render as their kind.
-    pub fn key_text(&self) -> std::borrow::Cow<'_, str> {
-        use std::borrow::Cow;
+    pub fn key_text(&self) -> Cow<'_, str> {
         match &self.value {
             Value::Str(s) => Cow::Borrowed(s),
             Value::Int(i) => Cow::Owned(i.to_string()),
@@ -125,17 +126,28 @@ fn scan_error(e: &ScanError) -> SyntaxError {
     }
 }
 
-enum Frame {
-    Seq { start: usize, line_end: usize, anchor: usize, items: Vec<Node> },
-    Map { start: usize, line_end: usize, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+enum Frame<'a> {
+    Seq { start: usize, line_end: usize, anchor: usize, items: Vec<Node<'a>> },
+    Map { start: usize, line_end: usize, anchor: usize, entries: Vec<(Node<'a>, Node<'a>)>, key: Option<Node<'a>> },
 }
 
 /// Parses one YAML document into a spanned tree.
-pub fn parse(source: &str) -> Result<Node, SyntaxError> {
+pub fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
+    parse_streaming(source, None)
+}
+
+/// Receives each item of the top-level `commands` list as soon as it is
+/// complete, with the top-level entries parsed before it.
+pub type CommandSink<'s, 'a> = &'s mut dyn FnMut(&[(Node<'a>, Node<'a>)], Node<'a>);
+
+/// Like [`parse`], but hands the items of a top-level `commands` list to
+/// `sink` instead of keeping them (the returned tree then holds
+/// `commands: []`), so a large manifest never exists as one whole tree.
+pub fn parse_streaming<'a>(source: &'a str, mut sink: Option<CommandSink<'_, 'a>>) -> Result<Node<'a>, SyntaxError> {
     let line_end = |at: usize| source[at..].find('\n').map_or(source.len(), |i| at + i);
     let mut parser = Parser::new_from_str(source);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut anchors: HashMap<usize, (Node<'_>, usize)> = HashMap::new();
     let mut replayed = 0usize;
     let mut root: Option<Node> = None;
     let mut documents = 0;
@@ -173,7 +185,7 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
                         format!("a value of {} bytes is too large (the limit is {MAX_SCALAR_BYTES})", text.len()),
                     ));
                 }
-                let value = scalar(&text, style, tag.as_deref().and_then(|t| t.core_suffix()));
+                let value = scalar(text, style, tag.as_deref().and_then(|t| t.core_suffix()));
                 let node = Node { span: Span { offset: start, len: offset(&span.end) - start }, value };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), 1));
@@ -212,6 +224,12 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
             // Comments, and events newer parser versions add, carry no data.
             _ => continue,
         };
+        if let (Some(sink), [Frame::Map { entries, key: Some(k), .. }, Frame::Seq { .. }]) = (sink.as_mut(), &stack[..])
+            && k.as_str() == Some("commands")
+        {
+            sink(entries, node);
+            continue;
+        }
         match stack.last_mut() {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map { entries, key, .. }) => match key.take() {
@@ -225,7 +243,7 @@ pub fn parse(source: &str) -> Result<Node, SyntaxError> {
 }
 
 /// Nodes in a subtree (what replaying an alias to it costs).
-fn count(node: &Node) -> usize {
+fn count(node: &Node<'_>) -> usize {
     match &node.value {
         Value::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
         Value::Map(entries) => 1 + entries.iter().map(|(k, v)| count(k) + count(v)).sum::<usize>(),
@@ -235,7 +253,7 @@ fn count(node: &Node) -> usize {
 
 /// Expands `<<` merge keys: entries of the merged mapping(s) that the
 /// mapping does not set itself.
-fn merge(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+fn merge<'a>(entries: Vec<(Node<'a>, Node<'a>)>) -> Vec<(Node<'a>, Node<'a>)> {
     if !entries.iter().any(|(k, _)| k.as_str() == Some("<<")) {
         return entries;
     }
@@ -267,53 +285,64 @@ fn merge(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
 }
 
 /// YAML 1.2 core schema resolution of a scalar (quoted scalars are strings).
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+fn scalar<'a>(text: Cow<'a, str>, style: ScalarStyle, tag: Option<&str>) -> Value<'a> {
     match tag {
-        Some("str") => return Value::Str(text.to_owned()),
+        Some("str") => return Value::Str(text),
         Some("null") => return Value::Null,
         Some("bool") | Some("int") | Some("float") => {}
-        _ if style != ScalarStyle::Plain => return Value::Str(text.to_owned()),
+        _ if style != ScalarStyle::Plain => return Value::Str(text),
         _ => {}
     }
+    match resolve(&text) {
+        Some(v) => v,
+        None => Value::Str(text),
+    }
+}
+
+/// A plain scalar's core-schema value, or `None` for a string.
+fn resolve(text: &str) -> Option<Value<'static>> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(Value::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         _ => {}
     }
-    let b = text.as_bytes();
+    let first = *text.as_bytes().first()?;
+    // Most scalars are words: only digits, signs and dots can start a number.
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
     let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
     if let Some(hex) = text.strip_prefix("0x").filter(|h| digits(h, 16)) {
-        return u64::from_str_radix(hex, 16).map_or(Value::Str(text.to_owned()), int);
+        return u64::from_str_radix(hex, 16).ok().map(int);
     }
     if let Some(oct) = text.strip_prefix("0o").filter(|o| digits(o, 8)) {
-        return u64::from_str_radix(oct, 8).map_or(Value::Str(text.to_owned()), int);
+        return u64::from_str_radix(oct, 8).ok().map(int);
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if digits(unsigned, 10) {
         if let Ok(i) = text.parse::<i64>() {
-            return Value::Int(i);
+            return Some(Value::Int(i));
         }
         if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
-            return Value::UInt(u);
+            return Some(Value::UInt(u));
         }
-        return Value::Float(text.parse().unwrap_or(f64::NAN));
+        return text.parse().ok().map(Value::Float);
     }
     // Floats: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-    let looks_float = !b.is_empty()
-        && unsigned.bytes().any(|c| c.is_ascii_digit())
+    let looks_float = unsigned.bytes().any(|c| c.is_ascii_digit())
         && unsigned.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
         && unsigned.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.');
-    if looks_float && let Ok(f) = text.parse::<f64>() {
-        return Value::Float(f);
+    if looks_float {
+        return text.parse::<f64>().ok().map(Value::Float);
     }
-    Value::Str(text.to_owned())
+    None
 }
 
-fn int(u: u64) -> Value {
+fn int(u: u64) -> Value<'static> {
     i64::try_from(u).map_or(Value::UInt(u), Value::Int)
 }
 
