@@ -15,7 +15,7 @@ pub mod state;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -92,12 +92,28 @@ pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Pr
     commands
         .iter()
         .map(|c| {
-            let fingerprint = state::fingerprint(c.method.name, &serde_json::to_string(&c.params).expect("JSON map"));
+            // One serialisation serves the fingerprint and (api, legacy) the
+            // request; a derived idempotency key is spliced in, not re-encoded.
+            let text = serde_json::to_string(&c.params).expect("JSON map");
+            let fingerprint = state::fingerprint(c.method.name, &text);
             let keyed = c.method.retry == Retry::WithIdempotencyKey && protocol.has_idempotency();
-            let mut params: std::borrow::Cow<Map<String, Json>> = std::borrow::Cow::Borrowed(&c.params);
-            if keyed && !params.contains_key("idempotency_key") {
-                params.to_mut().insert("idempotency_key".into(), Json::String(idempotency_key(run_id, c.index)));
-            }
+            let encoded = if protocol == Protocol::V1 {
+                protocol::encode(protocol, c.method.name, &c.params)
+            } else if keyed && !c.params.contains_key("idempotency_key") {
+                let key = serde_json::to_string(&idempotency_key(run_id, c.index)).expect("JSON string");
+                let mut text = text;
+                text.pop(); // the object's closing brace
+                if !c.params.is_empty() {
+                    text.push(',');
+                }
+                text.push_str("\"idempotency_key\":");
+                text.push_str(&key);
+                text.push('}');
+                protocol::Encoded::from_json(c.method.name, text)
+            } else {
+                protocol::Encoded::from_json(c.method.name, text)
+            };
+            let params = &c.params;
             let channels = if c.method.name == "broadcast" {
                 params
                     .get("channels")
@@ -109,7 +125,7 @@ pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Pr
             };
             Prepared {
                 method: c.method,
-                encoded: protocol::encode(protocol, c.method.name, &params),
+                encoded,
                 targets: lanes::targets(c.method, &c.params),
                 channels,
                 idempotent: keyed,

@@ -131,13 +131,20 @@ pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>)
     out
 }
 
+impl Encoded {
+    /// Wraps params already serialised as a JSON object.
+    pub fn from_json(method: &'static str, json: String) -> Self {
+        Encoded { method, params: RawValue::from_string(json).expect("serde_json output is valid JSON") }
+    }
+}
+
 /// Encodes a command's params for a protocol (v1 uses Python's JSON layout).
 pub fn encode(protocol: Protocol, method: &'static str, params: &serde_json::Map<String, Json>) -> Encoded {
     let text = match protocol {
         Protocol::V1 => to_python_json(&Json::Object(params.clone())),
         _ => serde_json::to_string(params).expect("a JSON map always serialises"),
     };
-    Encoded { method, params: RawValue::from_string(text).expect("serde_json output is valid JSON") }
+    Encoded::from_json(method, text)
 }
 
 /// An error the server reported for one command.

@@ -47,7 +47,8 @@ pub struct BatchEnd {
 
 struct Pending {
     cmd: usize,
-    encoded: Encoded,
+    /// A re-encoded command (a broadcast re-sent to some channels), else the prepared one.
+    resend: Option<Encoded>,
     started: Option<Instant>,
     attempts: u32,
     /// Broadcast: index in the original channel list for each channel sent.
@@ -72,7 +73,7 @@ pub async fn run(
         .iter()
         .map(|&c| Pending {
             cmd: c,
-            encoded: prepared[c].encoded.clone(),
+            resend: None,
             started: None,
             attempts: 0,
             channel_map: (0..prepared[c].channels.len()).collect(),
@@ -90,7 +91,8 @@ pub async fn run(
             p.started.get_or_insert(now);
             p.attempts += 1;
         }
-        let refs: Vec<&Encoded> = pending.iter().map(|p| &p.encoded).collect();
+        let refs: Vec<&Encoded> =
+            pending.iter().map(|p| p.resend.as_ref().unwrap_or(&prepared[p.cmd].encoded)).collect();
         let result = client.send_encoded(&refs).await;
         let last_try = attempt >= policy.retries || *interrupt.borrow();
         let mut again = Vec::new();
@@ -107,7 +109,7 @@ pub async fn run(
                             done.push((p.cmd, finish(&p, Status::Failed, Some(e), None, None, std::mem::take(chans))))
                         }
                         Ok(result) if !chans.is_empty() => {
-                            match broadcast_reply(client.protocol(), &p, &result, chans, last_try) {
+                            match broadcast_reply(client.protocol(), prep, &p, &result, chans, last_try) {
                                 Some(retry) => again.push(retry),
                                 None => {
                                     let failed = chans.iter().find_map(|c| c.error.clone());
@@ -209,6 +211,7 @@ fn channel_outcomes(prep: &Prepared) -> Vec<ChannelOutcome> {
 /// the channels that failed with a retryable error.
 fn broadcast_reply(
     protocol: protocol::Protocol,
+    prep: &Prepared,
     p: &Pending,
     result: &Json,
     chans: &mut [ChannelOutcome],
@@ -246,14 +249,14 @@ fn broadcast_reply(
     if retry.is_empty() {
         return None;
     }
-    let mut params: Map<String, Json> = serde_json::from_str(p.encoded.params.get()).ok()?;
+    let mut params: Map<String, Json> = serde_json::from_str(prep.encoded.params.get()).ok()?;
     params.insert(
         "channels".into(),
         Json::Array(retry.iter().map(|&i| Json::String(chans[i].channel.clone())).collect()),
     );
     Some(Pending {
         cmd: p.cmd,
-        encoded: protocol::encode(protocol, p.encoded.method, &params),
+        resend: Some(protocol::encode(protocol, prep.method.name, &params)),
         started: p.started,
         attempts: p.attempts,
         channel_map: retry,
