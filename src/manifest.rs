@@ -181,54 +181,32 @@ fn validate_streaming(sources: &[Source], readable: &[bool], opts: &LoadOptions)
         }
         let dir = Path::new(&source.name).parent().map(Path::to_path_buf).unwrap_or_default();
         let earlier = server.protocol;
-        // The parser runs here; commands are validated on a second thread as
-        // the parser completes them (bounded queue, so memory stays flat).
-        let (parsed, settings, mut found, mut validated) = std::thread::scope(|threads| {
-            type Item<'a> = (Node<'a>, Option<(HashMap<String, String>, Protocol)>);
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Item<'_>>(512);
-            let dir = &dir;
-            let validator = threads.spawn(move || {
-                let mut ck = Checker::new(source);
-                let mut out = Vec::new();
-                let mut settings = None;
-                for (item, first) in rx {
-                    if first.is_some() {
-                        settings = first;
-                    }
-                    let (vars, protocol) = settings.as_ref().expect("the first item carries the settings");
-                    let scope = Scope { cli: &opts.vars, vars, env: &opts.env, item: None };
-                    let cx = command::CommandContext { manifest: i, dir, protocol: *protocol };
-                    command::command(&mut ck, &item, &scope, &cx, &mut out);
-                }
-                (settings, ck.problems, out)
+        let mut ck = Checker::new(source);
+        let mut settings: Option<(HashMap<String, String>, Protocol)> = None;
+        let mut validated = Vec::new();
+        let mut sink = typed_sink(|entries, item| {
+            let (vars, protocol) = settings.get_or_insert_with(|| {
+                let mut quiet = Checker::new(source);
+                let vars = entries
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some("vars"))
+                    .map(|(_, v)| var_section(&mut quiet, v, opts))
+                    .unwrap_or_default();
+                let here = entries
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some("server"))
+                    .and_then(|(_, v)| v.as_map())
+                    .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
+                    .and_then(|(_, v)| v.as_str()?.parse().ok());
+                let protocol = opts.protocol.or(earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
+                (vars, protocol)
             });
-            let mut first = true;
-            let mut sink = typed_sink(|entries, item| {
-                let settings = first.then(|| {
-                    first = false;
-                    let mut quiet = Checker::new(source);
-                    let vars = entries
-                        .iter()
-                        .find(|(k, _)| k.as_str() == Some("vars"))
-                        .map(|(_, v)| var_section(&mut quiet, v, opts))
-                        .unwrap_or_default();
-                    let here = entries
-                        .iter()
-                        .find(|(k, _)| k.as_str() == Some("server"))
-                        .and_then(|(_, v)| v.as_map())
-                        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
-                        .and_then(|(_, v)| v.as_str()?.parse().ok());
-                    let protocol = opts.protocol.or(earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
-                    (vars, protocol)
-                });
-                // The validator only stops early by panicking, which join reports.
-                let _ = tx.send((item, settings));
-            });
-            let parsed = yaml::parse_streaming(&source.text, Some(&mut sink));
-            drop(tx);
-            let (settings, found, validated) = validator.join().expect("validator thread");
-            (parsed, settings, found, validated)
+            let scope = Scope { cli: &opts.vars, vars, env: &opts.env, item: None };
+            let cx = command::CommandContext { manifest: i, dir: &dir, protocol: *protocol };
+            command::command(&mut ck, &item, &scope, &cx, &mut validated);
         });
+        let parsed = yaml::parse_streaming(&source.text, Some(&mut sink));
+        let mut found = ck.problems;
         match parsed {
             Ok(root) => {
                 let mut dck = Checker::new(source);

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
+use granit_parser::{Event, Marker, ParseResult, Parser, ScalarStyle, ScanError};
 
 /// A byte range in the manifest source (`offset`, `len`), as miette wants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -143,15 +143,45 @@ pub type CommandSink<'s, 'a> = &'s mut dyn FnMut(&[(Node<'a>, Node<'a>)], Node<'
 /// Like [`parse`], but hands the items of a top-level `commands` list to
 /// `sink` instead of keeping them (the returned tree then holds
 /// `commands: []`), so a large manifest never exists as one whole tree.
-pub fn parse_streaming<'a>(source: &'a str, mut sink: Option<CommandSink<'_, 'a>>) -> Result<Node<'a>, SyntaxError> {
+///
+/// The scanner runs on a second thread and hands events over in chunks, so
+/// scanning and tree building (and the sink's work) use two cores.
+pub fn parse_streaming<'a>(source: &'a str, sink: Option<CommandSink<'_, 'a>>) -> Result<Node<'a>, SyntaxError> {
+    const CHUNK: usize = 2048;
+    std::thread::scope(|threads| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ParseResult<'a>>>(8);
+        threads.spawn(move || {
+            let mut parser = Parser::new_from_str(source);
+            let mut chunk = Vec::with_capacity(CHUNK);
+            while let Some(event) = parser.next_event() {
+                let failed = event.is_err();
+                chunk.push(event);
+                if failed || chunk.len() == CHUNK {
+                    // A closed channel means the builder stopped on an error.
+                    if tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() || failed {
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(chunk);
+        });
+        build(source, rx.into_iter().flatten(), sink)
+    })
+}
+
+/// Builds the tree from parser events (see [`parse_streaming`]).
+fn build<'a>(
+    source: &'a str,
+    events: impl Iterator<Item = ParseResult<'a>>,
+    mut sink: Option<CommandSink<'_, 'a>>,
+) -> Result<Node<'a>, SyntaxError> {
     let line_end = |at: usize| source[at..].find('\n').map_or(source.len(), |i| at + i);
-    let mut parser = Parser::new_from_str(source);
     let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut anchors: HashMap<usize, (Node<'_>, usize)> = HashMap::new();
     let mut replayed = 0usize;
     let mut root: Option<Node> = None;
     let mut documents = 0;
-    while let Some(event) = parser.next_event() {
+    for event in events {
         let (event, span) = event.map_err(|e| scan_error(&e))?;
         let start = offset(&span.start);
         let node = match event {
