@@ -7,26 +7,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::protocol::Protocol;
 
-const AFTER_HELP: &str = concat!(
-    "Exit codes:\n",
-    "  0    every command ok\n",
-    "  1    the server rejected at least one command (every other outcome is known)\n",
-    "  2    invalid manifest, options or credentials: nothing was sent\n",
-    "  3    transport trouble: a command is unknown, or skipped after a transport failure\n",
-    "  130  interrupted (Ctrl-C): report and state file still written\n\n",
-    "Examples:\n",
-    "  cent-run broadcast.yaml --url http://localhost:8000 --api-key \"$KEY\"\n",
-    "  cent-run check broadcast.yaml\n",
-    "  cent-run plan broadcast.yaml --run-id deploy-42\n",
-    "  cent-run call history --params '{\"channel\":\"news\",\"limit\":10}'\n",
-    "  cent-run token connect --user 42 --ttl 1h --secret-file hmac.key"
-);
+/// The exit-code table (from `exit`, the one place it is written) and examples.
+fn after_help() -> String {
+    format!(
+        "{}\n\nExamples:\n  \
+         cent-run broadcast.yaml --url http://localhost:8000 --api-key \"$KEY\"\n  \
+         cent-run check broadcast.yaml\n  \
+         cent-run plan broadcast.yaml --run-id deploy-42\n  \
+         cent-run call history --params '{{\"channel\":\"news\",\"limit\":10}}'\n  \
+         cent-run token connect --user 42 --ttl 1h --secret-file hmac.key",
+        crate::exit::TABLE
+    )
+}
 
 /// Run YAML manifests of Centrifugo server-API commands: validated first,
 /// sent in authenticated batches, ordered per channel, retried safely, and
 /// reported with exit codes a CI job can trust.
 #[derive(Debug, Parser)]
-#[command(name = "cent-run", version, after_help = AFTER_HELP, args_conflicts_with_subcommands = true)]
+#[command(name = "cent-run", version, after_help = after_help(), args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Sub>,

@@ -54,11 +54,6 @@ pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Resu
     if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
-/// Whether the string contains a `${` that interpolation would act on.
-pub fn has_reference(input: &str) -> bool {
-    input.contains("${")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

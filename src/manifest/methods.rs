@@ -24,21 +24,6 @@ pub enum Ty {
     Enum(&'static [&'static str]),
 }
 
-impl Ty {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Ty::Str | Ty::B64 | Ty::Enum(_) => "a string",
-            Ty::Bool => "a boolean",
-            Ty::Int => "an integer",
-            Ty::UInt => "a non-negative integer",
-            Ty::Json => "any value",
-            Ty::StrList => "a list of strings",
-            Ty::StrMap => "a mapping of strings to strings",
-            Ty::Obj(_) => "a mapping",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
     pub name: &'static str,
