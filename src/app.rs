@@ -72,6 +72,17 @@ pub fn connection_flags(conn: &ConnArgs) -> ConnectionFlags {
     }
 }
 
+/// The HTTP client for a connection, logging requests at `-v`; on error the
+/// message is printed (secrets redacted) and the exit code returned.
+pub fn client(conn: &config::Connection, verbose: u8) -> Result<crate::client::Client, u8> {
+    let secrets = conn.secrets();
+    let client = crate::client::Client::new(conn.client_config()).map_err(|e| {
+        error(&config::redact(&e.to_string(), &secrets));
+        exit::INVALID
+    })?;
+    Ok(if verbose > 0 { client.with_logger(output::logger(verbose, secrets)) } else { client })
+}
+
 pub fn environment() -> HashMap<String, String> {
     std::env::vars().collect()
 }

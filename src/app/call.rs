@@ -88,16 +88,8 @@ pub fn call(method: &str, params: Option<&str>, conn: &ConnArgs, verbose: u8) ->
         super::error(missing);
         return exit::INVALID;
     }
-    let secrets = connection.secrets();
-    let mut client = match Client::new(connection.client_config()) {
-        Ok(c) => c,
-        Err(e) => {
-            super::error(&config::redact(&e.to_string(), &secrets));
-            return exit::INVALID;
-        }
-    };
-    if verbose > 0 {
-        client = client.with_logger(super::output::logger(verbose, secrets.clone()));
+    match super::client(&connection, verbose) {
+        Ok(client) => call_with(&client, m.name, params, &connection.secrets()),
+        Err(code) => code,
     }
-    call_with(&client, m.name, params, &secrets)
 }

@@ -75,16 +75,8 @@ pub fn main(cli: ConsoleCli) -> u8 {
         eprintln!("unknown method `{method}`");
         return exit::INVALID;
     };
-    let secrets = conn.secrets();
-    let mut client = match crate::client::Client::new(conn.client_config()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}", config::redact(&e.to_string(), &secrets));
-            return exit::INVALID;
-        }
-    };
-    if cli.verbose > 0 {
-        client = client.with_logger(super::output::logger(cli.verbose, secrets.clone()));
+    match super::client(&conn, cli.verbose) {
+        Ok(client) => super::call::call_with(&client, m.name, params, &conn.secrets()),
+        Err(code) => code,
     }
-    super::call::call_with(&client, m.name, params, &secrets)
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use super::output;
 use crate::cli::{Format, RunArgs};
-use crate::client::Client;
 use crate::config::{self, Connection};
 use crate::executor::{self, RetryPolicy, RunOptions, State};
 use crate::manifest::{self, LoadOptions, Manifest, Problem};
@@ -90,12 +89,9 @@ fn run_options(args: &RunArgs, m: &Manifest) -> RunOptions {
 }
 
 fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> u8 {
-    let client = match Client::new(conn.client_config()) {
+    let client = match super::client(conn, 0) {
         Ok(c) => c,
-        Err(e) => {
-            super::error(&e.to_string());
-            return exit::INVALID;
-        }
+        Err(code) => return code,
     };
     let prepared = executor::prepare(&m.commands, conn.protocol, &opts.run_id);
     let batches = executor::plan_batches(&prepared, opts);
@@ -164,16 +160,10 @@ fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -
         // Re-sends after a broken run reuse its idempotency keys.
         opts.run_id = s.run_id.clone();
     }
-    let mut client = match Client::new(conn.client_config()) {
+    let client = match super::client(conn, args.log.verbose) {
         Ok(c) => c,
-        Err(e) => {
-            super::error(&config::redact(&e.to_string(), &secrets));
-            return exit::INVALID;
-        }
+        Err(code) => return code,
     };
-    if args.log.verbose > 0 {
-        client = client.with_logger(output::logger(args.log.verbose, secrets.clone()));
-    }
     let prepared = Arc::new(executor::prepare(&m.commands, conn.protocol, &opts.run_id));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let bar = output::progress(prepared.len(), args.quiet || args.format == Format::Json);
