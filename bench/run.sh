@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# cent-run benchmark: one run, every contender side by side on the same local
+# Centrifugo 6.9.1, so the RATIOS are comparable (absolute numbers on a shared
+# 2-core machine are noise). See BENCHMARKS.md for the method and the results.
+#
+#   bench/run.sh            # everything; raw output also saved to bench/results-latest.txt
+#
+# Environment (all optional):
+#   BENCH_TARGET_DIR  cargo target dir for the release build (default target/bench,
+#                     separate from target/ so it never waits on another cargo's lock)
+#   BENCH_OUT         where to save the raw output (default bench/results-latest.txt)
+#   WRK_SECONDS       length of one wrk run (default 10)
+#   BENCH_IDLE_WAIT   at most this many seconds to wait for loadavg < 1 first (default 180)
+#
+# Exit code: 0 when every contender ran and every correctness check passed,
+# whether or not the performance targets were met (the summary says PASS/FAIL);
+# non-zero when something failed (a non-zero cent-run exit, a report that is not
+# all ok, an error reply seen by the Python client or wrk, a tool missing).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OUT="${BENCH_OUT:-$ROOT/bench/results-latest.txt}"
+TARGET_DIR="${BENCH_TARGET_DIR:-$ROOT/target/bench}"
+WRK_SECONDS="${WRK_SECONDS:-10}"
+N_RUN=20000      # publishes in the throughput manifest
+CHANNELS=20
+BATCH=100
+CONC=4
+N_CHECK=100000   # commands in the validate-only manifest
+export N_RUN N_CHECK BATCH
+
+exec > >(tee "$OUT") 2>&1
+
+WORK="$(mktemp -d /tmp/cent-run-bench.XXXXXX)"
+SERVER=""
+cleanup() {
+  if [ -n "$SERVER" ]; then
+    kill "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '\n### %s\n' "$*"; }
+die() { echo "bench: FAILED: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+say "tools"
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing with apt-get: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+VENV="$ROOT/.tools/bench-venv"
+if [ ! -f "$VENV/.bench-deps-1" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet "cent==5.2.0" "PyYAML==6.0.*"
+  touch "$VENV/.bench-deps-1"
+fi
+PY="$VENV/bin/python"
+"$PY" -c 'import yaml; assert yaml.__with_libyaml__, "PyYAML without libyaml"; yaml.CSafeLoader' \
+  || die "PyYAML has no libyaml-backed CSafeLoader"
+scripts/install-centrifugo.sh >/dev/null
+CENTRIFUGO="$ROOT/.tools/bin/centrifugo"
+echo "wrk: $(wrk -v 2>&1 | head -1 | cut -c1-40)"
+echo "$(hyperfine --version)"
+echo "python: $("$PY" --version), cent $("$PY" -c 'import importlib.metadata as m; print(m.version("cent"))'),"\
+" PyYAML $("$PY" -c 'import yaml; print(yaml.__version__)') (libyaml $("$PY" -c 'import yaml; print(yaml.__with_libyaml__)'))"
+echo "centrifugo: $("$CENTRIFUGO" version | head -1)"
+
+# ---------------------------------------------------------------- build
+say "build (release, CARGO_TARGET_DIR=$TARGET_DIR)"
+CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --locked --bin cent-run 2>&1 | tail -2
+CR="$TARGET_DIR/release/cent-run"
+"$CR" --version
+echo "source: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -q . && echo ' + uncommitted changes in src/Cargo files' || true)"
+
+# ---------------------------------------------------------------- machine
+say "machine"
+date
+echo "nproc: $(nproc)"
+grep -m1 'model name' /proc/cpuinfo || true
+free -h
+# The machine is shared: wait (bounded, BENCH_IDLE_WAIT seconds, default 180)
+# for the 1-minute load average to drop below 1.0 before measuring.
+for _ in $(seq 1 $(( ${BENCH_IDLE_WAIT:-180} / 10 ))); do
+  awk '{exit !($1 < 1.0)}' /proc/loadavg && break
+  echo "waiting for a quieter machine: loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+  sleep 10
+done
+echo "loadavg before: $(cat /proc/loadavg)"
+
+# ---------------------------------------------------------------- inputs
+say "inputs"
+python3 bench/gen.py run "$WORK/run.yaml" "$N_RUN" "$CHANNELS"
+python3 bench/gen.py check "$WORK/check.yaml" "$N_CHECK"
+python3 bench/gen.py wrk "$WORK/bodies" 8 "$BATCH" "$CHANNELS"
+ls -l "$WORK/run.yaml" "$WORK/check.yaml" | awk '{print $5, $9}'
+echo "wrk bodies: 8 x $(wc -c <"$WORK/bodies/body-0.json") bytes (pre-built)"
+
+# ---------------------------------------------------------------- server
+say "centrifugo"
+# The test config with history (and force_recovery, which needs it) turned off:
+# a publish is then a pure broker call, the same for every contender.
+python3 - "$ROOT/tests/centrifugo/config.json" "$WORK/config.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for ns in [c["channel"]["without_namespace"]] + c["channel"].get("namespaces", []):
+    for k in ("history_size", "history_ttl", "force_recovery"):
+        ns.pop(k, None)
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+EOF
+KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http_api"]["key"])' "$WORK/config.json")"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+URL="http://127.0.0.1:$PORT"
+"$CENTRIFUGO" --config "$WORK/config.json" --http_server.port "$PORT" \
+  --http_server.address 127.0.0.1 >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 100); do
+  curl -fsS "$URL/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "$URL/health" >/dev/null || { cat "$WORK/server.log"; die "centrifugo did not start"; }
+echo "centrifugo pid $SERVER on $URL (history off)"
+# One pre-built body by hand: 100 replies, none an error.
+curl -fsS -H "X-API-Key: $KEY" --data-binary @"$WORK/bodies/body-0.json" "$URL/api/batch" >"$WORK/probe.json"
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))["replies"]
+assert len(r) == 100 and all("publish" in x and "error" not in x for x in r), r[:3]
+print("probe batch: 100 publish replies, no error")' "$WORK/probe.json"
+# Warm the server up (2 s, not measured).
+wrk -t2 -c4 -d2s -s bench/wrk_batch.lua "$URL/api/batch" -- prebuilt "$WORK/bodies" 8 "$KEY" >/dev/null
+
+check_report() { # FILE: the JSON report says every command ok
+  python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+want = int(sys.argv[2])
+assert s == {"total": want, "ok": want, "failed": 0, "unknown": 0, "skipped": 0}, s
+print("report %s: %s" % (sys.argv[1].rsplit("/", 1)[-1], s))' "$1" "$N_RUN" || die "report $1 is not all ok"
+}
+
+HF=(hyperfine --style basic --runs 3 --warmup 1)
+CR_RUN="$CR $WORK/run.yaml --url $URL --api-key $KEY --batch-size $BATCH --concurrency $CONC --retries 3 --quiet"
+
+# ---------------------------------------------------------------- 1. cent-run
+say "1. cent-run end to end: $N_RUN publishes, batch $BATCH, concurrency $CONC"
+# hyperfine fails on a non-zero exit, so every timed run is asserted to exit 0.
+"${HF[@]}" --export-json "$WORK/cent-run.hf.json" -n cent-run \
+  "$CR_RUN --report-json $WORK/report.json"
+check_report "$WORK/report.json"
+echo "cent-run under /usr/bin/time -v (CPU and peak RSS):"
+/usr/bin/time -v -o "$WORK/cent-run.time.txt" $CR_RUN --report-json "$WORK/report-time.json" \
+  || die "cent-run exited non-zero under /usr/bin/time"
+check_report "$WORK/report-time.json"
+grep -E 'User time|System time|Elapsed|Maximum resident' "$WORK/cent-run.time.txt"
+echo "where the time goes: parse+validate only (cent-run check on the same manifest):"
+"${HF[@]}" --export-json "$WORK/cent-run-check-20k.hf.json" -n "cent-run check (20k)" \
+  "$CR check $WORK/run.yaml"
+
+# ---------------------------------------------------------------- 2. python
+for mode in async threads; do
+  say "2. python cent 5.x ($mode): same manifest, PyYAML CSafeLoader, batch $BATCH, concurrency $CONC"
+  : >"$WORK/py-$mode.times.jsonl"
+  "${HF[@]}" --export-json "$WORK/py-$mode.hf.json" -n "python cent $mode" \
+    "$PY bench/py_cent.py $mode $WORK/run.yaml $URL/api $KEY $BATCH $CONC 1 $WORK/py-$mode.times.jsonl"
+  cat "$WORK/py-$mode.times.jsonl"
+done
+best="$(python3 - "$WORK" <<'EOF'
+import json, sys
+m = {k: json.load(open("%s/py-%s.hf.json" % (sys.argv[1], k)))["results"][0]["median"] for k in ("async", "threads")}
+print(min(m, key=m.get))
+EOF
+)"
+echo "python under /usr/bin/time -v ($best, the faster mode):"
+/usr/bin/time -v -o "$WORK/py-$best.time.txt" \
+  "$PY" bench/py_cent.py "$best" "$WORK/run.yaml" "$URL/api" "$KEY" "$BATCH" "$CONC" 1 "$WORK/py-time.jsonl" \
+  || die "python client failed"
+grep -E 'User time|System time|Elapsed|Maximum resident' "$WORK/py-$best.time.txt"
+
+# ---------------------------------------------------------------- 3. wrk
+# prebuilt: the raw limit as specified (fixed bodies, no client work).
+# keyed:    the same publishes with unique idempotency keys, which is what cent-run
+#           sends (it keys every publish so retries are safe); bodies built in Lua.
+# dynamic:  bodies built in Lua like keyed, without keys (diagnostic: splits the
+#           keyed/prebuilt gap into client body building and server key work).
+for mode in prebuilt keyed dynamic; do
+  say "3. wrk ($mode): 2 threads, 4 connections, ${WRK_SECONDS}s x 3"
+  if [ "$mode" = prebuilt ]; then args=("$WORK/bodies" 8); else args=("$CHANNELS" "$BATCH"); fi
+  for i in 1 2 3; do
+    wrk -t2 -c4 -d"${WRK_SECONDS}s" --timeout 5s -s bench/wrk_batch.lua "$URL/api/batch" \
+      -- "$mode" "${args[@]}" "$KEY" | tee "$WORK/wrk-$mode.$i.wrk.txt"
+    grep -q '^bad responses: 0$' "$WORK/wrk-$mode.$i.wrk.txt" || die "wrk saw error replies"
+    if grep -qE 'Non-2xx|Socket errors' "$WORK/wrk-$mode.$i.wrk.txt"; then die "wrk saw errors"; fi
+  done
+done
+
+# ---------------------------------------------------------------- 4. check vs PyYAML
+say "4. validate only: $N_CHECK mixed commands ($(wc -c <"$WORK/check.yaml") bytes), 3 runs each under /usr/bin/time -v"
+"$CR" check "$WORK/check.yaml" | tail -1   # also the warm-up run: the file is in the page cache
+PYPARSE="import sys, yaml; d = yaml.load(open(sys.argv[1], 'rb'), Loader=yaml.CSafeLoader); assert len(d['commands']) == $N_CHECK"
+PYPARSE_NOGC="import gc; gc.disable(); $PYPARSE"
+for i in 1 2 3; do
+  /usr/bin/time -v -o "$WORK/check-100k.$i.time.txt" "$CR" check "$WORK/check.yaml" >/dev/null 2>&1 \
+    || die "cent-run check exited non-zero"
+  echo "cent-run check run $i: $(grep -E 'Elapsed|Maximum resident' "$WORK/check-100k.$i.time.txt" | tr -s ' \t\n' ' ')"
+done
+for i in 1 2 3; do
+  /usr/bin/time -v -o "$WORK/pyyaml-100k.$i.time.txt" "$PY" -c "$PYPARSE" "$WORK/check.yaml" \
+    || die "PyYAML parse failed"
+  echo "PyYAML CSafeLoader run $i: $(grep -E 'Elapsed|Maximum resident' "$WORK/pyyaml-100k.$i.time.txt" | tr -s ' \t\n' ' ')"
+done
+# Informative, not a target: the same parse with Python's cyclic GC off (much of
+# PyYAML's time on a big document is GC passes over the growing object graph).
+for i in 1 2 3; do
+  /usr/bin/time -v -o "$WORK/pyyaml-nogc-100k.$i.time.txt" "$PY" -c "$PYPARSE_NOGC" "$WORK/check.yaml" \
+    || die "PyYAML parse failed"
+  echo "PyYAML CSafeLoader, gc off, run $i: $(grep -E 'Elapsed|Maximum resident' "$WORK/pyyaml-nogc-100k.$i.time.txt" | tr -s ' \t\n' ' ')"
+done
+
+# ---------------------------------------------------------------- 5. batch size (extra)
+say "5. extra: cent-run end to end by batch size (where the time goes)"
+hyperfine --style basic --runs 3 --export-json "$WORK/batch-sweep.hf.json" \
+  -L bs 25,100,400 "$CR $WORK/run.yaml --url $URL --api-key $KEY --batch-size {bs} --concurrency $CONC --retries 3 --quiet"
+
+echo
+echo "loadavg after: $(cat /proc/loadavg)"
+say "summary"
+python3 bench/summary.py "$WORK"

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Summarise one bench/run.sh run (standard library only).
+
+  summary.py WORKDIR
+
+Reads what run.sh left in WORKDIR (hyperfine JSON exports, /usr/bin/time -v
+outputs, wrk outputs, the Python client's in-process times) and prints the raw
+numbers, the ratios and the targets with PASS/FAIL. Also writes
+WORKDIR/summary.json.
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+W = sys.argv[1]
+N_RUN = int(os.environ.get("N_RUN", "20000"))
+N_CHECK = int(os.environ.get("N_CHECK", "100000"))
+BATCH = int(os.environ.get("BATCH", "100"))
+
+
+def hf(name):
+    """(median, mean user, mean sys, all times) of a hyperfine export."""
+    with open(os.path.join(W, name + ".hf.json")) as f:
+        r = json.load(f)["results"][0]
+    times = r["times"]
+    return {"median": statistics.median(times), "min": min(times), "max": max(times),
+            "user": r["user"], "system": r["system"], "times": times}
+
+
+def timev(name):
+    """user, sys, wall, peak RSS (MiB) of a /usr/bin/time -v output."""
+    txt = open(os.path.join(W, name + ".time.txt")).read()
+
+    def field(label):
+        m = re.search(re.escape(label) + r":\s*(\S+)", txt)
+        if not m:
+            raise SystemExit("no %r in %s.time.txt" % (label, name))
+        return m.group(1)
+
+    wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss)")
+    secs = 0.0
+    for part in wall.split(":"):
+        secs = secs * 60 + float(part)
+    return {"user": float(field("User time (seconds)")),
+            "sys": float(field("System time (seconds)")),
+            "wall": secs,
+            "rss_mib": int(field("Maximum resident set size (kbytes)")) / 1024.0}
+
+
+def timev_runs(name):
+    """Median wall and largest peak RSS over NAME.1..3.time.txt."""
+    runs = []
+    i = 1
+    while os.path.exists(os.path.join(W, "%s.%d.time.txt" % (name, i))):
+        runs.append(timev("%s.%d" % (name, i)))
+        i += 1
+    if not runs:
+        raise SystemExit("no /usr/bin/time output for " + name)
+    times = [r["wall"] for r in runs]
+    return {"median": statistics.median(times), "times": times,
+            "rss_mib": max(r["rss_mib"] for r in runs)}
+
+
+def wrk(name):
+    rates = []
+    for fn in sorted(os.listdir(W)):
+        if fn.startswith(name + ".") and fn.endswith(".wrk.txt"):
+            txt = open(os.path.join(W, fn)).read()
+            rates.append(float(re.search(r"Requests/sec:\s*([\d.]+)", txt).group(1)))
+    if not rates:
+        raise SystemExit("no wrk output for " + name)
+    return {"median_rps": statistics.median(rates), "rps": rates}
+
+
+def pytimes(mode):
+    lines = [json.loads(l) for l in open(os.path.join(W, "py-%s.times.jsonl" % mode))]
+    lines = lines[-3:]  # the timed runs (hyperfine's warm-up run comes first)
+    return {k: statistics.median(l[k] for l in lines)
+            for k in ("import_s", "parse_s", "build_s", "send_s")}
+
+
+def main():
+    s = {}
+    cr = hf("cent-run")
+    cr_t = timev("cent-run")
+    cr_check20 = hf("cent-run-check-20k")
+    rep = json.load(open(os.path.join(W, "report.json")))
+    py = {m: hf("py-" + m) for m in ("async", "threads")}
+    py_in = {m: pytimes(m) for m in ("async", "threads")}
+    best = min(py, key=lambda m: py[m]["median"])
+    py_t = timev("py-" + best)
+    wk_pre = wrk("wrk-prebuilt")
+    wk_key = wrk("wrk-keyed")
+    wk_dyn = wrk("wrk-dynamic")
+    ck = ck_t = timev_runs("check-100k")
+    yp = yp_t = timev_runs("pyyaml-100k")
+    yp_nogc = timev_runs("pyyaml-nogc-100k")
+
+    cps = lambda secs, n=N_RUN: n / secs
+    cr_cps = cps(cr["median"])
+    py_cps = cps(py[best]["median"])
+    py_send_cps = cps(py_in[best]["send_s"])
+    cr_send_s = rep["duration_ms"] / 1000.0
+    wrk_pre_cps = wk_pre["median_rps"] * BATCH
+    wrk_key_cps = wk_key["median_rps"] * BATCH
+
+    out = []
+    p = out.append
+    p("=" * 78)
+    p("SUMMARY  (medians; commands/s = %d commands / wall time)" % N_RUN)
+    p("=" * 78)
+    p("throughput, %d publishes over 20 channels, batch %d, concurrency 4:" % (N_RUN, BATCH))
+    p("  cent-run end to end            %9.0f cmd/s   (median %.3f s of %s)"
+      % (cr_cps, cr["median"], ", ".join("%.3f" % t for t in cr["times"])))
+    p("    of which `check` (parse+validate, no network) median %.3f s;"
+      " send phase in the JSON report %.3f s (%.0f cmd/s)"
+      % (cr_check20["median"], cr_send_s, N_RUN / cr_send_s if cr_send_s else float("nan")))
+    for m in ("async", "threads"):
+        p("  python cent 5.x, %-7s       %9.0f cmd/s   (median %.3f s; in-process: import %.2f s,"
+          " YAML %.2f s, build %.2f s, send %.2f s = %.0f cmd/s)%s"
+          % (m, cps(py[m]["median"]), py[m]["median"], py_in[m]["import_s"], py_in[m]["parse_s"],
+             py_in[m]["build_s"], py_in[m]["send_s"], cps(py_in[m]["send_s"]),
+             "  <- baseline (faster)" if m == best else ""))
+    p("  wrk, pre-built bodies          %9.0f cmd/s   (%.1f req/s median of %s)"
+      % (wrk_pre_cps, wk_pre["median_rps"], ", ".join("%.1f" % r for r in wk_pre["rps"])))
+    p("  wrk, keyed bodies (like cent-run, unique idempotency keys)"
+      " %9.0f cmd/s   (%.1f req/s median of %s)"
+      % (wrk_key_cps, wk_key["median_rps"], ", ".join("%.1f" % r for r in wk_key["rps"])))
+    p("  wrk, Lua-built bodies, no keys (diagnostic) %9.0f cmd/s   (%.1f req/s median of %s)"
+      % (wk_dyn["median_rps"] * BATCH, wk_dyn["median_rps"], ", ".join("%.1f" % r for r in wk_dyn["rps"])))
+    p("")
+    p("client CPU (user+sys) per 10,000 commands, one run under /usr/bin/time -v:")
+    cr_cpu = (cr_t["user"] + cr_t["sys"]) * 10000 / N_RUN
+    py_cpu = (py_t["user"] + py_t["sys"]) * 10000 / N_RUN
+    p("  cent-run          %.3f s   (user %.2f + sys %.2f for %d; peak RSS %.1f MiB)"
+      % (cr_cpu, cr_t["user"], cr_t["sys"], N_RUN, cr_t["rss_mib"]))
+    p("  python %-8s   %.3f s   (user %.2f + sys %.2f for %d; peak RSS %.1f MiB)"
+      % (best, py_cpu, py_t["user"], py_t["sys"], N_RUN, py_t["rss_mib"]))
+    p("")
+    p("validate-only, %d mixed commands (publish/broadcast/disconnect/history),"
+      " wall from /usr/bin/time -v, 3 runs:" % N_CHECK)
+    p("  cent-run check    median %.3f s (%s), peak RSS %.1f MiB"
+      % (ck["median"], ", ".join("%.2f" % t for t in ck["times"]), ck_t["rss_mib"]))
+    p("  PyYAML CSafeLoader median %.3f s (%s), peak RSS %.1f MiB  (python3 -c, parse only)"
+      % (yp["median"], ", ".join("%.2f" % t for t in yp["times"]), yp_t["rss_mib"]))
+    p("  PyYAML, gc off    median %.3f s (%s), peak RSS %.1f MiB  (informative)"
+      % (yp_nogc["median"], ", ".join("%.2f" % t for t in yp_nogc["times"]), yp_nogc["rss_mib"]))
+    sweep = os.path.join(W, "batch-sweep.hf.json")
+    if os.path.exists(sweep):
+        p("")
+        p("cent-run end to end by --batch-size (concurrency 4):")
+        for r in json.load(open(sweep))["results"]:
+            med = statistics.median(r["times"])
+            p("  batch %-5s median %.3f s  %9.0f cmd/s" % (r["parameters"]["bs"], med, N_RUN / med))
+    p("")
+    r_wrk_pre = cr_cps / wrk_pre_cps
+    r_wrk_key = cr_cps / wrk_key_cps
+    r_py = cr_cps / py_cps
+    r_py_send = cr_cps / py_send_cps
+    r_check = ck["median"] / yp["median"]
+    r_mem = ck_t["rss_mib"] / yp_t["rss_mib"]
+    p("RATIOS (same run, same machine):")
+    p("  cent-run / wrk pre-built       %.2fx" % r_wrk_pre)
+    p("  cent-run / wrk keyed           %.2fx" % r_wrk_key)
+    p("  cent-run send phase (from its report) / wrk keyed %.2fx" % ((N_RUN / cr_send_s) / wrk_key_cps))
+    p("  wrk keyed / wrk pre-built      %.2fx   (Lua-built, no keys / pre-built %.2fx)"
+      % (wrk_key_cps / wrk_pre_cps, wk_dyn["median_rps"] * BATCH / wrk_pre_cps))
+    p("  cent-run / python (end to end) %.2fx" % r_py)
+    p("  cent-run / python send phase only (cent-run still end to end) %.2fx" % r_py_send)
+    p("  client CPU per 10k: python / cent-run %.2fx" % (py_cpu / cr_cpu))
+    p("  check 100k time: cent-run / PyYAML %.2fx   (PyYAML / cent-run %.2fx)" % (r_check, 1 / r_check))
+    p("  check 100k time: cent-run / PyYAML with gc off %.2fx" % (ck["median"] / yp_nogc["median"]))
+    p("  check 100k peak RSS: cent-run / PyYAML %.2fx" % r_mem)
+    p("")
+    targets = [
+        ("cent-run >= 0.8x wrk (pre-built bodies)", r_wrk_pre >= 0.8, "%.2fx" % r_wrk_pre),
+        ("cent-run >= 0.8x wrk (keyed bodies)", r_wrk_key >= 0.8, "%.2fx" % r_wrk_key),
+        ("cent-run >= 3x python (end to end)", r_py >= 3, "%.2fx" % r_py),
+        ("check of 100k < 1 s", ck["median"] < 1.0, "%.3f s" % ck["median"]),
+        ("check of 100k < 300 MB peak RSS", ck_t["rss_mib"] * 1.048576 < 300, "%.1f MB" % (ck_t["rss_mib"] * 1.048576)),
+        ("check faster than PyYAML C parse", ck["median"] < yp["median"],
+         "%.3f s vs %.3f s" % (ck["median"], yp["median"])),
+    ]
+    p("TARGETS:")
+    for label, ok, val in targets:
+        p("  %-4s %-42s %s" % ("PASS" if ok else "FAIL", label, val))
+    print("\n".join(out))
+
+    s = {"cent_run_cps": cr_cps, "python_best": best, "python_cps": py_cps,
+         "python_send_cps": py_send_cps, "wrk_prebuilt_cps": wrk_pre_cps, "wrk_keyed_cps": wrk_key_cps, "wrk_dynamic_cps": wk_dyn["median_rps"] * BATCH,
+         "cent_run_cpu_per_10k": cr_cpu, "python_cpu_per_10k": py_cpu,
+         "check_100k_s": ck["median"], "check_100k_rss_mib": ck_t["rss_mib"],
+         "pyyaml_100k_s": yp["median"], "pyyaml_nogc_100k_s": yp_nogc["median"], "pyyaml_100k_rss_mib": yp_t["rss_mib"],
+         "targets": {label: ok for label, ok, _ in targets}}
+    with open(os.path.join(W, "summary.json"), "w") as f:
+        json.dump(s, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
