@@ -138,16 +138,27 @@ pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Pr
 /// Batches as a run would cut them if every request finished in order
 /// (what `plan` shows).
 pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>> {
-    let targets: Vec<Vec<String>> = prepared.iter().map(|p| p.targets.clone()).collect();
-    let mut packer = Packer::new(lanes::lanes(&targets));
+    let all: Vec<usize> = (0..prepared.len()).collect();
+    let mut packer = packer(prepared, &all);
     let limits = limits(opts);
-    let size = |i: usize| prepared[i].encoded.params.get().len() + 32;
+    let size = |i: usize| request_size(&prepared[i]);
     let mut out = Vec::new();
     while let Some((b, used)) = packer.next(limits, &size) {
         packer.release(&used);
         out.push(b);
     }
     out
+}
+
+/// Lanes over the commands `todo` (indices into `prepared`), ready to pack.
+fn packer(prepared: &[Prepared], todo: &[usize]) -> Packer {
+    let targets: Vec<&[String]> = todo.iter().map(|&i| prepared[i].targets.as_slice()).collect();
+    Packer::new(lanes::lanes(&targets).into_iter().map(|l| l.into_iter().map(|k| todo[k]).collect()).collect())
+}
+
+/// A command's share of a request body: its params plus the method wrapper.
+fn request_size(p: &Prepared) -> usize {
+    p.encoded.params.get().len() + 32
 }
 
 fn limits(opts: &RunOptions) -> BatchLimits {
@@ -195,11 +206,9 @@ pub async fn execute(
             todo.push(i);
         }
     }
-    let targets: Vec<Vec<String>> = todo.iter().map(|&i| prepared[i].targets.clone()).collect();
-    let lanes = lanes::lanes(&targets).into_iter().map(|l| l.into_iter().map(|k| todo[k]).collect()).collect();
-    let mut packer = Packer::new(lanes);
+    let mut packer = packer(&prepared, &todo);
     let limits = limits(opts);
-    let size = |i: usize| prepared[i].encoded.params.get().len() + 32;
+    let size = |i: usize| request_size(&prepared[i]);
     let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
     let mut stop: Option<SkipReason> = None;
     let mut interrupted = false;

@@ -38,7 +38,7 @@ pub fn targets(method: &Method, params: &Map<String, Json>) -> Vec<String> {
 
 /// Groups commands into lanes: union-find over shared targets. Returns, per
 /// lane, its command indices in manifest order; lanes ordered by first command.
-pub fn lanes(targets: &[Vec<String>]) -> Vec<Vec<usize>> {
+pub fn lanes(targets: &[&[String]]) -> Vec<Vec<usize>> {
     let n = targets.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(p: &mut [usize], mut x: usize) -> usize {
@@ -50,7 +50,7 @@ pub fn lanes(targets: &[Vec<String>]) -> Vec<Vec<usize>> {
     }
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for (i, ts) in targets.iter().enumerate() {
-        for t in ts {
+        for t in *ts {
             match owner.get(t.as_str()) {
                 Some(&j) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
@@ -169,13 +169,15 @@ mod tests {
 
     #[test]
     fn shared_targets_form_one_lane_in_order() {
-        let lanes = lanes(&t(&[&["c:a"], &["c:b"], &["c:a"], &[], &["c:b", "c:c"], &["c:c"]]));
+        let ts = t(&[&["c:a"], &["c:b"], &["c:a"], &[], &["c:b", "c:c"], &["c:c"]]);
+        let lanes = lanes(&ts.iter().map(Vec::as_slice).collect::<Vec<_>>());
         assert_eq!(lanes, vec![vec![0, 2], vec![1, 4, 5], vec![3]]);
     }
 
     #[test]
     fn broadcast_joins_lanes_transitively() {
-        let lanes = lanes(&t(&[&["c:a"], &["c:b"], &["c:a", "c:b"], &["c:b"]]));
+        let ts = t(&[&["c:a"], &["c:b"], &["c:a", "c:b"], &["c:b"]]);
+        let lanes = lanes(&ts.iter().map(Vec::as_slice).collect::<Vec<_>>());
         assert_eq!(lanes, vec![vec![0, 1, 2, 3]]);
     }
 
