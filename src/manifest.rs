@@ -180,39 +180,19 @@ fn validate_streaming(sources: &[Source], readable: &[bool], opts: &LoadOptions)
             continue;
         }
         let dir = Path::new(&source.name).parent().map(Path::to_path_buf).unwrap_or_default();
-        let earlier = server.protocol;
-        let mut ck = Checker::new(source);
-        let mut settings: Option<(HashMap<String, String>, Protocol)> = None;
-        let mut validated = Vec::new();
-        let mut sink = typed_sink(|entries, item| {
-            let (vars, protocol) = settings.get_or_insert_with(|| {
-                let mut quiet = Checker::new(source);
-                let vars = entries
-                    .iter()
-                    .find(|(k, _)| k.as_str() == Some("vars"))
-                    .map(|(_, v)| var_section(&mut quiet, v, opts))
-                    .unwrap_or_default();
-                let here = entries
-                    .iter()
-                    .find(|(k, _)| k.as_str() == Some("server"))
-                    .and_then(|(_, v)| v.as_map())
-                    .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
-                    .and_then(|(_, v)| v.as_str()?.parse().ok());
-                let protocol = opts.protocol.or(earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
-                (vars, protocol)
-            });
-            let scope = Scope { cli: &opts.vars, vars, env: &opts.env, item: None };
-            let cx = command::CommandContext { manifest: i, dir: &dir, protocol: *protocol };
-            command::command(&mut ck, &item, &scope, &cx, &mut validated);
-        });
-        let parsed = yaml::parse_streaming(&source.text, Some(&mut sink));
-        let mut found = ck.problems;
-        match parsed {
-            Ok(root) => {
+        let sink = Streamed { source, opts, dir: &dir, manifest: i, earlier: server.protocol };
+        match yaml::parse_streaming(&source.text, &sink) {
+            Ok((root, parts)) => {
                 let mut dck = Checker::new(source);
-                let parts = document(&mut dck, &root, opts, &mut server, &mut defaults);
+                let top = document(&mut dck, &root, opts, &mut server, &mut defaults);
                 problems.append(&mut dck.problems);
-                if let Some((vars, list)) = parts {
+                let mut settings = None;
+                for mut part in parts {
+                    problems.append(&mut part.ck.problems);
+                    commands.append(&mut part.validated);
+                    settings = settings.or(part.settings);
+                }
+                if let Some((vars, list)) = top {
                     // Items that did not stream (a list given by alias): validate whole trees.
                     if list.is_some_and(|l| matches!(&l.value, Value::Seq(items) if !items.is_empty())) {
                         return None;
@@ -226,20 +206,61 @@ fn validate_streaming(sources: &[Source], readable: &[bool], opts: &LoadOptions)
             Err(e) => {
                 // As with whole trees: a manifest that is not YAML has only that problem.
                 problems.push(syntax_problem(source, &e));
-                continue;
             }
         }
-        commands.append(&mut validated);
-        problems.append(&mut found);
     }
     let protocol = opts.protocol.or(server.protocol).or(opts.fallback_protocol).unwrap_or_default();
     let held = assumed.iter().zip(&final_vars).all(|((vars, p), fin)| vars == fin && *p == protocol);
     held.then_some((problems, Validated { server, defaults, commands, protocol }))
 }
 
-/// Ties a sink closure's node lifetime to the source text's.
-fn typed_sink<'a, F: FnMut(&[(Node<'a>, Node<'a>)], Node<'a>)>(f: F) -> F {
-    f
+/// Validates each command as the parser completes it (see [`validate_streaming`]).
+struct Streamed<'s> {
+    source: &'s Source,
+    opts: &'s LoadOptions,
+    dir: &'s Path,
+    manifest: usize,
+    /// The protocol set by earlier manifests.
+    earlier: Option<Protocol>,
+}
+
+/// What one part of a manifest produced.
+struct StreamedPart<'s> {
+    ck: Checker<'s>,
+    /// Variables and protocol, from the entries before the commands.
+    settings: Option<(HashMap<String, String>, Protocol)>,
+    validated: Vec<Command>,
+}
+
+impl<'s> yaml::CommandSink<'s> for Streamed<'s> {
+    type Part = StreamedPart<'s>;
+
+    fn part(&self) -> StreamedPart<'s> {
+        StreamedPart { ck: Checker::new(self.source), settings: None, validated: Vec::new() }
+    }
+
+    fn item(&self, part: &mut StreamedPart<'s>, entries: &[(Node<'s>, Node<'s>)], item: Node<'s>) {
+        let (vars, protocol) = part.settings.get_or_insert_with(|| {
+            let mut quiet = Checker::new(self.source);
+            let vars = entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("vars"))
+                .map(|(_, v)| var_section(&mut quiet, v, self.opts))
+                .unwrap_or_default();
+            let here = entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("server"))
+                .and_then(|(_, v)| v.as_map())
+                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
+                .and_then(|(_, v)| v.as_str()?.parse().ok());
+            let opts = self.opts;
+            let protocol = opts.protocol.or(self.earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
+            (vars, protocol)
+        });
+        let scope = Scope { cli: &self.opts.vars, vars, env: &self.opts.env, item: None };
+        let cx = command::CommandContext { manifest: self.manifest, dir: self.dir, protocol: *protocol };
+        command::command(&mut part.ck, &item, &scope, &cx, &mut part.validated);
+    }
 }
 
 /// The general path: parse every manifest whole, then validate.

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use granit_parser::{Event, Marker, ParseResult, Parser, ScalarStyle, ScanError};
 
@@ -133,20 +134,167 @@ enum Frame<'a> {
 
 /// Parses one YAML document into a spanned tree.
 pub fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
-    parse_streaming(source, None)
+    pipeline(source, None)
 }
 
 /// Receives each item of the top-level `commands` list as soon as it is
-/// complete, with the top-level entries parsed before it.
-pub type CommandSink<'s, 'a> = &'s mut dyn FnMut(&[(Node<'a>, Node<'a>)], Node<'a>);
+/// complete, with the top-level entries parsed before the list, into the
+/// state `S` of the part of the manifest that holds the item.
+pub trait CommandSink<'a>: Sync {
+    type Part: Send;
+    /// A fresh state for one part.
+    fn part(&self) -> Self::Part;
+    fn item(&self, part: &mut Self::Part, entries: &[(Node<'a>, Node<'a>)], item: Node<'a>);
+}
+
+/// Manifests below this size are parsed as one part.
+const PART_MIN_BYTES: usize = 256 * 1024;
+/// Most parts a manifest is cut into.
+const MAX_PARTS: usize = 8;
 
 /// Like [`parse`], but hands the items of a top-level `commands` list to
 /// `sink` instead of keeping them (the returned tree then holds
 /// `commands: []`), so a large manifest never exists as one whole tree.
+/// Returns the parts' states in manifest order.
 ///
-/// The scanner runs on a second thread and hands events over in chunks, so
+/// A large manifest whose block list of commands is its last top-level entry
+/// is cut at list items into parts parsed on their own threads (see
+/// [`cut`]); any doubt about a cut (an alias to an earlier part, a syntax
+/// error, a key after the list) and it is parsed again as one part, so the
+/// result and the errors are always those of one sequential parse.
+pub fn parse_streaming<'a, S: CommandSink<'a>>(
+    source: &'a str,
+    sink: &S,
+) -> Result<(Node<'a>, Vec<S::Part>), SyntaxError> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    parse_in_parts(source, sink, (source.len() / PART_MIN_BYTES).min(cores).min(MAX_PARTS))
+}
+
+fn parse_in_parts<'a, S: CommandSink<'a>>(
+    source: &'a str,
+    sink: &S,
+    parts: usize,
+) -> Result<(Node<'a>, Vec<S::Part>), SyntaxError> {
+    if parts > 1
+        && let Some(cuts) = cut(source, parts)
+        && let Some(done) = parse_parts(source, &cuts, sink)
+    {
+        return Ok(done);
+    }
+    let mut part = sink.part();
+    let root =
+        pipeline(source, Some(&mut |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item)))?;
+    Ok((root, vec![part]))
+}
+
+/// Where a manifest can be cut into `parts` parts: the start of its list of
+/// commands (the end of the head), then the starts of list items near equal
+/// shares of the rest. `None` unless `commands:` is a top-level key at the
+/// start of a line followed by a block list, and the head has no directive.
+///
+/// A line holding only the list's indentation and `- ` can only be the next
+/// item of that list: a block scalar ends at a line indented that little, and
+/// inside a multi-line flow collection or quoted scalar the part before the
+/// cut fails to parse, which sends the whole manifest to the sequential path.
+fn cut(source: &str, parts: usize) -> Option<Vec<usize>> {
+    let lines = || {
+        source.split_inclusive('\n').scan(0, |at, line| {
+            let start = *at;
+            *at += line.len();
+            Some((start, line))
+        })
+    };
+    let bare = |s: &str| s.trim_start().is_empty() || s.trim_start().starts_with('#');
+    let (after, _) = lines().find(|(_, l)| l.strip_prefix("commands:").is_some_and(bare))?;
+    if source.starts_with('%') || source[..after].contains("\n%") {
+        return None;
+    }
+    let (list, first) = lines().skip_while(|(at, _)| *at <= after).find(|(_, l)| !bare(l))?;
+    // Only list items, comments and indented lines may follow: a top-level
+    // key after the list, or a document marker, would end it in one part and
+    // go unnoticed in the next.
+    let body = &source[list..];
+    if body.contains("\n---") || body.contains("\n...") {
+        return None;
+    }
+    let mut starts = body.match_indices('\n').map(|(i, _)| body.as_bytes().get(i + 1));
+    if starts.any(|b| b.is_some_and(|b| !matches!(b, b' ' | b'#' | b'-' | b'\n' | b'\r'))) {
+        return None;
+    }
+    let indent = first.len() - first.trim_start_matches(' ').len();
+    let is_item = |l: &str| {
+        l.len() > indent
+            && l.as_bytes()[..indent].iter().all(|&b| b == b' ')
+            && matches!(l.as_bytes()[indent..], [b'-', b' ' | b'\n' | b'\r', ..] | [b'-'])
+    };
+    if !is_item(first) {
+        return None;
+    }
+    let mut cuts = vec![list];
+    let share = (source.len() - list) / parts;
+    for k in 1..parts {
+        // The first item line after the share's end.
+        let mut at = (list + share * k).max(*cuts.last()?);
+        loop {
+            at += source[at..].find('\n')? + 1;
+            if is_item(&source[at..]) {
+                break;
+            }
+        }
+        cuts.push(at);
+    }
+    Some(cuts)
+}
+
+/// Parses the parts on their own threads; `None` when a cut proved unsafe.
+fn parse_parts<'a, S: CommandSink<'a>>(source: &'a str, cuts: &[usize], sink: &S) -> Option<(Node<'a>, Vec<S::Part>)> {
+    // The entries before the list, as the sink sees them in one part.
+    let Ok(Node { value: Value::Map(mut head), .. }) = parse(&source[..cuts[0]]) else {
+        return None;
+    };
+    if head.pop()?.0.as_str() != Some("commands") {
+        return None;
+    }
+    let ends: Vec<usize> = cuts[2..].iter().copied().chain([source.len()]).collect();
+    let replayed = &AtomicUsize::new(0);
+    std::thread::scope(|threads| {
+        let rest: Vec<_> = cuts[1..]
+            .iter()
+            .zip(&ends)
+            .map(|(&from, &to)| {
+                let head = &head;
+                threads.spawn(move || {
+                    let mut part = sink.part();
+                    let mut item = |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item);
+                    let events = Parser::new_from_str(&source[from..to]);
+                    let tail = build(source, from, events, Some(Sink::Tail(head, &mut item)), replayed);
+                    matches!(tail, Ok(Node { value: Value::Seq(_), .. })).then_some(part)
+                })
+            })
+            .collect();
+        let mut part = sink.part();
+        let first = build(
+            source,
+            0,
+            Parser::new_from_str(&source[..cuts[1]]),
+            Some(Sink::Commands(&mut |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item))),
+            replayed,
+        );
+        let mut done = vec![part];
+        for handle in rest {
+            done.push(handle.join().ok()??);
+        }
+        // The list must be the document's last entry, running to the cut.
+        let root = first.ok()?;
+        let last = root.as_map()?.last()?;
+        (last.0.as_str() == Some("commands") && matches!(&last.1.value, Value::Seq(items) if items.is_empty()))
+            .then_some((root, done))
+    })
+}
+
+/// Runs the scanner on a second thread, handing events over in chunks, so
 /// scanning and tree building (and the sink's work) use two cores.
-pub fn parse_streaming<'a>(source: &'a str, sink: Option<CommandSink<'_, 'a>>) -> Result<Node<'a>, SyntaxError> {
+fn pipeline<'a>(source: &'a str, sink: Option<OnItem<'_, 'a>>) -> Result<Node<'a>, SyntaxError> {
     const CHUNK: usize = 2048;
     std::thread::scope(|threads| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ParseResult<'a>>>(8);
@@ -165,25 +313,42 @@ pub fn parse_streaming<'a>(source: &'a str, sink: Option<CommandSink<'_, 'a>>) -
             }
             let _ = tx.send(chunk);
         });
-        build(source, rx.into_iter().flatten(), sink)
+        build(source, 0, rx.into_iter().flatten(), sink.map(Sink::Commands), &AtomicUsize::new(0))
     })
 }
 
-/// Builds the tree from parser events (see [`parse_streaming`]).
+/// Takes one item of the `commands` list and the top-level entries before it.
+type OnItem<'s, 'a> = &'s mut dyn FnMut(&[(Node<'a>, Node<'a>)], Node<'a>);
+
+/// Where [`build`] sends list items instead of keeping them.
+enum Sink<'s, 'a> {
+    /// Items of the `commands` list of a whole document.
+    Commands(OnItem<'s, 'a>),
+    /// Items of a part after a cut, whose root list continues `commands`
+    /// after the given entries.
+    Tail(&'s [(Node<'a>, Node<'a>)], OnItem<'s, 'a>),
+}
+
+/// Builds the tree from the events of `source[base..]` (offsets are those
+/// of `source`).
 fn build<'a>(
     source: &'a str,
+    base: usize,
     events: impl Iterator<Item = ParseResult<'a>>,
-    mut sink: Option<CommandSink<'_, 'a>>,
+    mut sink: Option<Sink<'_, 'a>>,
+    replayed: &AtomicUsize,
 ) -> Result<Node<'a>, SyntaxError> {
     let line_end = |at: usize| source[at..].find('\n').map_or(source.len(), |i| at + i);
+    let at = |m: &Marker| base + offset(m);
+    // A part after a cut sits inside the top-level mapping.
+    let outer = usize::from(matches!(sink, Some(Sink::Tail(..))));
     let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut anchors: HashMap<usize, (Node<'_>, usize)> = HashMap::new();
-    let mut replayed = 0usize;
     let mut root: Option<Node> = None;
     let mut documents = 0;
     for event in events {
         let (event, span) = event.map_err(|e| scan_error(&e))?;
-        let start = offset(&span.start);
+        let start = at(&span.start);
         let node = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
             Event::DocumentStart(..) => {
@@ -202,11 +367,11 @@ fn build<'a>(
                 let Some((node, size)) = anchors.get(&id) else {
                     return Err(error_at(&span.start, "alias to an unknown anchor"));
                 };
-                replayed += size;
-                if replayed > MAX_ALIAS_NODES {
+                // Shared by the parts of one manifest: their sum is the budget.
+                if replayed.fetch_add(*size, Ordering::Relaxed) + size > MAX_ALIAS_NODES {
                     return Err(error_at(&span.start, "too much alias expansion (an alias bomb?)"));
                 }
-                Node { span: Span { offset: start, len: offset(&span.end) - start }, value: node.value.clone() }
+                Node { span: Span { offset: start, len: at(&span.end) - start }, value: node.value.clone() }
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if text.len() > MAX_SCALAR_BYTES {
@@ -216,14 +381,14 @@ fn build<'a>(
                     ));
                 }
                 let value = scalar(text, style, tag.as_deref().and_then(|t| t.core_suffix()));
-                let node = Node { span: Span { offset: start, len: offset(&span.end) - start }, value };
+                let node = Node { span: Span { offset: start, len: at(&span.end) - start }, value };
                 if anchor > 0 {
                     anchors.insert(anchor, (node.clone(), 1));
                 }
                 node
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
+                if outer + stack.len() >= MAX_DEPTH {
                     return Err(error_at(&span.start, format!("nested deeper than {MAX_DEPTH} levels")));
                 }
                 let frame = if matches!(event, Event::SequenceStart(..)) {
@@ -235,7 +400,7 @@ fn build<'a>(
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let end = offset(&span.end);
+                let end = at(&span.end);
                 let (start, line_end, anchor, value) = match stack.pop() {
                     Some(Frame::Seq { start, line_end, anchor, items }) => (start, line_end, anchor, Value::Seq(items)),
                     Some(Frame::Map { start, line_end, anchor, entries, .. }) => {
@@ -254,11 +419,18 @@ fn build<'a>(
             // Comments, and events newer parser versions add, carry no data.
             _ => continue,
         };
-        if let (Some(sink), [Frame::Map { entries, key: Some(k), .. }, Frame::Seq { .. }]) = (sink.as_mut(), &stack[..])
-            && k.as_str() == Some("commands")
-        {
-            sink(entries, node);
-            continue;
+        match (sink.as_mut(), &stack[..]) {
+            (Some(Sink::Commands(sink)), [Frame::Map { entries, key: Some(k), .. }, Frame::Seq { .. }])
+                if k.as_str() == Some("commands") =>
+            {
+                sink(entries, node);
+                continue;
+            }
+            (Some(Sink::Tail(head, sink)), [Frame::Seq { .. }]) => {
+                sink(head, node);
+                continue;
+            }
+            _ => {}
         }
         match stack.last_mut() {
             Some(Frame::Seq { items, .. }) => items.push(node),
@@ -486,5 +658,104 @@ mod tests {
         assert!(err.message.contains("one YAML document"), "{err:?}");
         assert_eq!(err.span.unwrap().offset, 5);
         assert!(parse("a: *nope\n").is_err());
+    }
+
+    /// Records every streamed item with the names of the entries before it.
+    struct Collect;
+
+    impl<'a> CommandSink<'a> for Collect {
+        type Part = Vec<String>;
+
+        fn part(&self) -> Vec<String> {
+            Vec::new()
+        }
+
+        fn item(&self, part: &mut Vec<String>, entries: &[(Node<'a>, Node<'a>)], item: Node<'a>) {
+            let keys: Vec<_> = entries.iter().map(|(k, _)| k.key_text().into_owned()).collect();
+            part.push(format!("{keys:?} {item:?}"));
+        }
+    }
+
+    /// Parses `src` in `parts` parts; returns how many parts it was really
+    /// parsed in and the result, which must equal the one-part parse.
+    fn parted(src: &str, parts: usize) -> (usize, Result<(String, Vec<String>), String>) {
+        let flat = |r: Result<(Node, Vec<Vec<String>>), SyntaxError>| {
+            r.map(|(root, p)| (p.len(), (format!("{root:?}"), p.concat()))).map_err(|e| format!("{e:?}"))
+        };
+        let (_, one) = match flat(parse_in_parts(src, &Collect, 1)) {
+            Ok((n, r)) => (n, Ok(r)),
+            Err(e) => (1, Err(e)),
+        };
+        let (n, many) = match flat(parse_in_parts(src, &Collect, parts)) {
+            Ok((n, r)) => (n, Ok(r)),
+            Err(e) => (1, Err(e)),
+        };
+        assert_eq!(many, one, "{parts} parts differ from one");
+        (n, many)
+    }
+
+    fn items(n: usize, indent: &str) -> String {
+        (0..n)
+            .map(|i| match i % 4 {
+                0 => format!("{indent}- publish: {{channel: \"news-{i}\", data: {{n: {i}, t: Grüße}}}}\n"),
+                1 => format!(
+                    "{indent}- publish:\n{indent}    channel: c{i}\n{indent}    data: |\n{indent}      - not an item\n{indent}      text {i}\n# a comment at column 0\n"
+                ),
+                2 => format!(
+                    "{indent}- broadcast:\n{indent}    channels:\n{indent}    - a{i}\n{indent}    - b{i}\n{indent}    data: &d{i} {{x: [1,\n{indent}      2]}}\n{indent}    tags: *d{i}\n\n"
+                ),
+                _ => format!("{indent}- history: {{channel: h{i}, limit: 1}}   # trailing\r\n"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_manifest_cut_into_parts_parses_as_in_one_part() {
+        for indent in ["", "  "] {
+            let src = format!("version: 1\nvars: {{a: 1}}\ncommands:  # the list\n\n{}", items(2000, indent));
+            for parts in [2, 3, 7] {
+                let (n, result) = parted(&src, parts);
+                assert_eq!(n, parts, "indent {indent:?}: the cut was refused");
+                assert_eq!(result.unwrap().1.len(), 2000);
+            }
+        }
+    }
+
+    #[test]
+    fn doubtful_cuts_fall_back_to_one_part_with_the_same_result() {
+        let many = items(400, "  ");
+        let cases = [
+            // An alias to an anchor before the cut.
+            format!(
+                "commands:\n  - publish: {{channel: a, data: &first 1}}\n{many}  - publish: {{channel: b, data: *first}}\n"
+            ),
+            // A key after the list.
+            format!("commands:\n{many}vars: {{a: 1}}\n"),
+            // A document marker inside the list.
+            format!("commands:\n{many}...\n{many}"),
+            // A syntax error near the end.
+            format!("commands:\n{many}  - publish: {{channel: [x\n"),
+            // A flow list spanning the whole command list.
+            format!("commands: [\n{many}]\n"),
+            // A directive.
+            format!("%YAML 1.2\n---\ncommands:\n{many}"),
+        ];
+        for (i, src) in cases.iter().enumerate() {
+            let (n, _) = parted(src, 2);
+            assert_eq!(n, 1, "case {i} was cut");
+        }
+    }
+
+    #[test]
+    fn the_alias_budget_is_shared_by_the_parts() {
+        // Each item replays 600,000 nodes: one item is fine, two are a bomb.
+        let item = |i: usize| {
+            let xs = vec!["x"; 1000].join(",");
+            let refs = vec![format!("*a{i}"); 600].join(",");
+            format!("  - publish: {{channel: c, data: {{a: &a{i} [{xs}], b: [{refs}]}}}}\n")
+        };
+        assert!(parted(&format!("commands:\n{}", item(0)), 2).1.is_ok());
+        let (_, two) = parted(&format!("commands:\n{}{}", item(0), item(1)), 2);
+        assert!(two.unwrap_err().contains("alias bomb"));
     }
 }
