@@ -89,6 +89,23 @@ pub fn idempotency_key(run_id: &str, index: usize) -> String {
 /// Encodes commands for a protocol, adding idempotency keys where the
 /// protocol honours them.
 pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Prepared> {
+    // Encoding is per command: large manifests use every core.
+    const MIN_SHARE: usize = 4096;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let share = commands.len().div_ceil(cores).max(MIN_SHARE);
+    if commands.len() <= share {
+        return prepare_part(commands, protocol, run_id);
+    }
+    std::thread::scope(|threads| {
+        let parts: Vec<_> = commands
+            .chunks(share)
+            .map(|part| threads.spawn(move || prepare_part(part, protocol, run_id)))
+            .collect();
+        parts.into_iter().flat_map(|p| p.join().expect("encoding does not panic")).collect()
+    })
+}
+
+fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Prepared> {
     commands
         .iter()
         .map(|c| {
