@@ -6,6 +6,10 @@
                                      history) with nested data, flow and block style
   gen.py wrk   OUTDIR K N CHANNELS   K pre-built /api/batch bodies of N publishes each,
                                      the same commands (shape and channels) as `run`
+  gen.py wrkkeyed OUT.ndjson K N CHANNELS
+                                     the same, one body per line, every publish with a
+                                     unique idempotency key shaped like cent-run's
+                                     (`cent-run-<17-char run id>-<index>`)
 
 The `run` manifest and the wrk bodies encode the same publish command:
   publish: {channel: bench-<i % CHANNELS>, data: {n: <i>, text: "payload <i>"}}
@@ -70,19 +74,28 @@ def gen_check(out, n):
                 )
 
 
+def body(b, n, channels, keyed):
+    cmds = []
+    for j in range(n):
+        i = b * n + j
+        publish = {"channel": channel(i, channels), "data": {"n": i, "text": "payload %d" % i}}
+        if keyed:
+            publish["idempotency_key"] = "cent-run-wrk0bench00000000-%d" % i
+        cmds.append({"publish": publish})
+    return json.dumps({"commands": cmds, "parallel": False}, separators=(",", ":"))
+
+
 def gen_wrk(outdir, k, n, channels):
     os.makedirs(outdir, exist_ok=True)
     for b in range(k):
-        cmds = []
-        for j in range(n):
-            i = b * n + j
-            cmds.append(
-                {"publish": {"channel": channel(i, channels),
-                             "data": {"n": i, "text": "payload %d" % i}}}
-            )
-        body = json.dumps({"commands": cmds, "parallel": False}, separators=(",", ":"))
         with open(os.path.join(outdir, "body-%d.json" % b), "w") as f:
-            f.write(body)
+            f.write(body(b, n, channels, False))
+
+
+def gen_wrk_keyed(out, k, n, channels):
+    with open(out, "w") as f:
+        for b in range(k):
+            f.write(body(b, n, channels, True) + "\n")
 
 
 def main(argv):
@@ -93,6 +106,8 @@ def main(argv):
         gen_check(argv[2], int(argv[3]))
     elif what == "wrk":
         gen_wrk(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif what == "wrkkeyed":
+        gen_wrk_keyed(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     else:
         sys.exit("usage: see the docstring of bench/gen.py")
 

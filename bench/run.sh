@@ -9,7 +9,10 @@
 #   BENCH_TARGET_DIR  cargo target dir for the release build (default target/bench,
 #                     separate from target/ so it never waits on another cargo's lock)
 #   BENCH_OUT         where to save the raw output (default bench/results-latest.txt)
-#   WRK_SECONDS       length of one wrk run (default 10)
+#   WRK_SECONDS       length of one wrk run with pre-built bodies (default 10)
+#   WRK_KEYED_SECONDS length of one wrk run with keyed bodies (default 3; each needs a
+#                     fresh server and enough unique bodies, see WRK_KEYED_BODIES)
+#   WRK_KEYED_BODIES  keyed bodies generated (default 8000, ~105 MB in /tmp)
 #   BENCH_IDLE_WAIT   at most this many seconds to wait for loadavg < 1 first (default 180)
 #
 # Exit code: 0 when every contender ran and every correctness check passed,
@@ -22,12 +25,15 @@ cd "$ROOT"
 OUT="${BENCH_OUT:-$ROOT/bench/results-latest.txt}"
 TARGET_DIR="${BENCH_TARGET_DIR:-$ROOT/target/bench}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
+WRK_KEYED_SECONDS="${WRK_KEYED_SECONDS:-3}"
+WRK_KEYED_BODIES="${WRK_KEYED_BODIES:-8000}"
 N_RUN=20000      # publishes in the throughput manifest
+N_RUN_LARGE=100000  # publishes in the larger end-to-end manifest (extra)
 CHANNELS=20
 BATCH=100
 CONC=4
 N_CHECK=100000   # commands in the validate-only manifest
-export N_RUN N_CHECK BATCH
+export N_RUN N_RUN_LARGE N_CHECK BATCH
 
 exec > >(tee "$OUT") 2>&1
 
@@ -99,10 +105,13 @@ echo "loadavg before: $(cat /proc/loadavg)"
 # ---------------------------------------------------------------- inputs
 say "inputs"
 python3 bench/gen.py run "$WORK/run.yaml" "$N_RUN" "$CHANNELS"
+python3 bench/gen.py run "$WORK/run-large.yaml" "$N_RUN_LARGE" "$CHANNELS"
 python3 bench/gen.py check "$WORK/check.yaml" "$N_CHECK"
 python3 bench/gen.py wrk "$WORK/bodies" 8 "$BATCH" "$CHANNELS"
-ls -l "$WORK/run.yaml" "$WORK/check.yaml" | awk '{print $5, $9}'
-echo "wrk bodies: 8 x $(wc -c <"$WORK/bodies/body-0.json") bytes (pre-built)"
+python3 bench/gen.py wrkkeyed "$WORK/keyed.ndjson" "$WRK_KEYED_BODIES" "$BATCH" "$CHANNELS"
+ls -l "$WORK/run.yaml" "$WORK/run-large.yaml" "$WORK/check.yaml" "$WORK/keyed.ndjson" | awk '{print $5, $9}'
+echo "wrk bodies: 8 x $(wc -c <"$WORK/bodies/body-0.json") bytes (pre-built, no keys);" \
+  "$WRK_KEYED_BODIES x $(head -1 "$WORK/keyed.ndjson" | wc -c) bytes (pre-built, keyed)"
 
 # ---------------------------------------------------------------- server
 say "centrifugo"
@@ -117,41 +126,56 @@ for ns in [c["channel"]["without_namespace"]] + c["channel"].get("namespaces", [
 json.dump(c, open(sys.argv[2], "w"), indent=2)
 EOF
 KEY="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http_api"]["key"])' "$WORK/config.json")"
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-URL="http://127.0.0.1:$PORT"
-"$CENTRIFUGO" --config "$WORK/config.json" --http_server.port "$PORT" \
-  --http_server.address 127.0.0.1 >"$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 100); do
-  curl -fsS "$URL/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "$URL/health" >/dev/null || { cat "$WORK/server.log"; die "centrifugo did not start"; }
+# Every contender gets a freshly started server, warmed up for 1 s with key-less
+# bodies: idempotency keys stay in the server's cache for 5 minutes, and a cache
+# filled by one contender would slow down the next.
+start_server() {
+  if [ -n "$SERVER" ]; then
+    kill "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+  fi
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  URL="http://127.0.0.1:$PORT"
+  "$CENTRIFUGO" --config "$WORK/config.json" --http_server.port "$PORT" \
+    --http_server.address 127.0.0.1 >"$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "$URL/health" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS "$URL/health" >/dev/null || { cat "$WORK/server.log"; die "centrifugo did not start"; }
+  wrk -t2 -c4 -d1s -s bench/wrk_batch.lua "$URL/api/batch" -- prebuilt "$WORK/bodies" 8 "$KEY" >/dev/null
+}
+start_server
 echo "centrifugo pid $SERVER on $URL (history off)"
-# One pre-built body by hand: 100 replies, none an error.
+# One pre-built body of each kind by hand: 100 replies, none an error.
 curl -fsS -H "X-API-Key: $KEY" --data-binary @"$WORK/bodies/body-0.json" "$URL/api/batch" >"$WORK/probe.json"
+head -1 "$WORK/keyed.ndjson" | curl -fsS -H "X-API-Key: $KEY" --data-binary @- "$URL/api/batch" >"$WORK/probe-keyed.json"
 python3 -c '
 import json, sys
-r = json.load(open(sys.argv[1]))["replies"]
-assert len(r) == 100 and all("publish" in x and "error" not in x for x in r), r[:3]
-print("probe batch: 100 publish replies, no error")' "$WORK/probe.json"
-# Warm the server up (2 s, not measured).
-wrk -t2 -c4 -d2s -s bench/wrk_batch.lua "$URL/api/batch" -- prebuilt "$WORK/bodies" 8 "$KEY" >/dev/null
+for f in sys.argv[1:]:
+    r = json.load(open(f))["replies"]
+    assert len(r) == 100 and all("publish" in x and "error" not in x for x in r), r[:3]
+print("probe batches: 100 publish replies each, no error")' "$WORK/probe.json" "$WORK/probe-keyed.json"
 
-check_report() { # FILE: the JSON report says every command ok
+check_report() { # FILE [N]: the JSON report says all N (default N_RUN) commands ok
   python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]
 want = int(sys.argv[2])
 assert s == {"total": want, "ok": want, "failed": 0, "unknown": 0, "skipped": 0}, s
-print("report %s: %s" % (sys.argv[1].rsplit("/", 1)[-1], s))' "$1" "$N_RUN" || die "report $1 is not all ok"
+print("report %s: %s" % (sys.argv[1].rsplit("/", 1)[-1], s))' "$1" "${2:-$N_RUN}" || die "report $1 is not all ok"
 }
 
 HF=(hyperfine --style basic --runs 3 --warmup 1)
-CR_RUN="$CR $WORK/run.yaml --url $URL --api-key $KEY --batch-size $BATCH --concurrency $CONC --retries 3 --quiet"
+cr_run() { # MANIFEST: the cent-run command line, against the current server
+  echo "$CR $1 --url $URL --api-key $KEY --batch-size $BATCH --concurrency $CONC --retries 3 --quiet"
+}
 
 # ---------------------------------------------------------------- 1. cent-run
 say "1. cent-run end to end: $N_RUN publishes, batch $BATCH, concurrency $CONC"
+start_server
+CR_RUN="$(cr_run "$WORK/run.yaml")"
 # hyperfine fails on a non-zero exit, so every timed run is asserted to exit 0.
 "${HF[@]}" --export-json "$WORK/cent-run.hf.json" -n cent-run \
   "$CR_RUN --report-json $WORK/report.json"
@@ -165,9 +189,16 @@ echo "where the time goes: parse+validate only (cent-run check on the same manif
 "${HF[@]}" --export-json "$WORK/cent-run-check-20k.hf.json" -n "cent-run check (20k)" \
   "$CR check $WORK/run.yaml"
 
+say "1b. cent-run end to end: $N_RUN_LARGE publishes (extra: fixed costs amortised)"
+start_server
+"${HF[@]}" --warmup 0 --export-json "$WORK/cent-run-large.hf.json" -n "cent-run ($N_RUN_LARGE)" \
+  "$(cr_run "$WORK/run-large.yaml") --report-json $WORK/report-large.json"
+check_report "$WORK/report-large.json" "$N_RUN_LARGE"
+
 # ---------------------------------------------------------------- 2. python
 for mode in async threads; do
   say "2. python cent 5.x ($mode): same manifest, PyYAML CSafeLoader, batch $BATCH, concurrency $CONC"
+  start_server
   : >"$WORK/py-$mode.times.jsonl"
   "${HF[@]}" --export-json "$WORK/py-$mode.hf.json" -n "python cent $mode" \
     "$PY bench/py_cent.py $mode $WORK/run.yaml $URL/api $KEY $BATCH $CONC 1 $WORK/py-$mode.times.jsonl"
@@ -180,26 +211,37 @@ print(min(m, key=m.get))
 EOF
 )"
 echo "python under /usr/bin/time -v ($best, the faster mode):"
+start_server
 /usr/bin/time -v -o "$WORK/py-$best.time.txt" \
   "$PY" bench/py_cent.py "$best" "$WORK/run.yaml" "$URL/api" "$KEY" "$BATCH" "$CONC" 1 "$WORK/py-time.jsonl" \
   || die "python client failed"
 grep -E 'User time|System time|Elapsed|Maximum resident' "$WORK/py-$best.time.txt"
 
 # ---------------------------------------------------------------- 3. wrk
-# prebuilt: the raw limit as specified (fixed bodies, no client work).
-# keyed:    the same publishes with unique idempotency keys, which is what cent-run
-#           sends (it keys every publish so retries are safe); bodies built in Lua.
-# dynamic:  bodies built in Lua like keyed, without keys (diagnostic: splits the
-#           keyed/prebuilt gap into client body building and server key work).
-for mode in prebuilt keyed dynamic; do
-  say "3. wrk ($mode): 2 threads, 4 connections, ${WRK_SECONDS}s x 3"
-  if [ "$mode" = prebuilt ]; then args=("$WORK/bodies" 8); else args=("$CHANNELS" "$BATCH"); fi
-  for i in 1 2 3; do
-    wrk -t2 -c4 -d"${WRK_SECONDS}s" --timeout 5s -s bench/wrk_batch.lua "$URL/api/batch" \
-      -- "$mode" "${args[@]}" "$KEY" | tee "$WORK/wrk-$mode.$i.wrk.txt"
-    grep -q '^bad responses: 0$' "$WORK/wrk-$mode.$i.wrk.txt" || die "wrk saw error replies"
-    if grep -qE 'Non-2xx|Socket errors' "$WORK/wrk-$mode.$i.wrk.txt"; then die "wrk saw errors"; fi
-  done
+# prebuilt: the raw limit as specified: fixed bodies, no client work, no keys.
+# keyed:    pre-built too, with what cent-run sends: a unique idempotency key per
+#           publish (cent-run keys every publish so retries are safe). Keys must
+#           not repeat within the server's 5-minute cache, so every run gets a
+#           fresh server and sends each body once (the script fails if it ran out).
+wrk_run() { # MODE I SECONDS ARGS...
+  local mode="$1" i="$2" secs="$3"
+  shift 3
+  wrk -t2 -c4 -d"${secs}s" --timeout 5s -s bench/wrk_batch.lua "$URL/api/batch" -- "$mode" "$@" \
+    | tee "$WORK/wrk-$mode.$i.wrk.txt"
+  grep -q '^bad responses: 0$' "$WORK/wrk-$mode.$i.wrk.txt" || die "wrk saw error replies"
+  if grep -qE 'Non-2xx|Socket errors' "$WORK/wrk-$mode.$i.wrk.txt"; then die "wrk saw errors"; fi
+}
+say "3. wrk (prebuilt): 2 threads, 4 connections, ${WRK_SECONDS}s x 3"
+start_server
+for i in 1 2 3; do
+  wrk_run prebuilt "$i" "$WRK_SECONDS" "$WORK/bodies" 8 "$KEY"
+done
+say "3. wrk (keyed): 2 threads, 4 connections, ${WRK_KEYED_SECONDS}s x 3, a fresh server each"
+for i in 1 2 3; do
+  start_server
+  wrk_run keyed "$i" "$WRK_KEYED_SECONDS" "$WORK/keyed.ndjson" "$KEY" 2
+  grep -q '^wrapped: 0$' "$WORK/wrk-keyed.$i.wrk.txt" \
+    || die "wrk ran out of keyed bodies: raise WRK_KEYED_BODIES"
 done
 
 # ---------------------------------------------------------------- 4. check vs PyYAML
@@ -227,6 +269,7 @@ done
 
 # ---------------------------------------------------------------- 5. batch size (extra)
 say "5. extra: cent-run end to end by batch size (where the time goes)"
+start_server
 hyperfine --style basic --runs 3 --export-json "$WORK/batch-sweep.hf.json" \
   -L bs 25,100,400 "$CR $WORK/run.yaml --url $URL --api-key $KEY --batch-size {bs} --concurrency $CONC --retries 3 --quiet"
 

@@ -16,6 +16,7 @@ import sys
 
 W = sys.argv[1]
 N_RUN = int(os.environ.get("N_RUN", "20000"))
+N_RUN_LARGE = int(os.environ.get("N_RUN_LARGE", "100000"))
 N_CHECK = int(os.environ.get("N_CHECK", "100000"))
 BATCH = int(os.environ.get("BATCH", "100"))
 
@@ -93,7 +94,8 @@ def main():
     py_t = timev("py-" + best)
     wk_pre = wrk("wrk-prebuilt")
     wk_key = wrk("wrk-keyed")
-    wk_dyn = wrk("wrk-dynamic")
+    cr_large = hf("cent-run-large")
+    rep_large = json.load(open(os.path.join(W, "report-large.json")))
     ck = ck_t = timev_runs("check-100k")
     yp = yp_t = timev_runs("pyyaml-100k")
     yp_nogc = timev_runs("pyyaml-nogc-100k")
@@ -123,13 +125,16 @@ def main():
           % (m, cps(py[m]["median"]), py[m]["median"], py_in[m]["import_s"], py_in[m]["parse_s"],
              py_in[m]["build_s"], py_in[m]["send_s"], cps(py_in[m]["send_s"]),
              "  <- baseline (faster)" if m == best else ""))
-    p("  wrk, pre-built bodies          %9.0f cmd/s   (%.1f req/s median of %s)"
+    p("  wrk, pre-built bodies, no keys %9.0f cmd/s   (%.1f req/s median of %s)"
       % (wrk_pre_cps, wk_pre["median_rps"], ", ".join("%.1f" % r for r in wk_pre["rps"])))
-    p("  wrk, keyed bodies (like cent-run, unique idempotency keys)"
+    p("  wrk, pre-built keyed bodies (what cent-run sends: unique idempotency keys)"
       " %9.0f cmd/s   (%.1f req/s median of %s)"
       % (wrk_key_cps, wk_key["median_rps"], ", ".join("%.1f" % r for r in wk_key["rps"])))
-    p("  wrk, Lua-built bodies, no keys (diagnostic) %9.0f cmd/s   (%.1f req/s median of %s)"
-      % (wk_dyn["median_rps"] * BATCH, wk_dyn["median_rps"], ", ".join("%.1f" % r for r in wk_dyn["rps"])))
+    large_send_s = rep_large["duration_ms"] / 1000.0
+    p("  extra: cent-run end to end, %d publishes  %9.0f cmd/s   (median %.3f s of %s;"
+      " send phase %.3f s = %.0f cmd/s)"
+      % (N_RUN_LARGE, N_RUN_LARGE / cr_large["median"], cr_large["median"],
+         ", ".join("%.3f" % t for t in cr_large["times"]), large_send_s, N_RUN_LARGE / large_send_s))
     p("")
     p("client CPU (user+sys) per 10,000 commands, one run under /usr/bin/time -v:")
     cr_cpu = (cr_t["user"] + cr_t["sys"]) * 10000 / N_RUN
@@ -165,8 +170,10 @@ def main():
     p("  cent-run / wrk pre-built       %.2fx" % r_wrk_pre)
     p("  cent-run / wrk keyed           %.2fx" % r_wrk_key)
     p("  cent-run send phase (from its report) / wrk keyed %.2fx" % ((N_RUN / cr_send_s) / wrk_key_cps))
-    p("  wrk keyed / wrk pre-built      %.2fx   (Lua-built, no keys / pre-built %.2fx)"
-      % (wrk_key_cps / wrk_pre_cps, wk_dyn["median_rps"] * BATCH / wrk_pre_cps))
+    p("  cent-run %d end to end / wrk keyed %.2fx   (/ wrk pre-built %.2fx)"
+      % (N_RUN_LARGE, N_RUN_LARGE / cr_large["median"] / wrk_key_cps, N_RUN_LARGE / cr_large["median"] / wrk_pre_cps))
+    p("  wrk keyed / wrk pre-built      %.2fx   (the server's idempotency work and bigger bodies)"
+      % (wrk_key_cps / wrk_pre_cps))
     p("  cent-run / python (end to end) %.2fx" % r_py)
     p("  cent-run / python send phase only (cent-run still end to end) %.2fx" % r_py_send)
     p("  client CPU per 10k: python / cent-run %.2fx" % (py_cpu / cr_cpu))
@@ -189,7 +196,8 @@ def main():
     print("\n".join(out))
 
     s = {"cent_run_cps": cr_cps, "python_best": best, "python_cps": py_cps,
-         "python_send_cps": py_send_cps, "wrk_prebuilt_cps": wrk_pre_cps, "wrk_keyed_cps": wrk_key_cps, "wrk_dynamic_cps": wk_dyn["median_rps"] * BATCH,
+         "python_send_cps": py_send_cps, "wrk_prebuilt_cps": wrk_pre_cps, "wrk_keyed_cps": wrk_key_cps,
+         "cent_run_large_cps": N_RUN_LARGE / cr_large["median"],
          "cent_run_cpu_per_10k": cr_cpu, "python_cpu_per_10k": py_cpu,
          "check_100k_s": ck["median"], "check_100k_rss_mib": ck_t["rss_mib"],
          "pyyaml_100k_s": yp["median"], "pyyaml_nogc_100k_s": yp_nogc["median"], "pyyaml_100k_rss_mib": yp_t["rss_mib"],

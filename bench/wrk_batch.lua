@@ -1,74 +1,66 @@
 -- wrk script: POST Centrifugo /api/batch bodies of 100 publishes.
 --
---   wrk -t2 -c4 -d10s -s bench/wrk_batch.lua http://127.0.0.1:PORT/api/batch -- MODE DIR K KEY
+--   wrk -t2 -c4 -d10s -s bench/wrk_batch.lua http://127.0.0.1:PORT/api/batch -- MODE ARGS... KEY
 --
--- MODE prebuilt: rotate over DIR/body-0.json .. DIR/body-(K-1).json (made by
---                bench/gen.py wrk), bytes sent as they are: no client work.
--- MODE keyed:    build each body at request time with the same publishes plus a
---                unique idempotency_key per command, the way cent-run sends them
---                (a fixed body would hit the server's idempotency cache instead
---                of publishing). K is the batch size here, DIR the channel count.
--- MODE dynamic: like keyed but without idempotency keys (diagnostic: separates
---                the cost of building bodies in Lua from the server's key work).
+-- prebuilt DIR K KEY:  rotate over DIR/body-0.json .. DIR/body-(K-1).json (made by
+--                      bench/gen.py wrk), sent as they are: no client work, no keys.
+-- keyed FILE KEY:      the bodies of FILE (bench/gen.py wrkkeyed, one per line): the
+--                      same publishes, each with a unique idempotency key like
+--                      cent-run's, pre-built too. Thread t sends lines t, t+T, ...
+--                      once each: a key sent twice would be answered from the
+--                      server's idempotency cache instead of publishing, so running
+--                      out of bodies is counted ("wrapped: N") and fails the bench.
 -- KEY  the X-API-Key.
 --
 -- Every response is checked: a non-200 status or a body with "error" in it is
 -- counted, and done() prints "bad responses: N" (the script fails the run on N > 0).
 
 local threads = {}
-local counter = 0
 
 function setup(thread)
   thread:set("id", #threads)
   table.insert(threads, thread)
 end
 
-local mode, bodies, nbodies, batch, nchan, tag
+local bodies, nbodies
+local counter = 0
 bad = 0
+wrapped = 0
 
 function init(args)
-  mode = args[1]
+  local mode = args[1]
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["X-API-Key"] = args[4]
+  bodies = {}
   if mode == "prebuilt" then
-    bodies = {}
-    nbodies = tonumber(args[3])
-    for b = 0, nbodies - 1 do
+    wrk.headers["X-API-Key"] = args[4]
+    for b = 0, tonumber(args[3]) - 1 do
       local f = assert(io.open(args[2] .. "/body-" .. b .. ".json", "rb"))
-      bodies[b + 1] = wrk.format(nil, nil, nil, f:read("*a"))
+      bodies[#bodies + 1] = wrk.format(nil, nil, nil, f:read("*a"))
       f:close()
     end
-  elseif mode == "keyed" or mode == "dynamic" then
-    nchan = tonumber(args[2])
-    batch = tonumber(args[3])
-    tag = string.format("wrk-%d-%d", os.time(), id)
+  elseif mode == "keyed" then
+    wrk.headers["X-API-Key"] = args[3]
+    local nthreads = tonumber(args[4])
+    local n = 0
+    for line in io.lines(args[2]) do
+      if n % nthreads == id then
+        bodies[#bodies + 1] = wrk.format(nil, nil, nil, line)
+      end
+      n = n + 1
+    end
   else
-    error("MODE must be prebuilt, keyed or dynamic")
+    error("MODE must be prebuilt or keyed")
   end
+  nbodies = #bodies
 end
-
-local parts = {}
 
 function request()
   counter = counter + 1
-  if mode == "prebuilt" then
-    return bodies[(counter % nbodies) + 1]
+  if counter > nbodies then
+    wrapped = wrapped + 1
   end
-  local base = (counter * batch) % 20000
-  for j = 1, batch do
-    local i = base + j - 1
-    if mode == "dynamic" then
-      parts[j] = string.format('{"publish":{"channel":"bench-%d","data":{"n":%d,"text":"payload %d"}}}',
-        i % nchan, i, i)
-    else
-      parts[j] = string.format(
-      '{"publish":{"channel":"bench-%d","data":{"n":%d,"text":"payload %d"},"idempotency_key":"%s-%d-%d"}}',
-      i % nchan, i, i, tag, counter, j)
-    end
-  end
-  return wrk.format(nil, nil, nil,
-    '{"commands":[' .. table.concat(parts, ",", 1, batch) .. '],"parallel":false}')
+  return bodies[((counter - 1) % nbodies) + 1]
 end
 
 function response(status, headers, body)
@@ -78,9 +70,11 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local total, wraps = 0, 0
   for _, t in ipairs(threads) do
     total = total + (t:get("bad") or 0)
+    wraps = wraps + (t:get("wrapped") or 0)
   end
   io.write(string.format("bad responses: %d\n", total))
+  io.write(string.format("wrapped: %d\n", wraps))
 end

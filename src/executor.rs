@@ -97,10 +97,8 @@ pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Pr
         return prepare_part(commands, protocol, run_id);
     }
     std::thread::scope(|threads| {
-        let parts: Vec<_> = commands
-            .chunks(share)
-            .map(|part| threads.spawn(move || prepare_part(part, protocol, run_id)))
-            .collect();
+        let parts: Vec<_> =
+            commands.chunks(share).map(|part| threads.spawn(move || prepare_part(part, protocol, run_id))).collect();
         parts.into_iter().flat_map(|p| p.join().expect("encoding does not panic")).collect()
     })
 }

@@ -148,7 +148,7 @@ pub trait CommandSink<'a>: Sync {
 }
 
 /// Manifests below this size are parsed as one part.
-const PART_MIN_BYTES: usize = 256 * 1024;
+const PART_MIN_BYTES: usize = 64 * 1024;
 /// Most parts a manifest is cut into.
 const MAX_PARTS: usize = 8;
 
