@@ -191,7 +191,7 @@ echo "where the time goes: parse+validate only (cent-run check on the same manif
 
 say "1b. cent-run end to end: $N_RUN_LARGE publishes (extra: fixed costs amortised)"
 start_server
-"${HF[@]}" --warmup 0 --export-json "$WORK/cent-run-large.hf.json" -n "cent-run ($N_RUN_LARGE)" \
+hyperfine --style basic --runs 3 --export-json "$WORK/cent-run-large.hf.json" -n "cent-run ($N_RUN_LARGE)" \
   "$(cr_run "$WORK/run-large.yaml") --report-json $WORK/report-large.json"
 check_report "$WORK/report-large.json" "$N_RUN_LARGE"
 
