@@ -15,7 +15,6 @@ pub mod state;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value as Json;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -107,41 +106,36 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<P
     commands
         .iter()
         .map(|c| {
-            // One serialisation serves the fingerprint and (api, legacy) the
-            // request; a derived idempotency key is spliced in, not re-encoded.
-            let text = serde_json::to_string(&c.params).expect("JSON map");
-            let fingerprint = state::fingerprint(c.method.name, &text);
+            // The params were serialised once, when validated: that text is
+            // the fingerprint's input and (api, legacy) the request; a derived
+            // idempotency key is spliced in, not re-encoded.
+            let text = c.params.get();
+            let fingerprint = state::fingerprint(c.method.name, text);
             let keyed = c.method.retry == Retry::WithIdempotencyKey && protocol.has_idempotency();
             let encoded = if protocol == Protocol::V1 {
-                protocol::encode(protocol, c.method.name, &c.params)
-            } else if keyed && !c.params.contains_key("idempotency_key") {
+                protocol::encode(protocol, c.method.name, &c.params_map())
+            } else if keyed && !c.target.idempotency_key {
                 let key = serde_json::to_string(&idempotency_key(run_id, c.index)).expect("JSON string");
-                let mut text = text;
-                text.pop(); // the object's closing brace
-                if !c.params.is_empty() {
-                    text.push(',');
+                let mut spliced = String::with_capacity(text.len() + key.len() + 20);
+                spliced.push_str(&text[..text.len() - 1]); // all but the object's closing brace
+                if text != "{}" {
+                    spliced.push(',');
                 }
-                text.push_str("\"idempotency_key\":");
-                text.push_str(&key);
-                text.push('}');
-                protocol::Encoded::from_json(c.method.name, text)
+                spliced.push_str("\"idempotency_key\":");
+                spliced.push_str(&key);
+                spliced.push('}');
+                protocol::Encoded::from_json(c.method.name, spliced)
             } else {
-                protocol::Encoded::from_json(c.method.name, text)
+                protocol::Encoded::from_json(c.method.name, text.to_owned())
             };
-            let params = &c.params;
-            let channels = if c.method.name == "broadcast" {
-                params
-                    .get("channels")
-                    .and_then(Json::as_array)
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-                    .unwrap_or_default()
-            } else {
-                Vec::new()
+            let channels = match &c.target.channels {
+                Some(chs) if c.method.name == "broadcast" => chs.clone(),
+                _ => Vec::new(),
             };
             Prepared {
                 method: c.method,
                 encoded,
-                targets: lanes::targets(c.method, &c.params),
+                targets: lanes::targets(c.method, &c.target),
                 channels,
                 idempotent: keyed,
                 fingerprint,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::SecretString;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 pub use check::parse_duration;
@@ -41,8 +42,49 @@ pub struct Command {
     pub line: usize,
     pub name: Option<String>,
     pub method: &'static Method,
-    /// The method's request object, exactly as it will be sent.
-    pub params: Map<String, Json>,
+    /// The method's request object exactly as it will be sent: compact JSON,
+    /// keys in manifest order (a derived idempotency key is added when sent).
+    /// Kept as text, not as a tree: a command costs its JSON's size in memory.
+    pub params: Box<RawValue>,
+    /// The fields of `params` that lanes and reports read.
+    pub target: Target,
+}
+
+impl Command {
+    /// `params` as a map (decoded on demand).
+    pub fn params_map(&self) -> Map<String, Json> {
+        serde_json::from_str(self.params.get()).expect("params are a JSON object")
+    }
+}
+
+/// What a command acts on, lifted out of its params as given (empty strings
+/// included): channels, the user, the connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    pub channel: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub client: Option<String>,
+    pub session: Option<String>,
+    /// The manifest set the command's own `idempotency_key`.
+    pub idempotency_key: bool,
+}
+
+impl Target {
+    fn of(params: &Map<String, Json>) -> Self {
+        let s = |k: &str| params.get(k).and_then(Json::as_str).map(str::to_owned);
+        Target {
+            channel: s("channel"),
+            channels: params
+                .get("channels")
+                .and_then(Json::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()),
+            user: s("user"),
+            client: s("client"),
+            session: s("session"),
+            idempotency_key: params.contains_key("idempotency_key"),
+        }
+    }
 }
 
 /// `server:` settings; each may also come from flags, environment or a profile.
@@ -567,7 +609,7 @@ mod tests {
     #[test]
     fn vars_after_commands_still_apply() {
         let m = load("commands:\n  - publish: {channel: \"${ch}\", data: 1}\nvars: {ch: late}\n").unwrap();
-        assert_eq!(m.commands[0].params["channel"], "late");
+        assert_eq!(m.commands[0].target.channel.as_deref(), Some("late"));
     }
 
     #[test]

@@ -45,11 +45,11 @@ impl Run<'_> {
 
 /// What a command acts on, for humans: the channel, the channels, or the user.
 pub fn target(c: &Command) -> String {
-    let s = |k: &str| c.params.get(k).and_then(serde_json::Value::as_str);
-    if let Some(chs) = c.params.get("channels").and_then(serde_json::Value::as_array) {
-        return chs.iter().filter_map(serde_json::Value::as_str).collect::<Vec<_>>().join(",");
+    let t = &c.target;
+    if let Some(chs) = &t.channels {
+        return chs.join(",");
     }
-    match (s("user"), s("channel"), s("client")) {
+    match (t.user.as_deref(), t.channel.as_deref(), t.client.as_deref()) {
         (Some(u), Some(ch), _) if !ch.is_empty() => format!("user {u} @ {ch}"),
         (Some(u), _, _) => format!("user {u}"),
         (None, Some(ch), _) => ch.to_owned(),

@@ -6,26 +6,27 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use serde_json::{Map, Value as Json};
-
+use crate::manifest::Target;
 use crate::manifest::methods::{Method, TargetKind};
 
 /// The targets a command acts on, as lane keys (`c:` channel, `u:` user...).
-pub fn targets(method: &Method, params: &Map<String, Json>) -> Vec<String> {
-    let s = |k: &str| params.get(k).and_then(Json::as_str).filter(|v| !v.is_empty());
+pub fn targets(method: &Method, target: &Target) -> Vec<String> {
+    fn s(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|v| !v.is_empty())
+    }
     let mut out = Vec::new();
     match method.target {
-        TargetKind::Channel => out.extend(s("channel").map(|c| format!("c:{c}"))),
+        TargetKind::Channel => out.extend(s(&target.channel).map(|c| format!("c:{c}"))),
         TargetKind::Channels => {
-            if let Some(chs) = params.get("channels").and_then(Json::as_array) {
-                out.extend(chs.iter().filter_map(Json::as_str).map(|c| format!("c:{c}")));
+            if let Some(chs) = &target.channels {
+                out.extend(chs.iter().map(|c| format!("c:{c}")));
             }
         }
         TargetKind::User => {
-            out.extend(s("user").map(|u| format!("u:{u}")));
-            out.extend(s("client").map(|c| format!("k:{c}")));
-            out.extend(s("session").map(|c| format!("s:{c}")));
-            out.extend(s("channel").map(|c| format!("c:{c}")));
+            out.extend(s(&target.user).map(|u| format!("u:{u}")));
+            out.extend(s(&target.client).map(|c| format!("k:{c}")));
+            out.extend(s(&target.session).map(|c| format!("s:{c}")));
+            out.extend(s(&target.channel).map(|c| format!("c:{c}")));
             if out.is_empty() {
                 // No user: anonymous connections, or every channel of them.
                 out.push("u:".into());

@@ -94,7 +94,8 @@ pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext
                 line,
                 name: name.clone(),
                 method: m,
-                params,
+                target: super::Target::of(&params),
+                params: serde_json::value::to_raw_value(&params).expect("a JSON map always serialises"),
             });
         }
     };

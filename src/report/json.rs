@@ -63,16 +63,15 @@ pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
 
 /// The channel, the list of channels, or the user, as JSON.
 fn target_json(c: &crate::manifest::Command) -> Json {
-    if let Some(chs) = c.params.get("channels") {
-        return chs.clone();
+    let t = &c.target;
+    if let Some(chs) = &t.channels {
+        return chs.clone().into();
     }
-    for k in ["channel", "user", "client", "session"] {
-        if let Some(v) = c.params.get(k).filter(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
-            if k == "channel" && c.params.contains_key("user") {
-                continue;
-            }
-            return v.clone();
-        }
-    }
-    Json::Null
+    // A channel next to a user is where the user is, not the target.
+    let channel = t.channel.as_ref().filter(|_| t.user.is_none());
+    [channel, t.user.as_ref(), t.client.as_ref(), t.session.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.is_empty())
+        .map_or(Json::Null, |s| Json::String(s.clone()))
 }
