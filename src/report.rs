@@ -11,7 +11,7 @@ mod table;
 use std::time::Duration;
 
 pub use github::{annotations, step_summary};
-pub use json::{JsonReport, json_report};
+pub use json::{JsonReport, json_report, write_json};
 pub use junit::junit_report;
 pub use table::{summary_line, table};
 

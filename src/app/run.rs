@@ -1,6 +1,7 @@
 //! `run`, `check` and `plan`: load and validate everything first; send only
 //! when all of it is valid.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -202,40 +203,44 @@ fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -
         deterministic: args.deterministic,
     };
     let code = exit::for_outcomes(&result.outcomes, result.interrupted);
-    let redact = |s: String| config::redact(&s, &secrets);
-    let write = |path: &PathBuf, text: String| {
-        if let Err(e) = std::fs::write(path, redact(text)) {
+    let redact: &dyn Fn(&str) -> Cow<'_, str> = &|s| config::redact(s, &secrets);
+    let write = |path: &PathBuf, text: &str| {
+        if let Err(e) = std::fs::write(path, redact(text).as_bytes()) {
             super::error(&format!("cannot write {}: {e}", path.display()));
         }
     };
     if let Some(path) = &args.report_json {
-        write(path, serde_json::to_string_pretty(&report::json_report(&run)).expect("report serialises") + "\n");
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut out = std::io::BufWriter::new(f);
+            report::write_json(&run, &mut out, redact)?;
+            out.flush()
+        });
+        if let Err(e) = written {
+            super::error(&format!("cannot write {}: {e}", path.display()));
+        }
     }
     if let Some(path) = &args.report_junit {
-        write(path, report::junit_report(&run));
+        write(path, &report::junit_report(&run));
     }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         Format::Json => {
-            let _ = writeln!(
-                stdout,
-                "{}",
-                redact(serde_json::to_string_pretty(&report::json_report(&run)).expect("report serialises"))
-            );
+            let _ = report::write_json(&run, &mut stdout, redact);
         }
         Format::Table if args.quiet => {
-            let _ = writeln!(stdout, "{}", redact(report::summary_line(&run)));
+            let _ = writeln!(stdout, "{}", redact(&report::summary_line(&run)));
         }
         Format::Table => {
-            let _ = write!(stdout, "{}", redact(report::table(&run, output::color_stdout())));
+            let _ = write!(stdout, "{}", redact(&report::table(&run, output::color_stdout())));
         }
     }
     let _ = stdout.flush();
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let _ = write!(stdout, "{}", redact(report::annotations(&run)));
+        let _ = write!(stdout, "{}", redact(&report::annotations(&run)));
         let _ = stdout.flush();
         if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            let text = redact(report::step_summary(&run));
+            let summary = report::step_summary(&run);
+            let text = redact(&summary);
             let appended = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)

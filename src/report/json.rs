@@ -1,5 +1,8 @@
 //! `--report-json` / `--format json` (SPEC §7).
 
+use std::borrow::Cow;
+use std::io::{self, Write};
+
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -32,6 +35,31 @@ pub struct JsonCommand<'a> {
     pub detail: Option<String>,
     pub result: Option<&'a Json>,
     pub channels: &'a [ChannelOutcome],
+}
+
+/// Writes the JSON report compact, one command per line: valid JSON that
+/// `grep` and line diffs can still read, streamed so that 100,000 commands
+/// never sit in memory as one text. Every line passes through `redact`.
+pub fn write_json(run: &Run, out: &mut dyn Write, redact: &dyn Fn(&str) -> Cow<'_, str>) -> io::Result<()> {
+    let report = json_report(run);
+    let mut line = Vec::with_capacity(512);
+    let emit = |out: &mut dyn Write, line: &mut Vec<u8>| {
+        let text = std::str::from_utf8(line).expect("serde_json writes UTF-8");
+        let result = out.write_all(redact(text).as_bytes());
+        line.clear();
+        result
+    };
+    let head = JsonReport { commands: Vec::new(), ..report };
+    serde_json::to_writer(&mut line, &head).expect("report serialises");
+    // `head` ends with `"commands":[]}`: reopen the list.
+    line.truncate(line.len() - 2);
+    for (i, c) in report.commands.iter().enumerate() {
+        line.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        serde_json::to_writer(&mut line, c).expect("report serialises");
+        emit(out, &mut line)?;
+    }
+    line.extend_from_slice(b"\n]}\n");
+    emit(out, &mut line)
 }
 
 pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {

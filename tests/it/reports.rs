@@ -35,9 +35,16 @@ fn json_and_junit_reports_match_what_the_server_holds() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let r: Value = serde_json::from_str(&harness::read(&json_path)).unwrap();
+    let text = harness::read(&json_path);
+    let r: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["summary"], json!({"total": 5, "ok": 2, "failed": 3, "unknown": 0, "skipped": 0}));
     let c = r["commands"].as_array().unwrap();
+    // One command per line, each line a whole command object.
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 5 + 2, "{text}");
+    for (row, cmd) in rows[1..6].iter().zip(c) {
+        assert_eq!(serde_json::from_str::<Value>(row.trim_end_matches(',')).unwrap(), *cmd);
+    }
     let lines: Vec<u64> = c.iter().map(|c| c["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [3, 4, 6, 10, 11]);
     assert!(c.iter().all(|c| c["manifest"] == path.display().to_string()));
