@@ -167,7 +167,7 @@ fn packer(prepared: &[Prepared], todo: &[usize]) -> Packer {
 
 /// A command's share of a request body: its params plus the method wrapper.
 fn request_size(p: &Prepared) -> usize {
-    p.encoded.params.get().len() + 32
+    p.encoded.params.len() + 32
 }
 
 fn limits(opts: &RunOptions) -> BatchLimits {
@@ -443,11 +443,11 @@ mod tests {
             Protocol::Api,
         );
         let p = prepare(&cmds, Protocol::Api, "ci-42");
-        assert!(p[0].encoded.params.get().contains(r#""idempotency_key":"cent-run-ci-42-0""#));
-        assert!(p[1].encoded.params.get().contains(r#""idempotency_key":"mine""#));
-        assert!(!p[2].encoded.params.get().contains("idempotency_key"));
+        assert!(p[0].encoded.params.contains(r#""idempotency_key":"cent-run-ci-42-0""#));
+        assert!(p[1].encoded.params.contains(r#""idempotency_key":"mine""#));
+        assert!(!p[2].encoded.params.contains("idempotency_key"));
         let legacy = prepare(&cmds, Protocol::Legacy, "ci-42");
-        assert!(!legacy[0].encoded.params.get().contains("idempotency_key"));
+        assert!(!legacy[0].encoded.params.contains("idempotency_key"));
         assert_eq!(p[0].fingerprint, legacy[0].fingerprint, "fingerprints ignore the derived key");
     }
 }

@@ -12,7 +12,6 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
-use serde_json::value::RawValue;
 
 pub use pyjson::to_python_json;
 
@@ -75,11 +74,11 @@ pub fn endpoint(url: &str, protocol: Protocol) -> String {
     }
 }
 
-/// One command, encoded once: its params as JSON bytes.
+/// One command, encoded once: its params as JSON text (an object).
 #[derive(Debug, Clone)]
 pub struct Encoded {
     pub method: &'static str,
-    pub params: Box<RawValue>,
+    pub params: Box<str>,
 }
 
 /// Builds the request body for a batch of encoded commands.
@@ -95,7 +94,7 @@ pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>)
                 out.extend_from_slice(b"{\"");
                 out.extend_from_slice(c.method.as_bytes());
                 out.extend_from_slice(b"\":");
-                out.extend_from_slice(c.params.get().as_bytes());
+                out.extend_from_slice(c.params.as_bytes());
                 out.push(b'}');
             }
             out.extend_from_slice(b"],\"parallel\":false}");
@@ -108,7 +107,7 @@ pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>)
                 out.extend_from_slice(b"{\"method\":\"");
                 out.extend_from_slice(c.method.as_bytes());
                 out.extend_from_slice(b"\",\"params\":");
-                out.extend_from_slice(c.params.get().as_bytes());
+                out.extend_from_slice(c.params.as_bytes());
                 out.push(b'}');
             }
         }
@@ -122,7 +121,7 @@ pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>)
                 out.extend_from_slice(b"{\"method\": \"");
                 out.extend_from_slice(c.method.as_bytes());
                 out.extend_from_slice(b"\", \"params\": ");
-                out.extend_from_slice(c.params.get().as_bytes());
+                out.extend_from_slice(c.params.as_bytes());
                 out.push(b'}');
             }
             out.push(b']');
@@ -132,9 +131,10 @@ pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>)
 }
 
 impl Encoded {
-    /// Wraps params already serialised as a JSON object.
+    /// Wraps params already serialised as a JSON object (by serde_json:
+    /// not checked again).
     pub fn from_json(method: &'static str, json: String) -> Self {
-        Encoded { method, params: RawValue::from_string(json).expect("serde_json output is valid JSON") }
+        Encoded { method, params: json.into_boxed_str() }
     }
 }
 

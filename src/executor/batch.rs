@@ -249,7 +249,7 @@ fn broadcast_reply(
     if retry.is_empty() {
         return None;
     }
-    let mut params: Map<String, Json> = serde_json::from_str(prep.encoded.params.get()).ok()?;
+    let mut params: Map<String, Json> = serde_json::from_str(&prep.encoded.params).ok()?;
     params.insert(
         "channels".into(),
         Json::Array(retry.iter().map(|&i| Json::String(chans[i].channel.clone())).collect()),
