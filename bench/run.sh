@@ -273,6 +273,17 @@ start_server
 hyperfine --style basic --runs 3 --export-json "$WORK/batch-sweep.hf.json" \
   -L bs 25,100,400 "$CR $WORK/run.yaml --url $URL --api-key $KEY --batch-size {bs} --concurrency $CONC --retries 3 --quiet"
 
+# ---------------------------------------------------------------- 6. scaling (extra)
+say "6. extra: check time and peak memory by manifest size (memory must grow at most linearly)"
+for kind in run check; do
+  for n in 25000 50000 100000 200000; do
+    python3 bench/gen.py "$kind" "$WORK/scale.yaml" "$n" $([ "$kind" = run ] && echo "$CHANNELS")
+    /usr/bin/time -v -o "$WORK/scale-$kind-$n.time.txt" "$CR" check "$WORK/scale.yaml" >/dev/null 2>&1 \
+      || die "cent-run check exited non-zero"
+    echo "$kind $n commands ($(wc -c <"$WORK/scale.yaml") bytes): $(grep -E 'Elapsed|Maximum resident' "$WORK/scale-$kind-$n.time.txt" | tr -s ' \t\n' ' ')"
+  done
+done
+
 echo
 echo "loadavg after: $(cat /proc/loadavg)"
 say "summary"

@@ -159,6 +159,16 @@ def main():
         for r in json.load(open(sweep))["results"]:
             med = statistics.median(r["times"])
             p("  batch %-5s median %.3f s  %9.0f cmd/s" % (r["parameters"]["bs"], med, N_RUN / med))
+    scale = [(kind, n) for kind in ("run", "check") for n in (25000, 50000, 100000, 200000)
+             if os.path.exists(os.path.join(W, "scale-%s-%d.time.txt" % (kind, n)))]
+    if scale:
+        p("")
+        p("cent-run check by manifest size (run = publishes, 72 bytes each; check = the mixed 159-byte"
+          " commands above):")
+        for kind, n in scale:
+            t = timev("scale-%s-%d" % (kind, n))
+            p("  %-5s %7d commands  %6.2f s  peak RSS %6.1f MiB  (%.2f KiB per command)"
+              % (kind, n, t["wall"], t["rss_mib"], t["rss_mib"] * 1024 / n))
     p("")
     r_wrk_pre = cr_cps / wrk_pre_cps
     r_wrk_key = cr_cps / wrk_key_cps
