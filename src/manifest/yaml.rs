@@ -233,10 +233,11 @@ fn cut(source: &str, parts: usize) -> Option<Vec<usize>> {
     let mut cuts = vec![list];
     let share = (source.len() - list) / parts;
     for k in 1..parts {
-        // The first item line after the share's end.
+        // The first item line after the share's end (searched in bytes: the
+        // share's end may fall inside a character).
         let mut at = (list + share * k).max(*cuts.last()?);
         loop {
-            at += source[at..].find('\n')? + 1;
+            at += source.as_bytes()[at..].iter().position(|&b| b == b'\n')? + 1;
             if is_item(&source[at..]) {
                 break;
             }
@@ -722,6 +723,16 @@ mod tests {
     }
 
     #[test]
+    fn a_share_ending_inside_a_character_cuts_at_the_next_item() {
+        // Two-byte characters everywhere: most share ends fall inside one.
+        let item = |i: usize| format!("  - publish: {{channel: ß{i}, data: \"{}\"}}\n", "ß".repeat(40 + i % 7));
+        let src = format!("commands:\n{}", (0..300).map(item).collect::<String>());
+        for parts in 2..=9 {
+            assert_eq!(parted(&src, parts).0, parts);
+        }
+    }
+
+    #[test]
     fn doubtful_cuts_fall_back_to_one_part_with_the_same_result() {
         let many = items(400, "  ");
         let cases = [
@@ -744,6 +755,49 @@ mod tests {
             let (n, _) = parted(src, 2);
             assert_eq!(n, 1, "case {i} was cut");
         }
+    }
+
+    #[test]
+    fn mutated_manifests_parse_in_parts_as_in_one_part() {
+        // Lines dropped, doubled, re-indented or cut short, and bytes flipped,
+        // in a manifest of every shape: whatever the cut sees, the result (or
+        // the error) must be the sequential one.
+        let base = format!("version: 1\nvars: {{a: &v 1}}\ncommands:\n{}", items(120, "  "));
+        let lines: Vec<&str> = base.split_inclusive('\n').collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut cut_runs = 0;
+        for _ in 0..600 {
+            let mut text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            for _ in 0..1 + next(3) {
+                let i = next(text.len());
+                match next(6) {
+                    0 => drop(text.remove(i)),
+                    1 => text.insert(i, text[i].clone()),
+                    2 => text[i] = format!(" {}", text[i]),
+                    3 => text[i] = text[i].trim_start().to_string(),
+                    4 => {
+                        let keep = next(text[i].len().max(1));
+                        text[i] = text[i].get(..keep).unwrap_or("").to_string() + "\n";
+                    }
+                    _ => {
+                        let j = next(text[i].len().max(1));
+                        let c = ['-', ':', '[', '{', '&', '*', '#', '"', '|', '\t'][next(10)];
+                        if text[i].is_char_boundary(j) {
+                            text[i].insert(j, c);
+                        }
+                    }
+                }
+            }
+            let (n, _) = parted(&text.concat(), 2 + next(3));
+            cut_runs += usize::from(n > 1);
+        }
+        assert!(cut_runs > 120, "only {cut_runs} of 600 mutants were parsed in parts");
     }
 
     #[test]
