@@ -109,11 +109,12 @@ impl<'s> Checker<'s> {
             Err(errs) => {
                 for e in errs {
                     let span = self.sub_span(node, s, e.range.clone());
-                    if e.name.is_empty() && !e.unterminated {
-                        ck_empty(self, span);
-                    } else if e.unterminated {
+                    if e.unterminated {
                         self.error(span, "no closing `}`", "unterminated `${` in string").help =
                             Some("write `$${` for a literal `${`".into());
+                    } else if e.name.is_empty() {
+                        self.error(span, "no name", "empty variable name in `${}`").help =
+                            Some("write `${NAME}`, or `$${` for a literal `${`".into());
                     } else {
                         let p = self.error(span, "not defined", format!("undefined variable `{}`", e.name));
                         p.help = Some(if e.name == "item" {
@@ -182,19 +183,10 @@ impl<'s> Checker<'s> {
                 let mut out = serde_json::Map::with_capacity(entries.len());
                 let mut ok = true;
                 for (k, v) in entries {
-                    let Value::Str(key) = &k.value else {
-                        // JSON object keys are strings; YAML `1: x` keys are written as text.
-                        match self.json(v, scope) {
-                            Some(val) => {
-                                out.insert(k.key_text().into_owned(), val);
-                            }
-                            None => ok = false,
-                        }
-                        continue;
-                    };
                     match self.json(v, scope) {
+                        // JSON object keys are strings; YAML `1: x` keys are written as text.
                         Some(val) => {
-                            out.insert(key.to_string(), val);
+                            out.insert(k.key_text().into_owned(), val);
                         }
                         None => ok = false,
                     }
@@ -206,11 +198,6 @@ impl<'s> Checker<'s> {
             }
         })
     }
-}
-
-fn ck_empty(ck: &mut Checker, span: Span) {
-    ck.error(span, "no name", "empty variable name in `${}`").help =
-        Some("write `${NAME}`, or `$${` for a literal `${`".into());
 }
 
 /// Parses `5s`, `500ms`, `1m`, `2h` or a bare number of seconds.
