@@ -204,23 +204,22 @@ fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -
     };
     let code = exit::for_outcomes(&result.outcomes, result.interrupted);
     let redact: &dyn Fn(&str) -> Cow<'_, str> = &|s| config::redact(s, &secrets);
-    let write = |path: &PathBuf, text: &str| {
-        if let Err(e) = std::fs::write(path, redact(text).as_bytes()) {
-            super::error(&format!("cannot write {}: {e}", path.display()));
-        }
-    };
-    if let Some(path) = &args.report_json {
+    // One report file: written through a buffer, a failure said once.
+    let write = |path: &PathBuf, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
         let written = std::fs::File::create(path).and_then(|f| {
             let mut out = std::io::BufWriter::new(f);
-            report::write_json(&run, &mut out, redact)?;
+            fill(&mut out)?;
             out.flush()
         });
         if let Err(e) = written {
             super::error(&format!("cannot write {}: {e}", path.display()));
         }
+    };
+    if let Some(path) = &args.report_json {
+        write(path, &|out| report::write_json(&run, out, redact));
     }
     if let Some(path) = &args.report_junit {
-        write(path, &report::junit_report(&run));
+        write(path, &|out| out.write_all(redact(&report::junit_report(&run)).as_bytes()));
     }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
