@@ -64,6 +64,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use crate::protocol::{self, ApiError, DecodeError, Encoded, Protocol, Reply};
+use crate::redact::Secrets;
 use crate::token;
 pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError, TransportErrorKind};
 
@@ -133,31 +134,24 @@ impl Error {
     }
 }
 
-/// One request/response exchange, for `-v` logging. Never carries secrets.
-#[derive(Debug)]
-pub struct Exchange<'a> {
-    pub url: &'a str,
-    pub commands: usize,
-    pub request_body: &'a [u8],
-    pub status: Option<u16>,
-    pub response_body: Option<&'a [u8]>,
+/// A request and what came back, before the replies are read.
+pub(crate) struct Sent {
+    pub request: HttpRequest,
+    pub response: Result<HttpResponse, TransportError>,
     pub elapsed: Duration,
-    pub error: Option<&'a TransportError>,
 }
-
-type Logger = Arc<dyn Fn(&Exchange) + Send + Sync>;
 
 /// A server-API client. Cheap to clone; clones share one connection pool.
 #[derive(Clone)]
 pub struct Client {
     protocol: Protocol,
     endpoint: String,
-    base: String,
     api_key: Option<SecretString>,
     secret: Option<SecretString>,
     unsigned: bool,
     transport: Arc<dyn Transport>,
-    logger: Option<Logger>,
+    /// Its own key and secret, kept out of every error and reply it returns.
+    secrets: Secrets,
 }
 
 impl std::fmt::Debug for Client {
@@ -170,48 +164,41 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client over HTTP (reqwest, rustls).
+    /// A client over HTTP (reqwest, rustls). The URL must be an absolute
+    /// `http(s)://` URL with a host.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        protocol::check_url(&config.url).map_err(|e| Error::Config(format!("{e} ({})", e.hint)))?;
         let transport = ReqwestTransport::new(config.timeout, config.insecure_tls, config.cacert.as_deref())?;
         Ok(Self::with_transport(config, Arc::new(transport)))
     }
 
     /// A client over any transport (the original's `send_func`).
     pub fn with_transport(config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
+        let secrets = Secrets::new([&config.api_key, &config.secret].into_iter().flatten().map(|s| s.expose_secret()));
         Client {
             protocol: config.protocol,
             endpoint: protocol::endpoint(&config.url, config.protocol),
-            base: protocol::base_url(&config.url).to_owned(),
             api_key: config.api_key,
             secret: config.secret,
             unsigned: config.unsigned,
             transport,
-            logger: None,
+            secrets,
         }
     }
 
-    /// Calls `log` after every exchange (for `-v`).
-    pub fn with_logger(mut self, log: impl Fn(&Exchange) + Send + Sync + 'static) -> Self {
-        self.logger = Some(Arc::new(log));
-        self
-    }
-
+    /// The protocol this client speaks.
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
 
-    /// The URL batches are posted to.
-    pub fn endpoint(&self) -> &str {
+    /// The URL requests are posted to.
+    pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
-    pub fn base_url(&self) -> &str {
-        &self.base
-    }
-
-    /// The request `send_encoded` would make, for `plan` (secrets as `***`
-    /// when `redact`).
-    pub fn request(&self, body: Vec<u8>, redact: bool) -> HttpRequest {
+    /// The request a batch body makes: URL, auth headers (secrets as `***`
+    /// when `redact`, for `plan`), body.
+    pub(crate) fn request(&self, body: Vec<u8>, redact: bool) -> HttpRequest {
         let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
         let shown = |s: &SecretString| if redact { "***".to_owned() } else { s.expose_secret().to_owned() };
         match self.protocol {
@@ -236,29 +223,43 @@ impl Client {
         HttpRequest { url: self.endpoint.clone(), headers, body: body.into() }
     }
 
-    /// Sends pre-encoded commands in one request; one reply per command.
-    pub async fn send_encoded(&self, cmds: &[&Encoded]) -> Result<Vec<Reply>, Error> {
-        let body = protocol::body(self.protocol, cmds.iter().copied());
-        let methods: Vec<&str> = cmds.iter().map(|c| c.method).collect();
+    /// Posts one request body; what came back is read by [`Client::replies`].
+    pub(crate) async fn exchange(&self, body: Vec<u8>) -> Sent {
         let request = self.request(body, false);
         let started = Instant::now();
-        let result = self.transport.post(&request).await;
-        if let Some(log) = &self.logger {
-            log(&Exchange {
-                url: &request.url,
-                commands: cmds.len(),
-                request_body: &request.body,
-                status: result.as_ref().ok().map(|r| r.status),
-                response_body: result.as_ref().ok().map(|r| &r.body[..]),
-                elapsed: started.elapsed(),
-                error: result.as_ref().err(),
-            });
-        }
-        let response = result?;
+        let response = self.transport.post(&request).await;
+        Sent { request, response, elapsed: started.elapsed() }
+    }
+
+    /// One reply per command of an exchange (`methods` in order), with this
+    /// client's secrets kept out of every message and result.
+    pub(crate) fn replies(&self, methods: &[&str], sent: Sent) -> Result<Vec<Reply>, Error> {
+        let hide = |mut e: TransportError| {
+            e.message = self.secrets.redact(&e.message).into_owned();
+            Error::Transport(e)
+        };
+        let response = sent.response.map_err(hide)?;
         if response.status != 200 {
-            return Err(Error::Transport(TransportError::status(response.status, &response.body)));
+            return Err(hide(TransportError::status(&response)));
         }
-        Ok(protocol::decode(self.protocol, &methods, &response.body)?)
+        let mut replies = protocol::decode(self.protocol, methods, &response.body)?;
+        if !self.secrets.is_empty() {
+            for r in &mut replies {
+                match r {
+                    Ok(result) => self.secrets.redact_json(result),
+                    Err(e) => e.message = self.secrets.redact(&e.message).into_owned(),
+                }
+            }
+        }
+        Ok(replies)
+    }
+
+    /// Sends pre-encoded commands in one request; one reply per command.
+    pub(crate) async fn send_encoded(&self, cmds: &[&Encoded]) -> Result<Vec<Reply>, Error> {
+        let body = protocol::body(self.protocol, cmds.iter().copied());
+        let methods: Vec<&str> = cmds.iter().map(|c| c.method).collect();
+        let sent = self.exchange(body).await;
+        self.replies(&methods, sent)
     }
 
     /// Sends one command and returns its result.
@@ -327,8 +328,7 @@ impl Client {
 
     /// Server statistics: `info` on modern servers, `stats` on v1.
     pub async fn info(&self) -> Result<Json, Error> {
-        let method = if self.protocol == Protocol::V1 { "stats" } else { "info" };
-        self.call(method, Map::new()).await
+        self.call("info", Map::new()).await
     }
 }
 
@@ -339,10 +339,12 @@ pub struct Batch<'c> {
 }
 
 impl Batch<'_> {
-    /// Adds a command; params are any serialisable object.
+    /// Adds a command; params are any serialisable object. A method the
+    /// protocol names otherwise (`info` is `stats` on v1) is sent by that name.
     pub fn add(&mut self, method: &str, params: impl Serialize) -> Result<&mut Self, Error> {
-        let m = crate::manifest::methods::lookup(method)
-            .ok_or_else(|| Error::Config(format!("unknown method `{method}`")))?;
+        let m = crate::methods::lookup(method).ok_or_else(|| Error::Config(format!("unknown method `{method}`")))?;
+        let m = crate::methods::for_protocol(m, self.client.protocol)
+            .map_err(|e| Error::Config(format!("{} ({})", e.message, e.help)))?;
         let Json::Object(params) = to_json(&params)? else {
             return Err(Error::Config("params must be a JSON object".into()));
         };

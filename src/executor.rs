@@ -1,13 +1,16 @@
-//! The engine: a validated manifest's commands in, one [`Outcome`] per
-//! command out. Only this module (through [`Client`]) touches the network.
+//! The engine: a validated manifest's commands in, one outcome per command
+//! out, as typed [`Event`]s to a [`Listener`]. Only this module (through
+//! [`Client`]) touches the network.
 //!
 //! Commands sharing a target run in manifest order (one lane); lanes run
 //! concurrently up to `concurrency` requests in flight; consecutive commands
 //! of a lane share a batch. Publish/broadcast get an idempotency key derived
-//! from the run id and their position, so a re-send after an unknown outcome
-//! is not applied twice.
+//! from the run id, their position and their content, so a re-send after an
+//! unknown outcome is not applied twice and an edited command is not taken
+//! for the old one.
 
 mod batch;
+pub mod events;
 pub mod lanes;
 pub mod outcome;
 pub mod state;
@@ -19,13 +22,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use batch::RetryPolicy;
+pub use events::{Event, Exchange, Fanout, Listener, Recorder};
 use lanes::{BatchLimits, Packer};
 pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
 pub use state::{State, StateError};
 
 use crate::client::Client;
 use crate::manifest::Command;
-use crate::manifest::methods::{Method, Retry};
+use crate::methods::{Method, Retry};
 use crate::protocol::{self, Encoded, Protocol};
 
 /// How to run.
@@ -38,6 +42,8 @@ pub struct RunOptions {
     /// Commands per second.
     pub rate: Option<f64>,
     pub fail_fast: bool,
+    /// Send idempotency keys with publish and broadcast (where the protocol has them).
+    pub idempotency: bool,
     pub run_id: String,
     /// How long in-flight requests may still answer after Ctrl-C.
     pub grace: Duration,
@@ -52,6 +58,7 @@ impl Default for RunOptions {
             retry: RetryPolicy { retries: 3, base: Duration::from_millis(200), max: Duration::from_secs(5) },
             rate: None,
             fail_fast: false,
+            idempotency: true,
             run_id: new_run_id(),
             grace: Duration::from_secs(2),
         }
@@ -73,36 +80,42 @@ pub struct Prepared {
     pub method: &'static Method,
     pub encoded: Encoded,
     pub targets: Vec<String>,
-    /// Broadcast channels (per-channel outcomes).
+    /// Per-channel results (broadcast): the channels, in order.
     pub channels: Vec<String>,
     /// Carries an idempotency key.
     pub idempotent: bool,
     pub fingerprint: String,
 }
 
-/// The idempotency key cent-run adds to a command that has none.
-pub fn idempotency_key(run_id: &str, index: usize) -> String {
-    format!("cent-run-{run_id}-{index}")
+/// The idempotency key cent-run adds to a command that has none: the run
+/// id, the command's position and a digest of its content, so an unchanged
+/// re-run under the same run id is not applied twice while an edited
+/// command is published.
+pub fn idempotency_key(run_id: &str, index: usize, fingerprint: &str) -> String {
+    format!("cent-run-{run_id}-{index}-{}", &fingerprint[..fingerprint.len().min(12)])
 }
 
 /// Encodes commands for a protocol, adding idempotency keys where the
-/// protocol honours them.
-pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Prepared> {
+/// protocol honours them and `idempotency` is on.
+pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str, idempotency: bool) -> Vec<Prepared> {
     // Encoding is per command: large manifests use every core.
     const MIN_SHARE: usize = 4096;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let share = commands.len().div_ceil(cores).max(MIN_SHARE);
+    let keys = idempotency && protocol.has_idempotency();
     if commands.len() <= share {
-        return prepare_part(commands, protocol, run_id);
+        return prepare_part(commands, protocol, run_id, keys);
     }
     std::thread::scope(|threads| {
-        let parts: Vec<_> =
-            commands.chunks(share).map(|part| threads.spawn(move || prepare_part(part, protocol, run_id))).collect();
+        let parts: Vec<_> = commands
+            .chunks(share)
+            .map(|part| threads.spawn(move || prepare_part(part, protocol, run_id, keys)))
+            .collect();
         parts.into_iter().flat_map(|p| p.join().expect("encoding does not panic")).collect()
     })
 }
 
-fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<Prepared> {
+fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str, keys: bool) -> Vec<Prepared> {
     commands
         .iter()
         .map(|c| {
@@ -111,11 +124,11 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<P
             // idempotency key is spliced in, not re-encoded.
             let text = c.params.get();
             let fingerprint = state::fingerprint(c.method.name, text);
-            let keyed = c.method.retry == Retry::WithIdempotencyKey && protocol.has_idempotency();
+            let keyed = c.method.retry == Retry::WithIdempotencyKey && (keys || c.target.idempotency_key);
             let encoded = if protocol == Protocol::V1 {
                 protocol::encode(protocol, c.method.name, &c.params_map())
             } else if keyed && !c.target.idempotency_key {
-                let key = serde_json::to_string(&idempotency_key(run_id, c.index)).expect("JSON string");
+                let key = serde_json::to_string(&idempotency_key(run_id, c.index, &fingerprint)).expect("JSON string");
                 let mut spliced = String::with_capacity(text.len() + key.len() + 20);
                 spliced.push_str(&text[..text.len() - 1]); // all but the object's closing brace
                 if text != "{}" {
@@ -129,7 +142,7 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<P
                 protocol::Encoded::from_json(c.method.name, text.to_owned())
             };
             let channels = match &c.target.channels {
-                Some(chs) if c.method.name == "broadcast" => chs.clone(),
+                Some(chs) if c.method.per_channel => chs.clone(),
                 _ => Vec::new(),
             };
             Prepared {
@@ -137,7 +150,7 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str) -> Vec<P
                 encoded,
                 targets: lanes::targets(c.method, &c.target),
                 channels,
-                idempotent: keyed,
+                idempotent: keyed && protocol.has_idempotency(),
                 fingerprint,
             }
         })
@@ -183,34 +196,34 @@ fn limits(opts: &RunOptions) -> BatchLimits {
 /// A finished batch: outcomes, how it ended, and the lanes it held.
 type BatchDone = (Vec<(usize, Outcome)>, batch::BatchEnd, Vec<usize>);
 
-/// What a run produced.
-#[derive(Debug)]
-pub struct RunResult {
-    pub outcomes: Vec<Outcome>,
+/// How a run ended.
+#[derive(Debug, Clone, Copy)]
+pub struct RunEnd {
     pub interrupted: bool,
     pub duration: Duration,
-    pub run_id: String,
-    /// A state-file write failed (the run went on).
-    pub state_error: Option<StateError>,
 }
 
-/// Runs everything; `interrupt` turning true stops dispatching (Ctrl-C);
-/// `progress` is told how many commands finished after every batch.
+/// Runs every command not `applied` already (`--state`), telling `listener`
+/// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
 pub async fn execute(
     client: &Client,
     prepared: Arc<Vec<Prepared>>,
     opts: &RunOptions,
-    mut state: Option<&mut State>,
+    applied: &dyn Fn(usize, &str) -> bool,
     interrupt: watch::Receiver<bool>,
-    progress: &(dyn Fn(usize) + Sync),
-) -> RunResult {
+    listener: Arc<dyn Listener>,
+) -> RunEnd {
     let started = Instant::now();
     let n = prepared.len();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
+    let mut reported = vec![false; n];
+    let report = |i: usize, o: &Outcome, reported: &mut Vec<bool>| {
+        reported[i] = true;
+        listener.event(&Event::Outcome { index: i, fingerprint: &prepared[i].fingerprint, outcome: o });
+    };
     let mut todo = Vec::with_capacity(n);
     for (i, p) in prepared.iter().enumerate() {
-        if state.as_ref().is_some_and(|s| s.is_applied(i, &p.fingerprint)) {
-            outcomes[i] = Some(Outcome::skipped(SkipReason::AlreadyApplied));
+        if applied(i, &p.fingerprint) {
+            report(i, &Outcome::skipped(SkipReason::AlreadyApplied), &mut reported);
         } else {
             todo.push(i);
         }
@@ -221,7 +234,6 @@ pub async fn execute(
     let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
     let mut stop: Option<SkipReason> = None;
     let mut interrupted = false;
-    let mut state_error = None;
     let mut next_send = Instant::now();
     let mut int_rx = interrupt.clone();
     loop {
@@ -244,7 +256,7 @@ pub async fn execute(
                     interrupted = true;
                     stop = Some(SkipReason::Interrupted);
                     for c in cmds {
-                        outcomes[c] = Some(Outcome::skipped(SkipReason::Interrupted));
+                        report(c, &Outcome::skipped(SkipReason::Interrupted), &mut reported);
                     }
                     break;
                 }
@@ -253,8 +265,9 @@ pub async fn execute(
             let prepared = prepared.clone();
             let policy = opts.retry;
             let rx = interrupt.clone();
+            let listener = listener.clone();
             in_flight.spawn(async move {
-                let (done, end) = batch::run(&client, &prepared, &cmds, policy, rx).await;
+                let (done, end) = batch::run(&client, &prepared, &cmds, policy, rx, &*listener).await;
                 (done, end, used)
             });
         }
@@ -275,61 +288,43 @@ pub async fn execute(
         let Some(joined) = joined else { break };
         let Ok((done, end, used)) = joined else { continue };
         packer.release(&used);
-        let count = done.len();
-        if let Some(s) = state.as_deref_mut() {
-            let applied = done
-                .iter()
-                .filter(|(_, o)| o.status == Status::Ok)
-                .map(|(i, _)| (*i, prepared[*i].fingerprint.as_str()));
-            if let Err(e) = s.record(applied) {
-                state_error.get_or_insert(e);
-            }
-        }
         for (i, o) in done {
             if opts.fail_fast && o.status == Status::Failed {
                 stop.get_or_insert(SkipReason::FailFast);
             }
-            outcomes[i] = Some(o);
+            report(i, &o, &mut reported);
         }
+        listener.event(&Event::BatchDone);
         if end.refused {
             stop.get_or_insert(SkipReason::Refused);
         }
         if end.transport_failed {
             stop.get_or_insert(SkipReason::Transport);
         }
-        progress(count);
     }
     // Batches still in flight after the grace period: sent, no answer.
     in_flight.abort_all();
     let reason = stop.unwrap_or(SkipReason::Interrupted);
     for i in packer.drain() {
-        outcomes[i].get_or_insert(Outcome::skipped(reason));
+        if !reported[i] {
+            report(i, &Outcome::skipped(reason), &mut reported);
+        }
     }
-    let outcomes = outcomes
-        .into_iter()
-        .map(|o| {
-            // In flight when the grace period ran out: sent, no answer.
-            o.unwrap_or_else(|| Outcome {
-                status: Status::Unknown,
-                attempts: 1,
-                transport: Some("no answer before the run stopped".into()),
-                ..Outcome::skipped(SkipReason::Interrupted)
-            })
-        })
-        .map(|mut o| {
-            if o.status == Status::Unknown {
-                o.skip = None;
-            }
-            o
-        })
-        .collect();
-    RunResult {
-        outcomes,
-        interrupted,
-        duration: started.elapsed(),
-        run_id: state.as_ref().map_or_else(|| opts.run_id.clone(), |s| s.run_id.clone()),
-        state_error,
+    let lost = Outcome {
+        status: Status::Unknown,
+        attempts: 1,
+        transport: Some("no answer before the run stopped".into()),
+        skip: None,
+        ..Outcome::skipped(SkipReason::Interrupted)
+    };
+    for i in 0..n {
+        if !reported[i] {
+            report(i, &lost, &mut reported);
+        }
     }
+    let end = RunEnd { interrupted, duration: started.elapsed() };
+    listener.event(&Event::End { interrupted, duration: end.duration });
+    end
 }
 
 #[cfg(test)]
@@ -359,7 +354,7 @@ mod tests {
     }
 
     fn ok(body: &str) -> Result<HttpResponse, TransportError> {
-        Ok(HttpResponse { status: 200, body: body.as_bytes().to_vec() })
+        Ok(HttpResponse { status: 200, body: body.as_bytes().to_vec(), location: None })
     }
 
     fn commands(text: &str, protocol: Protocol) -> Vec<Command> {
@@ -381,12 +376,14 @@ mod tests {
             retry: RetryPolicy { retries: 3, base: Duration::from_millis(1), max: Duration::from_millis(2) },
             ..RunOptions::default()
         };
-        let prepared = Arc::new(prepare(&commands(text, protocol), protocol, &opts.run_id));
+        let prepared = Arc::new(prepare(&commands(text, protocol), protocol, &opts.run_id, true));
         let (_tx, rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let result = rt.block_on(execute(&client, prepared, &opts, None, rx, &|_| {}));
+        let recorder = Arc::new(Recorder::new(prepared.len()));
+        rt.block_on(execute(&client, prepared, &opts, &|_, _| false, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();
-        (result.outcomes, bodies)
+        let outcomes = recorder.take();
+        (outcomes, bodies)
     }
 
     #[test]
@@ -403,7 +400,9 @@ mod tests {
         );
         assert_eq!(bodies.len(), 2);
         assert!(bodies[1].contains(r#""channels":["b"]"#), "{}", bodies[1]);
-        assert!(bodies[1].contains(r#""idempotency_key":"cent-run-r1-0""#), "same key on the re-send");
+        let key = |b: &str| b.split("idempotency_key").nth(1).map(str::to_owned);
+        assert!(key(&bodies[0]).unwrap().starts_with(r#"":"cent-run-r1-0-"#), "{}", bodies[0]);
+        assert_eq!(key(&bodies[0]), key(&bodies[1]), "same key on the re-send");
         let o = &outcomes[0];
         assert_eq!(o.status, Status::Failed, "channel c stays failed (102 is not retried)");
         assert_eq!(o.attempts, 2);
@@ -437,17 +436,25 @@ mod tests {
     }
 
     #[test]
-    fn idempotency_keys_are_derived_from_run_id_and_position_unless_given() {
-        let cmds = commands(
-            "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: a, data: 2, idempotency_key: mine}\n  - history: {channel: a}\n",
-            Protocol::Api,
-        );
-        let p = prepare(&cmds, Protocol::Api, "ci-42");
-        assert!(p[0].encoded.params.contains(r#""idempotency_key":"cent-run-ci-42-0""#));
+    fn idempotency_keys_are_derived_from_run_id_position_and_content_unless_given() {
+        let text = "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: a, data: 2, idempotency_key: mine}\n  - history: {channel: a, limit: 1}\n";
+        let cmds = commands(text, Protocol::Api);
+        let p = prepare(&cmds, Protocol::Api, "ci-42", true);
+        let want = format!(r#""idempotency_key":"cent-run-ci-42-0-{}""#, &p[0].fingerprint[..12]);
+        assert!(p[0].encoded.params.contains(&want), "{}", p[0].encoded.params);
         assert!(p[1].encoded.params.contains(r#""idempotency_key":"mine""#));
         assert!(!p[2].encoded.params.contains("idempotency_key"));
-        let legacy = prepare(&cmds, Protocol::Legacy, "ci-42");
+        let legacy = prepare(&cmds, Protocol::Legacy, "ci-42", true);
         assert!(!legacy[0].encoded.params.contains("idempotency_key"));
         assert_eq!(p[0].fingerprint, legacy[0].fingerprint, "fingerprints ignore the derived key");
+        // An edited command gets another key under the same run id.
+        let edited = commands(&text.replace("data: 1}", "data: 10}"), Protocol::Api);
+        let q = prepare(&edited, Protocol::Api, "ci-42", true);
+        assert_ne!(q[0].encoded.params, p[0].encoded.params);
+        assert!(q[0].encoded.params.contains(r#""idempotency_key":"cent-run-ci-42-0-"#));
+        // Without idempotency no key is derived; the manifest's own stays.
+        let bare = prepare(&cmds, Protocol::Api, "ci-42", false);
+        assert!(!bare[0].encoded.params.contains("idempotency_key") && !bare[0].idempotent);
+        assert!(bare[1].encoded.params.contains(r#""idempotency_key":"mine""#) && bare[1].idempotent);
     }
 }

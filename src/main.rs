@@ -10,5 +10,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = cent_run::cli::Cli::parse();
-    std::process::ExitCode::from(cent_run::app::main(cli))
+    cent_run::app::main(cli).into()
 }

@@ -36,6 +36,23 @@ impl Protocol {
     pub fn has_idempotency(self) -> bool {
         self == Protocol::Api
     }
+
+    /// Whether requests authenticate with an API key (else an HMAC secret).
+    pub fn has_api_key(self) -> bool {
+        self != Protocol::V1
+    }
+
+    /// Every way to write a protocol (compared in lower case).
+    pub const SPELLINGS: &[(&str, Protocol)] = &[
+        ("api", Protocol::Api),
+        ("v5", Protocol::Api),
+        ("v6", Protocol::Api),
+        ("legacy", Protocol::Legacy),
+        ("v2", Protocol::Legacy),
+        ("v3", Protocol::Legacy),
+        ("v4", Protocol::Legacy),
+        ("v1", Protocol::V1),
+    ];
 }
 
 impl fmt::Display for Protocol {
@@ -47,12 +64,12 @@ impl fmt::Display for Protocol {
 impl FromStr for Protocol {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "api" | "v5" | "v6" => Ok(Protocol::Api),
-            "legacy" | "v2" | "v3" | "v4" => Ok(Protocol::Legacy),
-            "v1" => Ok(Protocol::V1),
-            _ => Err(format!("unknown protocol `{s}` (expected api, legacy or v1)")),
-        }
+        let lower = s.trim().to_ascii_lowercase();
+        Protocol::SPELLINGS
+            .iter()
+            .find(|(name, _)| *name == lower)
+            .map(|(_, p)| *p)
+            .ok_or_else(|| format!("unknown protocol `{s}` (expected api, legacy or v1)"))
     }
 }
 
@@ -62,6 +79,37 @@ impl FromStr for Protocol {
 pub fn base_url(url: &str) -> &str {
     let u = url.trim().trim_end_matches('/');
     u.strip_suffix("/api").unwrap_or(u).trim_end_matches('/')
+}
+
+/// Why a server address cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct UrlError {
+    pub message: String,
+    /// What was probably meant, e.g. `did you mean http://localhost:8000?`.
+    pub hint: String,
+}
+
+/// Checks that `url` is an absolute `http(s)://` URL with a host.
+pub fn check_url(url: &str) -> Result<(), UrlError> {
+    let url = url.trim();
+    let err = |message: String, hint: &str| Err(UrlError { message, hint: hint.to_owned() });
+    let guess = format!("did you mean http://{}?", url.trim_start_matches('/'));
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => match u.host_str() {
+            Some(h) if !h.is_empty() => Ok(()),
+            _ => err(format!("`{url}` has no host"), "e.g. http://localhost:8000"),
+        },
+        Ok(u) if !url.contains("://") => {
+            err(format!("`{url}` is not an http(s) URL (`{}:` is read as its scheme)", u.scheme()), &guess)
+        }
+        Ok(u) => err(
+            format!("`{url}`: the scheme `{}` is not supported", u.scheme()),
+            "Centrifugo's API is served over http:// or https://",
+        ),
+        Err(_) if url.is_empty() => err("the server URL is empty".into(), "e.g. http://localhost:8000"),
+        Err(e) => err(format!("`{url}` is not a URL: {e}"), &guess),
+    }
 }
 
 /// The URL a batch of commands is posted to.
@@ -280,7 +328,7 @@ mod tests {
 
     #[test]
     fn v1_body_matches_cent_2_1_0_bytes() {
-        let vectors: Json = serde_json::from_str(include_str!("../../shared/test-vectors/legacy-v1.json")).unwrap();
+        let vectors: Json = serde_json::from_str(include_str!("../tests/vectors/legacy-v1.json")).unwrap();
         let req = &vectors["request"][0];
         let cmds = [
             ("publish", json!({"channel": "news", "data": {"title": "World Cup 2018"}})),

@@ -1,7 +1,8 @@
 //! Every output format, rendered from one list of per-command outcomes:
-//! the terminal table, the JSON report, JUnit XML, GitHub annotations and
-//! step summary. Nothing here holds or prints secrets: rows carry only what
-//! the manifest's commands and the server's replies say.
+//! the terminal table and its recap, the JSON report, JUnit XML, GitHub
+//! annotations and step summary. Server text in the outcomes was cleared of
+//! secrets where it entered (the client); the manifest's own text (names,
+//! targets) is cleared here.
 
 mod github;
 mod json;
@@ -10,13 +11,16 @@ mod table;
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 pub use github::{annotations, step_summary};
 pub use json::{JsonReport, json_report, write_json};
 pub use junit::junit_report;
-pub use table::{summary_line, table};
+pub use table::{quiet, recap, summary_line, table};
 
-use crate::executor::{Outcome, Summary};
+use crate::executor::{Outcome, SkipReason, Status, Summary};
 use crate::manifest::{Command, Source};
+use crate::redact::Secrets;
 
 /// A finished run, as every report sees it.
 pub struct Run<'a> {
@@ -27,6 +31,8 @@ pub struct Run<'a> {
     pub outcomes: &'a [Outcome],
     /// Fixed durations for snapshot tests.
     pub deterministic: bool,
+    /// Kept out of the manifest's text in every report.
+    pub secrets: &'a Secrets,
 }
 
 impl Run<'_> {
@@ -41,24 +47,44 @@ impl Run<'_> {
     fn rows(&self) -> impl Iterator<Item = (&Command, &Outcome)> {
         self.commands.iter().zip(self.outcomes)
     }
+
+    /// The commands that are not ok (already applied ones are fine).
+    fn troubled(&self) -> impl Iterator<Item = (&Command, &Outcome)> {
+        self.rows().filter(|(_, o)| !is_fine(o))
+    }
+
+    /// The label a report shows for a command: its `name`, or its method.
+    pub fn label<'c>(&self, c: &'c Command) -> Cow<'c, str> {
+        match &c.name {
+            Some(n) => self.secrets.redact(n),
+            None => Cow::Borrowed(c.method.name),
+        }
+    }
+
+    /// What a command acts on, for humans: the channel, the channels, or the user.
+    pub fn target(&self, c: &Command) -> String {
+        let t = &c.target;
+        let text = if let Some(chs) = &t.channels {
+            chs.join(",")
+        } else {
+            match (t.user.as_deref(), t.channel.as_deref(), t.client.as_deref()) {
+                (Some(u), Some(ch), _) if !ch.is_empty() => format!("user {u} @ {ch}"),
+                (Some(u), _, _) => format!("user {u}"),
+                (None, Some(ch), _) => ch.to_owned(),
+                (None, None, Some(cl)) => format!("client {cl}"),
+                _ => String::new(),
+            }
+        };
+        self.secrets.redact(&text).into_owned()
+    }
+
+    /// `FILE:LINE` of a command's list item.
+    pub fn location(&self, c: &Command) -> String {
+        format!("{}:{}", self.sources[c.manifest].name, c.line)
+    }
 }
 
-/// What a command acts on, for humans: the channel, the channels, or the user.
-pub fn target(c: &Command) -> String {
-    let t = &c.target;
-    if let Some(chs) = &t.channels {
-        return chs.join(",");
-    }
-    match (t.user.as_deref(), t.channel.as_deref(), t.client.as_deref()) {
-        (Some(u), Some(ch), _) if !ch.is_empty() => format!("user {u} @ {ch}"),
-        (Some(u), _, _) => format!("user {u}"),
-        (None, Some(ch), _) => ch.to_owned(),
-        (None, None, Some(cl)) => format!("client {cl}"),
-        _ => String::new(),
-    }
-}
-
-/// The label a report shows for a command: its `name`, or its method.
-pub fn label(c: &Command) -> &str {
-    c.name.as_deref().unwrap_or(c.method.name)
+/// Ok, or skipped because an earlier run applied it.
+fn is_fine(o: &Outcome) -> bool {
+    o.status == Status::Ok || o.skip == Some(SkipReason::AlreadyApplied)
 }

@@ -1,95 +1,77 @@
-//! `cent-run call METHOD [--params JSON|-]`: one command, the reply as JSON.
+//! `cent-run call METHOD [--params JSON|-]`: one command, validated against
+//! the method table like a manifest command (nothing sent when it is
+//! wrong), the reply printed as JSON.
 
 use std::io::Read;
 
+use super::output;
 use crate::cli::ConnArgs;
-use crate::client::{Client, Error};
-use crate::config;
-use crate::exit;
+use crate::client::{Client, Error as ClientError};
+use crate::error::Error;
+use crate::executor::{Event, Exchange, Listener};
+use crate::exit::Exit;
+use crate::manifest::{self, Source};
+use crate::settings::{self, Connection, Layer, Mode, Setting};
 
-/// Reads params: `--params JSON`, `--params -` (stdin), or `{}`.
-pub fn read_params(params: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+/// Params as JSON text: `--params JSON`, `--params -` (stdin), or `{}`.
+pub fn params_text(params: Option<&str>) -> Result<String, Error> {
     let text = match params {
         Some("-") => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read params from stdin: {e}"))?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| Error::Usage(format!("cannot read params from stdin: {e}")))?;
             s
         }
         Some(p) => p.to_owned(),
-        None => "{}".to_owned(),
+        None => String::new(),
     };
-    let text = if text.trim().is_empty() { "{}" } else { text.trim() };
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
-        Ok(_) => Err("params must be a JSON object".into()),
-        Err(e) => Err(format!("params are not valid JSON: {e}")),
-    }
+    Ok(if text.trim().is_empty() { "{}".to_owned() } else { text })
 }
 
-/// Sends one command with `client` and prints the reply; returns the exit code.
-pub fn call_with(
-    client: &Client,
-    method: &str,
-    params: serde_json::Map<String, serde_json::Value>,
-    secrets: &[String],
-) -> u8 {
+/// Validates and sends one command with the connection's client, printing
+/// the reply (and, with `verbose`, the exchange).
+pub fn call_with(conn: &Connection, method: &str, text: String, verbose: u8) -> Result<Exit, Error> {
+    let source = Source::new("--params", text);
+    let (m, params) = manifest::check_call(method, &source, conn.protocol)?;
+    let client = Client::new(conn.client_config(&conn.urls[0])).map_err(|e| Error::Usage(e.to_string()))?;
+    let log = (verbose > 0).then(|| output::Log { verbose, secrets: conn.secrets() });
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(client.call(method, params)) {
-        Ok(reply) => {
-            println!("{}", config::redact(&serde_json::to_string_pretty(&reply).expect("JSON"), secrets));
-            exit::OK
+    let reply = runtime.block_on(async {
+        let body = crate::protocol::body(conn.protocol, [&crate::protocol::encode(conn.protocol, m.name, &params)]);
+        let sent = client.exchange(body).await;
+        if let Some(log) = &log {
+            log.event(&Event::Answered(&Exchange::of(&sent, 1)));
         }
-        Err(Error::Server(e)) => {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"error": e})).expect("JSON"));
-            super::error(&format!("server error: {e}"));
-            exit::REJECTED
+        client.replies(&[m.name], sent)
+    });
+    match reply.map(|mut r| r.remove(0)) {
+        Ok(Ok(result)) => {
+            output::line(&serde_json::to_string_pretty(&result).expect("JSON"));
+            Ok(Exit::Ok)
         }
-        Err(Error::Config(e)) => {
-            super::error(&config::redact(&e, secrets));
-            exit::INVALID
+        Ok(Err(e)) => {
+            output::line(&serde_json::to_string_pretty(&serde_json::json!({"error": e})).expect("JSON"));
+            Err(Error::Rejected(format!("server error: {e}")))
         }
-        // The server refused the request (HTTP 4xx): nothing was applied.
-        Err(Error::Transport(t)) if !t.retryable() => {
-            super::error(&config::redact(&format!("request failed: {t}"), secrets));
-            exit::REJECTED
-        }
-        Err(e) => {
-            super::error(&config::redact(&e.to_string(), secrets));
-            exit::TRANSPORT
-        }
+        Err(ClientError::Config(e)) => Err(Error::Usage(e)),
+        // The server refused the request (HTTP 3xx/4xx): nothing was applied.
+        Err(ClientError::Transport(t)) if !t.retryable() => Err(Error::Rejected(format!("request failed: {t}"))),
+        Err(e) => Err(Error::Transport(e.to_string())),
     }
 }
 
-pub fn call(method: &str, params: Option<&str>, conn: &ConnArgs, verbose: u8) -> u8 {
-    let profile = match super::profile(conn) {
-        Ok(p) => p,
-        Err(e) => {
-            super::error(&e.to_string());
-            return exit::INVALID;
-        }
+pub fn call(method: &str, params: Option<&str>, conn: &ConnArgs, verbose: u8) -> Result<Exit, Error> {
+    let profile = super::profile(conn)?;
+    let upper = super::upper(conn.layer(), profile.as_ref());
+    let implied = Layer {
+        protocol: profile
+            .as_ref()
+            .and_then(|p| p.implied_protocol())
+            .map(|p| Setting::new(p, settings::Origin::Default)),
+        ..Layer::default()
     };
-    let Some(m) = crate::manifest::methods::lookup(method) else {
-        let hint = crate::manifest::diagnostic::did_you_mean(method, crate::manifest::methods::names())
-            .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
-        super::error(&format!("unknown method `{method}`{hint}"));
-        return exit::INVALID;
-    };
-    let params = match read_params(params) {
-        Ok(p) => p,
-        Err(e) => {
-            super::error(&e);
-            return exit::INVALID;
-        }
-    };
-    let flags = super::connection_flags(conn);
-    let protocol = flags.protocol.or(profile.as_ref().and_then(|p| p.implied_protocol())).unwrap_or_default();
-    let connection = config::resolve(&flags, &Default::default(), profile.as_ref(), protocol);
-    if let Some(missing) = connection.missing_credential() {
-        super::error(missing);
-        return exit::INVALID;
-    }
-    match super::client(&connection, verbose) {
-        Ok(client) => call_with(&client, m.name, params, &connection.secrets()),
-        Err(code) => code,
-    }
+    let env = settings::env_layer(|k| std::env::var(k).ok());
+    let settings = settings::resolve(upper.over(env).over(implied), Mode::Run)?;
+    call_with(&settings.connection, method, params_text(params)?, verbose)
 }

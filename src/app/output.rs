@@ -1,34 +1,98 @@
-//! Where output goes and how it looks: colour only on a terminal and never
-//! with NO_COLOR; progress only on a terminal; secrets redacted.
+//! Where output goes and how it looks: results on stdout, diagnostics and
+//! progress on stderr; colour only on a terminal and never with `NO_COLOR`;
+//! a closed pipe ends the output quietly (never a panic); the progress bar
+//! and the `-v` log are run-event listeners.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+use clap::CommandFactory;
+
+use crate::executor::{Event, Listener};
+use crate::manifest::{Problem, diagnostic};
+use crate::redact::Secrets;
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
 
 pub fn color_stdout() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    !no_color() && std::io::stdout().is_terminal()
 }
 
 pub fn color_stderr() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+    !no_color() && std::io::stderr().is_terminal()
+}
+
+/// Writes to stdout; a closed pipe (`| head`, `| grep -q`) is not an error.
+pub fn write(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// A line on stdout.
+pub fn line(text: &str) {
+    write(&format!("{text}\n"));
+}
+
+/// Writes to stderr, ignoring a closed pipe.
+pub fn stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+pub fn error(message: &str) {
+    stderr(&format!("error: {message}\n"));
+}
+
+/// Located problems, rendered with their snippets.
+pub fn problems(problems: &[Problem]) {
+    stderr(&diagnostic::render(problems, color_stderr()));
+}
+
+/// A shell completion script for `cent-run`.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut crate::cli::Cli::command(), "cent-run", &mut buf);
+    String::from_utf8(buf).expect("completion scripts are UTF-8")
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and the run is long.
-pub fn progress(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
-    if quiet || total < 200 || !std::io::stderr().is_terminal() {
-        return None;
+pub struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    pub fn new(total: usize, quiet: bool) -> Option<Progress> {
+        if quiet || total < 200 || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} commands, eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        Some(Progress(bar))
     }
-    let bar = indicatif::ProgressBar::new(total as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} commands, eta {eta}",
-        )
-        .expect("valid template"),
-    );
-    Some(bar)
+}
+
+impl Listener for Progress {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Outcome { .. } => self.0.inc(1),
+            Event::End { .. } => self.0.finish_and_clear(),
+            _ => {}
+        }
+    }
 }
 
 /// `-v` request logging to stderr; `-vv` adds bodies. Secrets redacted.
-pub fn logger(verbose: u8, secrets: Vec<String>) -> impl Fn(&crate::client::Exchange) + Send + Sync + 'static {
-    move |x| {
+pub struct Log {
+    pub verbose: u8,
+    pub secrets: Secrets,
+}
+
+impl Listener for Log {
+    fn event(&self, event: &Event<'_>) {
+        let Event::Answered(x) = event else { return };
         let status = match (x.status, x.error) {
             (Some(s), _) => s.to_string(),
             (None, Some(e)) => format!("error: {e}"),
@@ -36,21 +100,22 @@ pub fn logger(verbose: u8, secrets: Vec<String>) -> impl Fn(&crate::client::Exch
         };
         let mut line = format!(
             "POST {} ({} commands, {} bytes) -> {} in {}ms ({} bytes)",
-            x.url,
+            self.secrets.redact(x.url),
             x.commands,
             x.request_body.len(),
-            status,
+            self.secrets.redact(&status),
             x.elapsed.as_millis(),
             x.response_body.map_or(0, <[u8]>::len)
         );
-        if verbose > 1 {
+        if self.verbose > 1 {
             line.push_str("\n  request: ");
-            line.push_str(&String::from_utf8_lossy(x.request_body));
+            line.push_str(&self.secrets.redact(&String::from_utf8_lossy(x.request_body)));
             if let Some(b) = x.response_body {
                 line.push_str("\n  response: ");
-                line.push_str(&String::from_utf8_lossy(b));
+                line.push_str(&self.secrets.redact(&String::from_utf8_lossy(b)));
             }
         }
-        eprintln!("{}", crate::config::redact(&line, &secrets));
+        line.push('\n');
+        stderr(&line);
     }
 }

@@ -1,17 +1,18 @@
-//! `run`, `check` and `plan`: load and validate everything first; send only
-//! when all of it is valid.
+//! `run`, `check` and `plan`: load and validate everything, settle the
+//! settings once, and send only when all of it is valid.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::output;
 use crate::cli::{Format, RunArgs};
-use crate::config::{self, Connection};
-use crate::executor::{self, RetryPolicy, RunOptions, State};
-use crate::manifest::{self, LoadOptions, Manifest, Problem};
-use crate::{exit, report};
+use crate::error::Error;
+use crate::executor::{self, Fanout, Listener, Recorder, RunOptions, State};
+use crate::exit::Exit;
+use crate::manifest::{self, Input, LoadOptions, Manifest};
+use crate::report;
+use crate::settings::{self, Connection, Layer, Setting};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -20,60 +21,48 @@ pub enum Mode {
     Plan,
 }
 
-pub fn run(files: &[PathBuf], args: &RunArgs, mode: Mode) -> u8 {
-    let profile = match super::profile(&args.conn) {
-        Ok(p) => p,
-        Err(e) => {
-            super::error(&e.to_string());
-            return exit::INVALID;
-        }
-    };
+pub fn run(files: &[PathBuf], args: &RunArgs, mode: Mode) -> Result<Exit, Error> {
+    let profile = super::profile(&args.conn)?;
+    let upper = super::upper(args.layer(), profile.as_ref());
+    let value = |s: &Option<Setting<_>>| s.as_ref().and_then(|s| s.value.as_ref().ok().copied());
     let opts = LoadOptions {
         vars: args.vars.iter().cloned().collect(),
         env: super::environment(),
-        protocol: args.conn.protocol,
+        protocol: value(&upper.protocol),
         fallback_protocol: profile.as_ref().and_then(|p| p.implied_protocol()),
+        parts: None,
     };
-    let manifest = match manifest::load(files, &opts) {
-        Ok(m) => m,
-        Err(problems) => {
-            eprint!("{}", manifest::diagnostic::render(&problems, output::color_stderr()));
-            return exit::INVALID;
-        }
-    };
-    let conn =
-        config::resolve(&super::connection_flags(&args.conn), &manifest.server, profile.as_ref(), manifest.protocol);
-    let mut warnings = manifest.warnings.clone();
-    if let Some(missing) = conn.missing_credential() {
-        if mode == Mode::Run {
-            super::error(missing);
-            return exit::INVALID;
-        }
-        warnings.push(Problem::error(missing).warning());
-    }
+    let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
+    let manifest = manifest::load(&inputs, &opts)?;
+    let env = settings::env_layer(|k| std::env::var(k).ok());
+    // The protocol the commands were validated for is the one they are sent with.
+    let validated =
+        Layer { protocol: Some(Setting::new(manifest.protocol, settings::Origin::Default)), ..Layer::default() };
+    let layer = validated.over(upper).over(env).over(manifest.settings.clone());
+    let needs = if mode == Mode::Run { settings::Mode::Run } else { settings::Mode::Check };
+    let settings = settings::resolve(layer, needs)?;
+    let warnings: Vec<_> = manifest.warnings.iter().chain(&settings.warnings).cloned().collect();
     if !warnings.is_empty() && !args.quiet {
-        eprint!("{}", manifest::diagnostic::render(&warnings, output::color_stderr()));
+        output::problems(&warnings);
     }
-    let run_opts = run_options(args, &manifest);
-    let code = match mode {
+    let exit = match mode {
         Mode::Check => {
             if !args.quiet {
-                println!(
-                    "ok: {} command{} in {} manifest{} ({} protocol)",
-                    manifest.commands.len(),
-                    if manifest.commands.len() == 1 { "" } else { "s" },
-                    manifest.sources.len(),
-                    if manifest.sources.len() == 1 { "" } else { "s" },
+                let (n, m) = (manifest.commands.len(), manifest.sources.len());
+                output::line(&format!(
+                    "ok: {n} command{} in {m} manifest{} ({} protocol)",
+                    if n == 1 { "" } else { "s" },
+                    if m == 1 { "" } else { "s" },
                     manifest.protocol
-                );
+                ));
             }
-            exit::OK
+            Ok(Exit::Ok)
         }
-        Mode::Plan => plan(&manifest, &conn, &run_opts),
-        Mode::Run => send(&manifest, &conn, run_opts, args),
+        Mode::Plan => plan(&manifest, &settings.connection, &settings.run),
+        Mode::Run => send(&manifest, &settings.connection, settings.run, args),
     };
     drop_in_background(manifest);
-    code
+    exit
 }
 
 /// Frees `value` on another thread: freeing the commands of a large
@@ -82,58 +71,47 @@ fn drop_in_background<T: Send + 'static>(value: T) {
     std::thread::spawn(move || drop(value));
 }
 
-fn run_options(args: &RunArgs, m: &Manifest) -> RunOptions {
-    let d = &m.defaults;
-    let base = RunOptions::default();
-    RunOptions {
-        concurrency: args.concurrency.map(|n| n as usize).or(d.concurrency).unwrap_or(base.concurrency),
-        batch_size: args.batch_size.map(|n| n as usize).or(d.batch_size).unwrap_or(base.batch_size),
-        max_batch_bytes: args.max_batch_bytes.map(|n| n as usize).or(d.max_batch_bytes).unwrap_or(base.max_batch_bytes),
-        retry: RetryPolicy { retries: args.retries.or(d.retries).unwrap_or(base.retry.retries), ..base.retry },
-        rate: args.rate.or(d.rate),
-        fail_fast: args.fail_fast || d.fail_fast.unwrap_or(false),
-        run_id: args.run_id.clone().unwrap_or(base.run_id),
-        grace: base.grace,
-    }
+fn client(conn: &Connection) -> Result<crate::client::Client, Error> {
+    crate::client::Client::new(conn.client_config(&conn.urls[0])).map_err(|e| Error::Usage(e.to_string()))
 }
 
-fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> u8 {
-    let client = match super::client(conn, 0) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let prepared = executor::prepare(&m.commands, conn.protocol, &opts.run_id);
+fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Error> {
+    let client = client(conn)?;
+    let prepared = executor::prepare(&m.commands, conn.protocol, &opts.run_id, opts.idempotency);
     let batches = executor::plan_batches(&prepared, opts);
     let secrets = conn.secrets();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let _ = writeln!(
-        out,
-        "# run {}: {} commands in {} requests, protocol {}",
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# run {}: {} commands in {} requests, protocol {}\n",
         opts.run_id,
         prepared.len(),
         batches.len(),
         conn.protocol
-    );
+    ));
     for (b, cmds) in batches.iter().enumerate() {
-        let _ = writeln!(out, "\n# request {} of {}: commands {}", b + 1, batches.len(), describe(m, cmds));
+        out.push_str(&format!("\n# request {} of {}: commands {}\n", b + 1, batches.len(), describe(m, cmds)));
         for &c in cmds {
             if m.commands[c].method.pro {
-                let _ = writeln!(
-                    out,
-                    "# command {} ({}) is PRO-only: an OSS server answers 104",
+                out.push_str(&format!(
+                    "# command {} ({}) is PRO-only: an OSS server answers 104\n",
                     c, m.commands[c].method.name
-                );
+                ));
             }
         }
         let body = crate::protocol::body(conn.protocol, cmds.iter().map(|&c| &prepared[c].encoded));
         let req = client.request(body, true);
-        let _ = writeln!(out, "POST {}", req.url);
+        out.push_str(&format!("POST {}\n", req.url));
         for (k, v) in &req.headers {
-            let _ = writeln!(out, "{k}: {v}");
+            out.push_str(&format!("{k}: {v}\n"));
         }
-        let _ = writeln!(out, "\n{}", config::redact(&String::from_utf8_lossy(&req.body), &secrets));
+        out.push_str(&format!("\n{}\n", secrets.redact(&String::from_utf8_lossy(&req.body))));
+        if out.len() > 1 << 16 {
+            output::write(&out);
+            out.clear();
+        }
     }
-    exit::OK
+    output::write(&out);
+    Ok(Exit::Ok)
 }
 
 fn describe(m: &Manifest, cmds: &[usize]) -> String {
@@ -146,64 +124,56 @@ fn describe(m: &Manifest, cmds: &[usize]) -> String {
         .join(", ")
 }
 
-fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -> u8 {
-    let secrets = conn.secrets();
+fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -> Result<Exit, Error> {
     // Report files that cannot be written are bad options: find out before sending.
     for path in [&args.report_json, &args.report_junit].into_iter().flatten() {
-        if let Err(e) = std::fs::File::create(path) {
-            super::error(&format!("cannot write {}: {e}", path.display()));
-            return exit::INVALID;
-        }
+        std::fs::File::create(path).map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    let mut state = match &args.state {
-        Some(path) => match State::open(path, &opts.run_id) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                super::error(&e.to_string());
-                return exit::INVALID;
-            }
-        },
+    let state = match &args.state {
+        Some(path) => Some(Arc::new(State::open(path, &opts.run_id).map_err(|e| Error::Usage(e.to_string()))?)),
         None => None,
     };
     if let Some(s) = &state {
         // Re-sends after a broken run reuse its idempotency keys.
         opts.run_id = s.run_id.clone();
     }
-    let client = match super::client(conn, args.log.verbose) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let prepared = Arc::new(executor::prepare(&m.commands, conn.protocol, &opts.run_id));
+    let client = client(conn)?;
+    let prepared = Arc::new(executor::prepare(&m.commands, conn.protocol, &opts.run_id, opts.idempotency));
+    let recorder = Arc::new(Recorder::new(prepared.len()));
+    let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
+    if let Some(s) = &state {
+        listeners.push(s.clone());
+    }
+    if let Some(bar) = output::Progress::new(prepared.len(), args.quiet || args.format == Format::Json) {
+        listeners.push(Arc::new(bar));
+    }
+    if args.log.verbose > 0 {
+        listeners.push(Arc::new(output::Log { verbose: args.log.verbose, secrets: conn.secrets() }));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let bar = output::progress(prepared.len(), args.quiet || args.format == Format::Json);
-    let result = runtime.block_on(async {
+    let end = runtime.block_on(async {
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 let _ = tx.send(true);
             }
         });
-        let progress = |n: usize| {
-            if let Some(b) = &bar {
-                b.inc(n as u64);
-            }
-        };
-        executor::execute(&client, prepared.clone(), &opts, state.as_mut(), rx, &progress).await
+        let applied = |i: usize, f: &str| state.as_ref().is_some_and(|s| s.is_applied(i, f));
+        executor::execute(&client, prepared.clone(), &opts, &applied, rx, Arc::new(Fanout(listeners))).await
     });
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
     runtime.shutdown_background();
+    let outcomes = recorder.take();
+    let secrets = conn.secrets();
     let run = report::Run {
-        run_id: &result.run_id,
-        duration: result.duration,
+        run_id: &opts.run_id,
+        duration: end.duration,
         sources: &m.sources,
         commands: &m.commands,
-        outcomes: &result.outcomes,
+        outcomes: &outcomes,
         deterministic: args.deterministic,
+        secrets: &secrets,
     };
-    let code = exit::for_outcomes(&result.outcomes, result.interrupted);
-    let redact: &dyn Fn(&str) -> Cow<'_, str> = &|s| config::redact(s, &secrets);
+    let exit = Exit::for_outcomes(&outcomes, end.interrupted);
     // One report file: written through a buffer, a failure said once.
     let write = |path: &PathBuf, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
         let written = std::fs::File::create(path).and_then(|f| {
@@ -212,50 +182,47 @@ fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -
             out.flush()
         });
         if let Err(e) = written {
-            super::error(&format!("cannot write {}: {e}", path.display()));
+            output::error(&format!("cannot write {}: {e}", path.display()));
         }
     };
     if let Some(path) = &args.report_json {
-        write(path, &|out| report::write_json(&run, out, redact));
+        write(path, &|out| report::write_json(&run, out));
     }
     if let Some(path) = &args.report_junit {
-        write(path, &|out| out.write_all(redact(&report::junit_report(&run)).as_bytes()));
+        write(path, &|out| out.write_all(report::junit_report(&run).as_bytes()));
     }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    match args.format {
-        Format::Json => {
-            let _ = report::write_json(&run, &mut stdout, redact);
-        }
-        Format::Table if args.quiet => {
-            let _ = writeln!(stdout, "{}", redact(&report::summary_line(&run)));
-        }
-        Format::Table => {
-            let _ = write!(stdout, "{}", redact(&report::table(&run, output::color_stdout())));
-        }
-    }
+    let _ = match args.format {
+        Format::Json => report::write_json(&run, &mut stdout),
+        Format::Table if args.quiet => stdout.write_all(report::quiet(&run).as_bytes()),
+        Format::Table => stdout.write_all(report::table(&run, output::color_stdout()).as_bytes()),
+    };
     let _ = stdout.flush();
+    drop(stdout);
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        let _ = write!(stdout, "{}", redact(&report::annotations(&run)));
-        let _ = stdout.flush();
+        // Annotations are for the log, never in machine-readable stdout.
+        let annotations = report::annotations(&run);
+        match args.format {
+            Format::Json => output::stderr(&annotations),
+            Format::Table => output::write(&annotations),
+        }
         if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            let summary = report::step_summary(&run);
-            let text = redact(&summary);
             let appended = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
-                .and_then(|mut f| f.write_all(text.as_bytes()));
+                .and_then(|mut f| f.write_all(report::step_summary(&run).as_bytes()));
             if let Err(e) = appended {
-                super::error(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
+                output::error(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
             }
         }
     }
-    if let Some(e) = &result.state_error {
-        super::error(&e.to_string());
+    if let Some(e) = state.as_ref().and_then(|s| s.take_error()) {
+        output::error(&e.to_string());
     }
-    if result.interrupted {
-        super::error("interrupted: unsent commands are reported as skipped");
+    if end.interrupted {
+        output::error("interrupted: unsent commands are reported as skipped");
     }
-    drop_in_background((prepared, result));
-    code
+    drop_in_background((prepared, outcomes));
+    Ok(exit)
 }

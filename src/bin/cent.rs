@@ -5,5 +5,5 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cent_run::app::console::ConsoleCli::parse();
-    std::process::ExitCode::from(cent_run::app::console::main(cli))
+    cent_run::app::console::main(cli).into()
 }

@@ -25,10 +25,12 @@ impl std::fmt::Debug for HttpRequest {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
     pub status: u16,
     pub body: Vec<u8>,
+    /// The `Location` header of a redirect (never followed).
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +53,19 @@ pub struct TransportError {
 }
 
 impl TransportError {
-    pub fn status(status: u16, body: &[u8]) -> Self {
+    /// A non-200 answer. A redirect is never followed (the request carries
+    /// the API key): it fails like a 4xx and says where it pointed.
+    pub fn status(response: &HttpResponse) -> Self {
+        let (status, body) = (response.status, &response.body);
+        if (300..400).contains(&status) {
+            let to = response.location.as_deref().unwrap_or("(no Location)");
+            return TransportError {
+                kind: TransportErrorKind::Status(status),
+                message: format!(
+                    "HTTP {status} redirect to {to}: not followed (the API key must not be sent elsewhere); give the final URL"
+                ),
+            };
+        }
         let text = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_owned();
         let hint = match status {
             401 => " (wrong or missing API key)",
@@ -104,6 +118,8 @@ impl ReqwestTransport {
             // Centrifugo closes idle keep-alive connections after 30 s.
             .pool_idle_timeout(Duration::from_secs(20))
             .tls_danger_accept_invalid_certs(insecure)
+            // Never follow a redirect: the request carries the API key.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("cent-run/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = cacert {
             let pem = std::fs::read(path)
@@ -153,6 +169,10 @@ impl Transport for ReqwestTransport {
             }
             let mut resp = req.send().await.map_err(|e| classify(&e))?;
             let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e))? {
                 if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -163,7 +183,7 @@ impl Transport for ReqwestTransport {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(HttpResponse { status, body })
+            Ok(HttpResponse { status, body, location })
         })
     }
 }

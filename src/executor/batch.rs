@@ -9,10 +9,22 @@ use serde_json::{Map, Value as Json};
 use tokio::sync::watch;
 
 use super::Prepared;
+use super::events::{Event, Exchange, Listener};
 use super::outcome::{ChannelOutcome, Outcome, SkipReason, Status};
 use crate::client::{Client, Error};
-use crate::manifest::methods::Retry;
+use crate::methods::Retry;
 use crate::protocol::{self, ApiError, Encoded};
+
+/// Posts encoded commands as one request, telling `listener` it went out and
+/// how it was answered; returns one reply per command.
+async fn send(client: &Client, cmds: &[&Encoded], listener: &dyn Listener) -> Result<Vec<protocol::Reply>, Error> {
+    let body = protocol::body(client.protocol(), cmds.iter().copied());
+    let methods: Vec<&str> = cmds.iter().map(|c| c.method).collect();
+    listener.event(&Event::Sent { url: client.endpoint(), commands: cmds.len(), bytes: body.len() });
+    let sent = client.exchange(body).await;
+    listener.event(&Event::Answered(&Exchange::of(&sent, cmds.len())));
+    client.replies(&methods, sent)
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -67,6 +79,7 @@ pub async fn run(
     cmds: &[usize],
     policy: RetryPolicy,
     mut interrupt: watch::Receiver<bool>,
+    listener: &dyn Listener,
 ) -> (Vec<(usize, Outcome)>, BatchEnd) {
     let mut done: Vec<(usize, Outcome)> = Vec::with_capacity(cmds.len());
     let mut pending: Vec<Pending> = cmds
@@ -93,7 +106,7 @@ pub async fn run(
         }
         let refs: Vec<&Encoded> =
             pending.iter().map(|p| p.resend.as_ref().unwrap_or(&prepared[p.cmd].encoded)).collect();
-        let result = client.send_encoded(&refs).await;
+        let result = send(client, &refs, listener).await;
         let last_try = attempt >= policy.retries || *interrupt.borrow();
         let mut again = Vec::new();
         match result {

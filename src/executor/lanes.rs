@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use crate::manifest::Target;
-use crate::manifest::methods::{Method, TargetKind};
+use crate::methods::{Method, TargetKind};
 
 /// The targets a command acts on, as lane keys (`c:` channel, `u:` user...).
 pub fn targets(method: &Method, target: &Target) -> Vec<String> {
@@ -85,26 +85,18 @@ pub struct BatchLimits {
     pub max_bytes: usize,
 }
 
-/// Hands out batches from lanes; a lane is busy while a batch of it is in flight.
+/// Hands out batches from lanes; a lane is out of `ready` while a batch of
+/// it is in flight.
 pub struct Packer {
     queues: Vec<VecDeque<usize>>,
     /// Free lanes with work, ordered by their next command's index.
     ready: BTreeSet<(usize, usize)>,
-    busy: Vec<bool>,
-    remaining: usize,
 }
 
 impl Packer {
     pub fn new(lanes: Vec<Vec<usize>>) -> Self {
-        let remaining = lanes.iter().map(Vec::len).sum();
         let ready = lanes.iter().enumerate().filter_map(|(l, q)| q.first().map(|&h| (h, l))).collect();
-        let busy = vec![false; lanes.len()];
-        Packer { queues: lanes.into_iter().map(VecDeque::from).collect(), ready, busy, remaining }
-    }
-
-    /// Commands not yet handed out.
-    pub fn remaining(&self) -> usize {
-        self.remaining
+        Packer { queues: lanes.into_iter().map(VecDeque::from).collect(), ready }
     }
 
     /// The next batch: `(commands, lanes it took from)`; `None` when no free
@@ -119,7 +111,6 @@ impl Packer {
                 break;
             }
             self.ready.remove(&(head, lane));
-            self.busy[lane] = true;
             used.push(lane);
             let q = &mut self.queues[lane];
             while let Some(&c) = q.front() {
@@ -136,14 +127,12 @@ impl Packer {
                 break;
             }
         }
-        self.remaining -= batch.len();
         (!batch.is_empty()).then_some((batch, used))
     }
 
     /// Marks lanes free again after their batch finished.
     pub fn release(&mut self, lanes: &[usize]) {
         for &l in lanes {
-            self.busy[l] = false;
             if let Some(&h) = self.queues[l].front() {
                 self.ready.insert((h, l));
             }
@@ -153,7 +142,6 @@ impl Packer {
     /// Takes every command not yet handed out (the run is stopping).
     pub fn drain(&mut self) -> Vec<usize> {
         self.ready.clear();
-        self.remaining = 0;
         let mut all: Vec<usize> = self.queues.iter_mut().flat_map(|q| q.drain(..)).collect();
         all.sort_unstable();
         all
@@ -193,7 +181,7 @@ mod tests {
         assert_eq!(p.next(lim, &one), None);
         p.release(&[0]);
         assert_eq!(p.next(lim, &one), Some((vec![6], vec![0])));
-        assert_eq!(p.remaining(), 0);
+        assert_eq!(p.drain(), Vec::<usize>::new());
         let mut p = Packer::new(vec![vec![0, 1, 2]]);
         let big = |_| 400;
         assert_eq!(p.next(BatchLimits { max_commands: 10, max_bytes: 1000 }, &big), Some((vec![0, 1], vec![0])));

@@ -2,16 +2,21 @@
 //!
 //! JSON lines: a header `{"cent_run_state":1,"run_id":..}` then one line per
 //! applied command `{"i":index,"f":fingerprint}`, appended and flushed after
-//! every batch so a killed run loses at most its in-flight batches. A torn
-//! last line is ignored. The fingerprint covers the method and the params
-//! (before the automatic idempotency key), so an edited manifest does not
-//! skip a command that changed.
+//! every batch (the state file listens to the run's events) so a killed run
+//! loses at most its in-flight batches. A torn last line is ignored. The
+//! fingerprint covers the method and the params (before the automatic
+//! idempotency key), so an edited manifest does not skip a command that
+//! changed. The file is locked while a run uses it: a second run at once
+//! (an overlapping cron job) is refused.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
+use super::events::{Event, Listener};
+use super::outcome::Status;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -45,9 +50,12 @@ pub fn fingerprint(method: &str, params_json: &str) -> String {
 
 pub struct State {
     path: PathBuf,
-    file: File,
     pub run_id: String,
     applied: HashSet<(usize, String)>,
+    /// The open file and the entries not yet written.
+    out: Mutex<(File, String)>,
+    /// The first write that failed (the run goes on).
+    error: Mutex<Option<StateError>>,
 }
 
 impl State {
@@ -72,6 +80,13 @@ impl State {
         }
         let torn = std::fs::read(path).is_ok_and(|b| b.last().is_some_and(|&c| c != b'\n'));
         let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| err(e.to_string()))?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => {
+                err("in use by another cent-run (it is locked); wait for that run to end, or give another --state file"
+                    .into())
+            }
+            std::fs::TryLockError::Error(e) => err(format!("cannot lock it: {e}")),
+        })?;
         if torn {
             // Start on a fresh line so the next entry is not glued to a torn one.
             file.write_all(b"\n").map_err(|e| err(e.to_string()))?;
@@ -85,27 +100,53 @@ impl State {
                 run_id.to_owned()
             }
         };
-        Ok(State { path: path.to_owned(), file, run_id, applied })
+        Ok(State {
+            path: path.to_owned(),
+            run_id,
+            applied,
+            out: Mutex::new((file, String::new())),
+            error: Mutex::new(None),
+        })
     }
 
     pub fn is_applied(&self, index: usize, fingerprint: &str) -> bool {
         self.applied.contains(&(index, fingerprint.to_owned()))
     }
 
-    /// Records applied commands and flushes them to disk.
-    pub fn record<'a>(&mut self, applied: impl IntoIterator<Item = (usize, &'a str)>) -> Result<(), StateError> {
-        let mut buf = String::new();
-        for (i, f) in applied {
-            buf.push_str(&serde_json::to_string(&Entry { i, f: f.to_owned() }).expect("serialises"));
-            buf.push('\n');
-        }
+    /// The first write that failed, if any.
+    pub fn take_error(&self) -> Option<StateError> {
+        self.error.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Writes the buffered entries and makes them durable.
+    fn flush(&self) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, buf) = &mut *out;
         if buf.is_empty() {
-            return Ok(());
+            return;
         }
-        let err = |e: std::io::Error| StateError { path: self.path.clone(), message: e.to_string() };
-        self.file.write_all(buf.as_bytes()).map_err(err)?;
-        self.file.flush().map_err(err)?;
-        self.file.sync_data().map_err(err)
+        let written = file.write_all(buf.as_bytes()).and_then(|()| file.flush()).and_then(|()| file.sync_data());
+        buf.clear();
+        if let Err(e) = written {
+            let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
+            error.get_or_insert(StateError { path: self.path.clone(), message: e.to_string() });
+        }
+    }
+}
+
+impl Listener for State {
+    fn event(&self, event: &Event<'_>) {
+        match event {
+            Event::Outcome { index, fingerprint, outcome } if outcome.status == Status::Ok => {
+                let line =
+                    serde_json::to_string(&Entry { i: *index, f: (*fingerprint).to_owned() }).expect("serialises");
+                let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+                out.1.push_str(&line);
+                out.1.push('\n');
+            }
+            Event::BatchDone | Event::End { .. } => self.flush(),
+            _ => {}
+        }
     }
 }
 
@@ -113,12 +154,23 @@ impl State {
 mod tests {
     use super::*;
 
+    fn record(s: &State, applied: &[(usize, &str)]) {
+        let ok = crate::executor::Outcome {
+            status: Status::Ok,
+            ..crate::executor::Outcome::skipped(super::super::SkipReason::FailFast)
+        };
+        for &(index, fingerprint) in applied {
+            s.event(&Event::Outcome { index, fingerprint, outcome: &ok });
+        }
+        s.event(&Event::BatchDone);
+    }
+
     #[test]
     fn reopened_state_keeps_run_id_and_applied_commands() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.jsonl");
-        let mut s = State::open(&p, "run-a").unwrap();
-        s.record([(0, "f0"), (2, "f2")]).unwrap();
+        let s = State::open(&p, "run-a").unwrap();
+        record(&s, &[(0, "f0"), (2, "f2")]);
         drop(s);
         // A torn last line (killed mid-write) is ignored.
         std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"{\"i\":3,").unwrap();
@@ -126,9 +178,19 @@ mod tests {
         assert_eq!(s.run_id, "run-a");
         assert!(s.is_applied(0, "f0") && s.is_applied(2, "f2"));
         assert!(!s.is_applied(2, "other") && !s.is_applied(3, "f3"));
-        let mut s = s;
-        s.record([(4, "f4")]).unwrap();
+        record(&s, &[(4, "f4")]);
         drop(s);
         assert!(State::open(&p, "x").unwrap().is_applied(4, "f4"));
+    }
+
+    #[test]
+    fn a_state_file_in_use_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        let first = State::open(&p, "run-a").unwrap();
+        let second = State::open(&p, "run-b").err().expect("locked");
+        assert!(second.to_string().contains("in use by another cent-run"), "{second}");
+        drop(first);
+        assert!(State::open(&p, "run-c").is_ok());
     }
 }

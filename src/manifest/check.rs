@@ -17,16 +17,34 @@ pub struct Scope<'a> {
     pub env: &'a HashMap<String, String>,
     /// `${item}` inside a `for_each` command.
     pub item: Option<&'a str>,
+    /// Text is taken as it is: no `${...}` interpolation (params given as
+    /// JSON to `call`, already expanded by the shell).
+    pub literal: bool,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
+    pub fn new(
+        cli: &'a HashMap<String, String>,
+        vars: &'a HashMap<String, String>,
+        env: &'a HashMap<String, String>,
+    ) -> Self {
+        Scope { cli, vars, env, item: None, literal: false }
+    }
+
+    /// A variable's value. An empty environment variable counts as unset
+    /// (what CI gives for a variable that is not set); an empty `--var` or
+    /// `vars:` value is a value.
     pub fn lookup(&self, name: &str) -> Option<&str> {
         if name == "item"
             && let Some(item) = self.item
         {
             return Some(item);
         }
-        self.cli.get(name).or_else(|| self.vars.get(name)).or_else(|| self.env.get(name)).map(String::as_str)
+        self.cli
+            .get(name)
+            .or_else(|| self.vars.get(name))
+            .or_else(|| self.env.get(name).filter(|v| !v.is_empty()))
+            .map(String::as_str)
     }
 }
 
@@ -103,33 +121,50 @@ impl<'s> Checker<'s> {
         self.interpolate(node, s, scope)
     }
 
+    /// `s` (the value of `node`) with `${...}` expanded; problems recorded.
     pub fn interpolate(&mut self, node: &Node, s: &str, scope: &Scope) -> Option<String> {
-        match interpolate::expand(s, &|n| scope.lookup(n)) {
+        match self.expand(node, s, scope) {
             Ok(v) => Some(v),
-            Err(errs) => {
-                for e in errs {
+            Err(problems) => {
+                self.problems.extend(problems);
+                None
+            }
+        }
+    }
+
+    /// `s` (the value of `node`) with `${...}` expanded, or its problems,
+    /// located, but not recorded.
+    pub fn expand(&self, node: &Node, s: &str, scope: &Scope) -> Result<String, Vec<Problem>> {
+        if scope.literal {
+            return Ok(s.to_owned());
+        }
+        interpolate::expand(s, &|n| scope.lookup(n)).map_err(|errs| {
+            errs.into_iter()
+                .map(|e| {
                     let span = self.sub_span(node, s, e.range.clone());
-                    if e.unterminated {
-                        self.error(span, "no closing `}`", "unterminated `${` in string").help =
-                            Some("write `$${` for a literal `${`".into());
+                    let (label, message, help) = if e.unterminated {
+                        ("no closing `}`", "unterminated `${` in string".to_owned(), "write `$${` for a literal `${`".to_owned())
                     } else if e.name.is_empty() {
-                        self.error(span, "no name", "empty variable name in `${}`").help =
-                            Some("write `${NAME}`, or `$${` for a literal `${`".into());
+                        (
+                            "no name",
+                            "empty variable name in `${}`".to_owned(),
+                            "write `${NAME}`, or `$${` for a literal `${`".to_owned(),
+                        )
                     } else {
-                        let p = self.error(span, "not defined", format!("undefined variable `{}`", e.name));
-                        p.help = Some(if e.name == "item" {
+                        let help = if e.name == "item" {
                             "`${item}` is only defined inside a command with `for_each`".into()
                         } else {
                             format!(
                                 "define it under `vars:`, pass `--var {0}=VALUE`, set the environment variable {0}, or give a default: `${{{0}:-VALUE}}`",
                                 e.name
                             )
-                        });
-                    }
-                }
-                None
-            }
-        }
+                        };
+                        ("not defined", format!("undefined variable `{}`", e.name), help)
+                    };
+                    Problem::error(message).at(self.source, span, label).help(help)
+                })
+                .collect()
+        })
     }
 
     /// The span of `range` (byte range inside the scalar's value) when the

@@ -2,7 +2,8 @@
 //!
 //! Takes a string and a lookup, gives the expanded string or the list of
 //! undefined names with their byte ranges inside the string (so validation can
-//! point at the exact `${...}`). `${NAME:-default}` falls back to `default`,
+//! point at the exact `${...}`). `${NAME:-default}` falls back to `default`
+//! (also for an empty value, as a shell does),
 //! `$${` is a literal `${`. Interpolation only ever produces strings: a value's
 //! YAML type never changes.
 
@@ -40,7 +41,12 @@ pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Resu
                 Some((n, d)) => (n.trim(), Some(d)),
                 None => (inner.trim(), None),
             };
-            match lookup(name).or(default) {
+            // As in a shell: `${NAME:-default}` also replaces an empty value.
+            let value = match default {
+                Some(d) => lookup(name).filter(|v| !v.is_empty()).or(Some(d)),
+                None => lookup(name),
+            };
+            match value {
                 Some(v) => out.push_str(v),
                 None => errors.push(Unresolved { name: name.to_owned(), range: i..i + 3 + end, unterminated: false }),
             }
@@ -71,7 +77,8 @@ mod tests {
     fn expands_defaults_and_escapes() {
         assert_eq!(expand("v${release}!", &vars).unwrap(), "v2.4.0!");
         assert_eq!(expand("${nope:-dflt}", &vars).unwrap(), "dflt");
-        assert_eq!(expand("${empty:-dflt}", &vars).unwrap(), "");
+        assert_eq!(expand("${empty:-dflt}", &vars).unwrap(), "dflt");
+        assert_eq!(expand("${empty}", &vars).unwrap(), "");
         assert_eq!(expand("$${release} $5", &vars).unwrap(), "${release} $5");
         assert_eq!(expand("Grüße ${ünï}", &vars).unwrap(), "Grüße ok");
         assert_eq!(expand("${nope:-}", &vars).unwrap(), "");

@@ -1,66 +1,133 @@
 //! The manifest's JSON Schema, generated from the method table so it never
-//! drifts from what validation accepts. Editors' YAML language servers use it
-//! for validation and completion.
+//! drifts from what validation accepts: fields and their types, and each
+//! method's requirements on the manifest's protocol (`server.protocol`
+//! picks the command variants). Editors' YAML language servers use it for
+//! validation and completion.
 
 use serde_json::{Map, Value as Json, json};
 
-use super::methods::{Field, METHODS, Ty, V1_ONLY};
+#[cfg(test)]
+use super::document::{DEFAULT_KEYS, SERVER_KEYS};
+use crate::methods::{self, Field, METHODS, Method, Rule, Ty};
+use crate::protocol::Protocol;
 
 fn ty(t: Ty) -> Json {
     match t {
-        Ty::Str | Ty::B64 => json!({"type": "string"}),
+        Ty::Str | Ty::B64 | Ty::ChannelOrAll => json!({"type": "string"}),
+        Ty::Channel => json!({"type": "string", "minLength": 1}),
         Ty::Bool => json!({"type": "boolean"}),
         Ty::Int => json!({"type": "integer"}),
         Ty::UInt => json!({"type": "integer", "minimum": 0}),
         Ty::Json => json!({}),
         Ty::StrList => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::Channels => json!({"type": "array", "items": {"type": "string", "minLength": 1}}),
         Ty::StrMap => json!({"type": "object", "additionalProperties": {"type": "string"}}),
-        Ty::Obj(fields) => object(fields, false),
+        Ty::Obj(fields) => object(fields),
         Ty::Enum(values) => json!({"enum": values}),
     }
 }
 
-fn object(fields: &[Field], data_file: bool) -> Json {
-    let mut props: Map<String, Json> = fields.iter().map(|f| (f.name.to_owned(), ty(f.ty))).collect();
-    if data_file {
-        props.insert(
-            "data_file".into(),
-            json!({"type": "string", "description": "JSON file (relative to the manifest) used as data"}),
-        );
-    }
+fn object(fields: &[Field]) -> Json {
+    let props: Map<String, Json> = fields.iter().map(|f| (f.name.to_owned(), ty(f.ty))).collect();
     json!({"type": ["object", "null"], "properties": props, "additionalProperties": false})
+}
+
+/// `{"required": [f]}` plus "not empty" for the field's type.
+fn filled(m: &Method, f: &str) -> Json {
+    let not_empty = match m.field(f).map(|x| x.ty) {
+        Some(Ty::StrList | Ty::Channels) => json!({"minItems": 1}),
+        Some(Ty::Int | Ty::UInt) => json!({"not": {"const": 0}}),
+        _ => json!({"minLength": 1}),
+    };
+    json!({"required": [f], "properties": {(f): not_empty}})
+}
+
+/// A method's request object on `protocol`, with its requirements.
+fn body(m: &'static Method, protocol: Protocol) -> Json {
+    if m.freeform() {
+        return json!({"type": ["object", "null"]});
+    }
+    let mut body = object(m.fields);
+    if m.data_file {
+        body["properties"]["data_file"] =
+            json!({"type": "string", "description": "JSON file (relative to the manifest) used as data"});
+    }
+    let mut all = Vec::new();
+    for rule in m.requirements(protocol) {
+        all.push(match *rule {
+            Rule::Present(f) => json!({"required": [f]}),
+            Rule::NonEmpty(f) | Rule::Positive(f) => filled(m, f),
+            Rule::AnyPresent(fs) => {
+                let mut any: Vec<Json> = fs.iter().map(|f| json!({"required": [f]})).collect();
+                if m.data_file && fs.contains(&"data") {
+                    any.push(json!({"required": ["data_file"]}));
+                }
+                json!({"anyOf": any})
+            }
+            Rule::AnyNonEmpty(fs) => json!({"anyOf": fs.iter().map(|f| filled(m, f)).collect::<Vec<_>>()}),
+        });
+    }
+    if !all.is_empty() {
+        // A method with requirements cannot be `null`.
+        body["type"] = json!("object");
+        body["allOf"] = Json::Array(all);
+    }
+    let mut desc = format!("Centrifugo `{}` command", m.name);
+    if m.pro {
+        desc.push_str(" (Centrifugo PRO only)");
+    }
+    if !m.on.has(Protocol::Api) {
+        desc.push_str(" (protocol v1 only)");
+    }
+    body["description"] = Json::String(desc);
+    body
+}
+
+/// The command variants a protocol accepts (on v1, `info` too: it is sent as `stats`).
+fn commands(protocol: Protocol) -> Json {
+    let variants: Vec<Json> = METHODS
+        .iter()
+        .filter(|m| methods::for_protocol(m, protocol).is_ok())
+        .map(|m| {
+            let mut props = Map::new();
+            props.insert(m.name.into(), body(m, protocol));
+            props.insert("name".into(), json!({"type": "string", "description": "label used in reports"}));
+            props.insert("for_each".into(), json!({"$ref": "#/$defs/for_each"}));
+            json!({"type": "object", "properties": props, "required": [m.name], "additionalProperties": false})
+        })
+        .collect();
+    json!({"oneOf": variants})
+}
+
+/// Matches a manifest whose `server.protocol` is one of `protocols`.
+fn protocol_is(protocols: &[Protocol]) -> Json {
+    let names: Vec<&str> = Protocol::SPELLINGS.iter().filter(|(_, p)| protocols.contains(p)).map(|(n, _)| *n).collect();
+    json!({"required": ["server"], "properties": {"server": {"required": ["protocol"], "properties": {"protocol": {"enum": names}}}}})
+}
+
+fn items(def: &str) -> Json {
+    json!({"properties": {"commands": {"items": {"$ref": format!("#/$defs/{def}")}}}})
 }
 
 /// JSON Schema (draft 2020-12) of a manifest.
 pub fn schema() -> Json {
-    let mut variants = Vec::new();
-    for m in METHODS.iter().chain(V1_ONLY) {
-        let body = if super::methods::freeform(m) {
-            json!({"type": ["object", "null"]})
-        } else {
-            object(m.fields, matches!(m.name, "publish" | "broadcast"))
-        };
-        let mut body = body;
-        let mut desc = format!("Centrifugo `{}` command", m.name);
-        if m.pro {
-            desc.push_str(" (Centrifugo PRO only)");
-        }
-        if !m.legacy {
-            desc.push_str(" (protocol v1 only)");
-        }
-        body["description"] = Json::String(desc);
-        variants.push(json!({
-            "type": "object",
-            "properties": {
-                (m.name): body,
-                "name": {"type": "string", "description": "label used in reports"},
-                "for_each": {"$ref": "#/$defs/for_each"}
-            },
-            "required": [m.name],
-            "additionalProperties": false
-        }));
-    }
-    let str_or_var = json!({"type": "string"});
+    let str_or_list = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
+    let server = json!({
+        "url": str_or_list, "api_key": {"type": "string"}, "secret": {"type": "string"},
+        "protocol": {"enum": Protocol::SPELLINGS.iter().map(|(n, _)| *n).collect::<Vec<_>>()},
+        "timeout": {"type": ["string", "integer"]},
+        "insecure": {"type": "boolean"},
+        "cacert": {"type": "string"}
+    });
+    let defaults = json!({
+        "batch_size": {"type": "integer", "minimum": 1},
+        "concurrency": {"type": "integer", "minimum": 1},
+        "retries": {"type": "integer", "minimum": 0},
+        "max_batch_bytes": {"type": "integer", "minimum": 1024},
+        "rate": {"type": "number", "exclusiveMinimum": 0},
+        "fail_fast": {"type": "boolean"},
+        "idempotency": {"type": "boolean"}
+    });
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "cent-run manifest",
@@ -69,32 +136,20 @@ pub fn schema() -> Json {
         "required": ["commands"],
         "properties": {
             "version": {"const": 1},
-            "server": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "url": str_or_var, "api_key": str_or_var, "secret": str_or_var,
-                    "protocol": {"enum": ["api", "legacy", "v1"]},
-                    "timeout": {"type": ["string", "integer"]},
-                    "insecure": {"type": "boolean"}
-                }
-            },
-            "defaults": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "batch_size": {"type": "integer", "minimum": 1},
-                    "concurrency": {"type": "integer", "minimum": 1},
-                    "retries": {"type": "integer", "minimum": 0},
-                    "max_batch_bytes": {"type": "integer", "minimum": 1024},
-                    "rate": {"type": "number", "exclusiveMinimum": 0},
-                    "fail_fast": {"type": "boolean"}
-                }
-            },
+            "server": {"type": "object", "additionalProperties": false, "properties": server},
+            "defaults": {"type": "object", "additionalProperties": false, "properties": defaults},
             "vars": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
-            "commands": {"type": "array", "items": {"oneOf": variants}}
+            "commands": {"type": "array"}
         },
+        "allOf": [
+            {"if": protocol_is(&[Protocol::V1]), "then": items("command_v1")},
+            {"if": protocol_is(&[Protocol::Legacy]), "then": items("command_legacy")},
+            {"if": {"not": protocol_is(&[Protocol::V1, Protocol::Legacy])}, "then": items("command_api")}
+        ],
         "$defs": {
+            "command_api": commands(Protocol::Api),
+            "command_legacy": commands(Protocol::Legacy),
+            "command_v1": commands(Protocol::V1),
             "for_each": {
                 "oneOf": [
                     {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
@@ -103,4 +158,22 @@ pub fn schema() -> Json {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_validation_knows_is_in_the_schema() {
+        let s = schema();
+        for k in SERVER_KEYS {
+            assert!(s["properties"]["server"]["properties"].get(k).is_some(), "server.{k}");
+        }
+        for k in DEFAULT_KEYS {
+            assert!(s["properties"]["defaults"]["properties"].get(k).is_some(), "defaults.{k}");
+        }
+        let v1 = s["$defs"]["command_v1"]["oneOf"].as_array().unwrap().len();
+        assert_eq!(v1, methods::on(Protocol::V1).count() + 1, "v1 methods plus `info`");
+    }
 }

@@ -19,8 +19,8 @@ pub fn annotations(run: &Run) -> String {
         if matches!(o.status, Status::Failed | Status::Unknown) {
             let msg = format!(
                 "{} {} {}: {}",
-                super::label(c),
-                super::target(c),
+                run.label(c),
+                run.target(c),
                 o.status.as_str(),
                 o.message().unwrap_or_default()
             );
@@ -43,15 +43,15 @@ pub fn step_summary(run: &Run) -> String {
         "### cent-run\n\n| total | ok | failed | unknown | skipped |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
         s.total, s.ok, s.failed, s.unknown, s.skipped
     );
-    let bad: Vec<_> = run.rows().filter(|(_, o)| o.status != Status::Ok).take(50).collect();
+    let bad: Vec<_> = run.troubled().take(50).collect();
     if !bad.is_empty() {
         out.push_str("\n| # | command | target | status | detail |\n|---|---|---|---|---|\n");
         for (c, o) in bad {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} |\n",
                 c.index,
-                super::label(c).replace('|', "\\|"),
-                super::target(c).replace('|', "\\|"),
+                run.label(c).replace('|', "\\|"),
+                run.target(c).replace('|', "\\|"),
                 o.status.as_str(),
                 o.message().unwrap_or_default().replace('|', "\\|")
             ));

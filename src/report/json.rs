@@ -24,7 +24,7 @@ pub struct JsonCommand<'a> {
     pub index: usize,
     pub manifest: &'a str,
     pub line: usize,
-    pub name: Option<&'a str>,
+    pub name: Option<Cow<'a, str>>,
     pub method: &'a str,
     pub target: Json,
     pub status: Status,
@@ -39,13 +39,12 @@ pub struct JsonCommand<'a> {
 
 /// Writes the JSON report compact, one command per line: valid JSON that
 /// `grep` and line diffs can still read, streamed so that 100,000 commands
-/// never sit in memory as one text. Every line passes through `redact`.
-pub fn write_json(run: &Run, out: &mut dyn Write, redact: &dyn Fn(&str) -> Cow<'_, str>) -> io::Result<()> {
+/// never sit in memory as one text.
+pub fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     let report = json_report(run);
     let mut line = Vec::with_capacity(512);
     let emit = |out: &mut dyn Write, line: &mut Vec<u8>| {
-        let text = std::str::from_utf8(line).expect("serde_json writes UTF-8");
-        let result = out.write_all(redact(text).as_bytes());
+        let result = out.write_all(line);
         line.clear();
         result
     };
@@ -74,9 +73,9 @@ pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
                 index: c.index,
                 manifest: &run.sources[c.manifest].name,
                 line: c.line,
-                name: c.name.as_deref(),
+                name: c.name.as_deref().map(|n| run.secrets.redact(n)),
                 method: c.method.name,
-                target: target_json(c),
+                target: target_json(run, c),
                 status: o.status,
                 attempts: o.attempts,
                 duration_ms: run.ms(o.duration),
@@ -90,10 +89,11 @@ pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
 }
 
 /// The channel, the list of channels, or the user, as JSON.
-fn target_json(c: &crate::manifest::Command) -> Json {
+fn target_json(run: &Run, c: &crate::manifest::Command) -> Json {
     let t = &c.target;
+    let text = |s: &str| Json::String(run.secrets.redact(s).into_owned());
     if let Some(chs) = &t.channels {
-        return chs.clone().into();
+        return Json::Array(chs.iter().map(|c| text(c)).collect());
     }
     // A channel next to a user is where the user is, not the target.
     let channel = t.channel.as_ref().filter(|_| t.user.is_none());
@@ -101,5 +101,5 @@ fn target_json(c: &crate::manifest::Command) -> Json {
         .into_iter()
         .flatten()
         .find(|s| !s.is_empty())
-        .map_or(Json::Null, |s| Json::String(s.clone()))
+        .map_or(Json::Null, |s| text(s))
 }

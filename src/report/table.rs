@@ -1,4 +1,7 @@
-//! The terminal table: one row per command, then a summary line.
+//! The terminal table: one row per command, then a recap of every command
+//! that is not ok (with its full cause, never cut), then a summary line.
+//! `--quiet` keeps only the recap and the summary, and prints nothing when
+//! every command is ok (a cron job mails only on trouble).
 
 use comfy_table::{Cell, Color, ContentArrangement, LineStyle, Table, TableStyle};
 
@@ -30,8 +33,8 @@ pub fn table(run: &Run, color: bool) -> String {
         };
         t.add_row(vec![
             Cell::new(c.index),
-            Cell::new(super::label(c)),
-            Cell::new(truncate(&super::target(c), 40)),
+            Cell::new(run.label(c)),
+            Cell::new(truncate(&run.target(c), 40)),
             status,
             Cell::new(o.attempts),
             Cell::new(format!("{}ms", run.ms(o.duration))),
@@ -43,9 +46,47 @@ pub fn table(run: &Run, color: bool) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    let recap = recap(run);
+    if !recap.is_empty() {
+        out.push('\n');
+        out.push_str(&recap);
+    }
     out.push_str(&summary_line(run));
     out.push('\n');
     out
+}
+
+/// Every command that is not ok: `FILE:LINE`, label, status and full cause,
+/// so three failures among thousands of rows are found at once.
+pub fn recap(run: &Run) -> String {
+    let mut out = String::new();
+    let troubled: Vec<_> = run.troubled().collect();
+    if troubled.is_empty() {
+        return out;
+    }
+    out.push_str(&format!("not ok ({}):\n", troubled.len()));
+    for (c, o) in troubled {
+        let target = run.target(c);
+        let target = if target.is_empty() { String::new() } else { format!(" {target}") };
+        out.push_str(&format!(
+            "  {}  #{} {}{target}  {}: {}\n",
+            run.location(c),
+            c.index,
+            run.label(c),
+            o.status.as_str(),
+            o.message().unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// `--quiet`: nothing when every command is ok; else the recap and the summary.
+pub fn quiet(run: &Run) -> String {
+    let recap = recap(run);
+    if recap.is_empty() {
+        return recap;
+    }
+    format!("{recap}{}\n", summary_line(run))
 }
 
 /// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b)`.

@@ -55,8 +55,15 @@ fn no_invalid_manifest_opens_a_connection() {
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     for case in cases() {
-        let out =
-            cent_run().current_dir(root()).arg(rel(&case)).args(["--url", &url, "--api-key", "k"]).output().unwrap();
+        // A `${VAR}` in `server.url` is a problem only where no flag replaces it.
+        let text = std::fs::read_to_string(&case).unwrap_or_default();
+        let url_is_the_problem = text.lines().any(|l| l.trim_start().starts_with("url:") && l.contains("${"));
+        let mut cmd = cent_run();
+        cmd.current_dir(root()).arg(rel(&case)).args(["--api-key", "k"]);
+        if !url_is_the_problem {
+            cmd.args(["--url", &url]);
+        }
+        let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", rel(&case));
         assert!(listener.accept().is_err(), "{} made a connection", rel(&case));
     }

@@ -94,7 +94,7 @@ fn mutated_manifests_profiles_and_replies_never_panic() {
         let _ = cent_run::manifest::load_text("fuzz.yaml", &text, &opts);
         // A hang detector, not a performance target (that is the benchmark's job).
         assert!(t.elapsed() < Duration::from_secs(30), "input took {:?}:\n{text}", t.elapsed());
-        let _ = cent_run::config::parse_profile(&text, "f", "bananas");
+        let _ = cent_run::settings::parse_profile(&text, "f", "bananas");
         for p in
             [cent_run::protocol::Protocol::Api, cent_run::protocol::Protocol::Legacy, cent_run::protocol::Protocol::V1]
         {

@@ -115,9 +115,10 @@ fn github_actions_annotations_and_step_summary() {
 #[test]
 fn deterministic_table_matches_its_golden_file() {
     let server = Server::start();
-    let (_dir, path) = manifest(&MIXED.replace("CH", "golden"));
+    let (dir, _) = manifest(&MIXED.replace("CH", "golden"));
     let out = cent_run()
-        .arg(&path)
+        .current_dir(dir.path())
+        .arg("m.yaml")
         .args(["--url", &server.url, "--api-key", API_KEY, "--run-id", "golden-run", "--deterministic"])
         .output()
         .unwrap();
@@ -139,10 +140,22 @@ fn output_modes_format_json_quiet_help_and_completions() {
         cent_run().arg(&path).args(["--url", &server.url, "--api-key", API_KEY, "--format", "json"]).output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report");
     assert_eq!(r["commands"][0]["result"]["offset"], 1);
+    // --quiet, as a cron job's mail: nothing at all when every command is ok...
     let out = cent_run().arg(&path).args(["--url", &server.url, "--api-key", API_KEY, "--quiet"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!((out.stdout.len(), out.stderr.len()), (0, 0), "{out:?}");
+    // ...and on trouble, every command that is not ok with its full cause, then the summary.
+    let (_dir2, bad) = manifest(&format!(
+        "commands:\n  - publish: {{channel: {ch}, data: 2}}\n  - name: to nowhere\n    publish: {{channel: \"unknownns:q\", data: 3}}\n"
+    ));
+    let out = cent_run().arg(&bad).args(["--url", &server.url, "--api-key", API_KEY, "-q"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(text.starts_with("1 command: 1 ok"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], "not ok (1):");
+    assert_eq!(lines[1], format!("  {}:3  #1 to nowhere unknownns:q  failed: 102 unknown channel", bad.display()));
+    assert!(lines[2].starts_with("2 commands: 1 ok, 1 failed"), "{text}");
     let help = cent_run().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for want in ["Exit codes:", "130", "check", "plan", "token", "--report-junit"] {

@@ -1,6 +1,7 @@
 //! `cent-run schema` checked by an independent JSON Schema validator (the
 //! Python `jsonschema` package, as editors' YAML language servers would use
-//! it): good manifests pass; misspelled methods and fields and wrong types fail.
+//! it): every example passes; misspelled methods and fields, wrong types and
+//! commands missing what their method needs fail — as `check` says.
 
 use serde_json::Value;
 
@@ -15,18 +16,59 @@ fn the_schema_accepts_good_manifests_and_rejects_bad_ones() {
     std::fs::write(&schema, &out.stdout).unwrap();
     let py = root().join(".tools/venv/bin/python");
     assert!(py.exists(), "jsonschema missing: run scripts/setup-python.sh");
-    let good =
-        ["examples/manifests/broadcast.yaml", "examples/manifests/user-cleanup.yaml", "examples/manifests/audit.yaml"];
-    let bad = [
-        "tests/corpus/invalid/10-unknown-method.yaml",
-        "tests/corpus/invalid/11-unknown-field-same-line-unicode.yaml",
-        "tests/corpus/invalid/12-type-user-integer.yaml",
-        "tests/corpus/invalid/13-type-limit-string.yaml",
-        "tests/corpus/invalid/15-type-channels-scalar.yaml",
-        "tests/corpus/invalid/14-type-skip-history-string.yaml",
-        "tests/corpus/invalid/04-unknown-top-level-key.yaml",
-        "tests/corpus/invalid/09-command-two-methods.yaml",
+    let mut good: Vec<String> = std::fs::read_dir(root().join("examples/manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    good.sort();
+    assert!(good.len() >= 3);
+    // What the method table requires, the schema requires too.
+    let missing = [
+        ("publish-empty", "commands:\n  - publish: {}\n"),
+        ("history-empty", "commands:\n  - history: {}\n"),
+        ("broadcast-no-channels", "commands:\n  - broadcast: {data: {x: 1}}\n"),
+        ("broadcast-empty-channels", "commands:\n  - broadcast: {channels: [], data: {x: 1}}\n"),
+        ("unsubscribe-no-user", "commands:\n  - unsubscribe: {channel: news}\n"),
+        ("unsubscribe-no-channel", "commands:\n  - unsubscribe: {user: \"42\"}\n"),
+        ("disconnect-no-target", "commands:\n  - disconnect: {}\n"),
+        ("v1-presence-stats", "server: {protocol: v1}\ncommands:\n  - presence_stats: {channel: a}\n"),
     ];
+    let fine = [
+        ("v1-unsubscribe-all", "server: {protocol: v1}\ncommands:\n  - unsubscribe: {user: \"42\"}\n"),
+        ("v1-info", "server: {protocol: v1}\ncommands:\n  - info: {}\n"),
+        ("data-file", "commands:\n  - publish: {channel: a, data_file: d.json}\n"),
+    ];
+    for (name, text) in missing.iter().chain(&fine) {
+        std::fs::write(dir.path().join(format!("{name}.yaml")), text).unwrap();
+    }
+    let path = |name: &str| dir.path().join(format!("{name}.yaml")).display().to_string();
+    good.extend(fine.iter().map(|(n, _)| path(n)));
+    let mut bad: Vec<String> = missing.iter().map(|(n, _)| path(n)).collect();
+    // `check` agrees about every one of them.
+    for b in &bad {
+        let out = cent_run().arg("check").arg(b).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "check accepts {b}");
+    }
+    std::fs::write(dir.path().join("d.json"), "{}").unwrap();
+    for (n, _) in &fine {
+        let out = cent_run().arg("check").arg(path(n)).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "check refuses {n}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    bad.extend(
+        [
+            "tests/corpus/invalid/10-unknown-method.yaml",
+            "tests/corpus/invalid/11-unknown-field-same-line-unicode.yaml",
+            "tests/corpus/invalid/12-type-user-integer.yaml",
+            "tests/corpus/invalid/13-type-limit-string.yaml",
+            "tests/corpus/invalid/15-type-channels-scalar.yaml",
+            "tests/corpus/invalid/14-type-skip-history-string.yaml",
+            "tests/corpus/invalid/04-unknown-top-level-key.yaml",
+            "tests/corpus/invalid/09-command-two-methods.yaml",
+        ]
+        .map(str::to_owned),
+    );
     let script = r#"
 import json, sys, yaml, jsonschema
 schema = json.load(open(sys.argv[1]))
@@ -43,16 +85,16 @@ print(json.dumps(out))
         .arg("-c")
         .arg(script)
         .arg(&schema)
-        .args(good)
-        .args(bad)
+        .args(&good)
+        .args(&bad)
         .output()
         .unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let r: Value = serde_json::from_slice(&res.stdout).unwrap();
-    for g in good {
+    for g in &good {
         assert_eq!(r[g], Value::Array(vec![]), "{g} should pass the schema");
     }
-    for b in bad {
+    for b in &bad {
         assert!(!r[b].as_array().unwrap().is_empty(), "{b} should fail the schema");
     }
 }

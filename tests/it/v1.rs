@@ -64,8 +64,7 @@ fn v1_errors_and_a_wrong_secret_are_failures() {
 #[test]
 fn plan_matches_the_original_library_request_vector() {
     let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("../shared/test-vectors/legacy-v1.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/vectors/legacy-v1.json")).unwrap()).unwrap();
     let req = &v["request"][0];
     let (_dir, path) = manifest(
         "server: {protocol: v1}\ncommands:\n  - publish: {channel: news, data: {title: \"World Cup 2018\"}}\n  - unsubscribe: {user: \"42\", channel: chat}\n  - disconnect: {user: \"42\"}\n",
@@ -135,7 +134,7 @@ print(json.dumps(out))
             .unwrap()
             .iter()
             .map(|c| {
-                let m = cent_run::manifest::methods::lookup(c[0].as_str().unwrap()).unwrap();
+                let m = cent_run::methods::lookup(c[0].as_str().unwrap()).unwrap();
                 encode(Protocol::V1, m.name, c[1].as_object().unwrap())
             })
             .collect();

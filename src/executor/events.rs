@@ -1,0 +1,101 @@
+//! Typed run events: the executor says what happened — a request sent, its
+//! answer, a command's outcome, a batch done, the run's end — and listeners
+//! (the progress bar, the state file, the `-v` log, the report's recorder)
+//! act on them. No listener is known to the executor.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::outcome::Outcome;
+use crate::client::TransportError;
+
+/// One exchange with the server.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    pub url: &'a str,
+    pub commands: usize,
+    pub request_body: &'a [u8],
+    pub status: Option<u16>,
+    pub response_body: Option<&'a [u8]>,
+    pub elapsed: Duration,
+    pub error: Option<&'a TransportError>,
+}
+
+impl<'a> Exchange<'a> {
+    /// The exchange of one request of `commands` commands.
+    pub(crate) fn of(sent: &'a crate::client::Sent, commands: usize) -> Self {
+        Exchange {
+            url: &sent.request.url,
+            commands,
+            request_body: &sent.request.body,
+            status: sent.response.as_ref().ok().map(|r| r.status),
+            response_body: sent.response.as_ref().ok().map(|r| &r.body[..]),
+            elapsed: sent.elapsed,
+            error: sent.response.as_ref().err(),
+        }
+    }
+}
+
+/// Something that happened during a run.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A request is about to go out.
+    Sent { url: &'a str, commands: usize, bytes: usize },
+    /// A request was answered, or failed at the transport level.
+    Answered(&'a Exchange<'a>),
+    /// A command's final outcome (every command gets exactly one).
+    Outcome { index: usize, fingerprint: &'a str, outcome: &'a Outcome },
+    /// A batch's outcomes are all out: a point to make them durable.
+    BatchDone,
+    /// The run ended.
+    End { interrupted: bool, duration: Duration },
+}
+
+/// Acts on run events; called from the executor's tasks, so it is `Sync`.
+pub trait Listener: Send + Sync {
+    fn event(&self, event: &Event<'_>);
+}
+
+impl<F: Fn(&Event<'_>) + Send + Sync> Listener for F {
+    fn event(&self, event: &Event<'_>) {
+        self(event)
+    }
+}
+
+/// Several listeners, each told every event in order.
+#[derive(Default)]
+pub struct Fanout(pub Vec<Arc<dyn Listener>>);
+
+impl Listener for Fanout {
+    fn event(&self, event: &Event<'_>) {
+        for l in &self.0 {
+            l.event(event);
+        }
+    }
+}
+
+/// Keeps every command's outcome, for the reports.
+pub struct Recorder {
+    outcomes: Mutex<Vec<Option<Outcome>>>,
+}
+
+impl Recorder {
+    pub fn new(commands: usize) -> Self {
+        Recorder { outcomes: Mutex::new(vec![None; commands]) }
+    }
+
+    /// The outcomes by command index, taken out once the run is over (a
+    /// command never reported is a bug).
+    pub fn take(&self) -> Vec<Outcome> {
+        let all = std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()));
+        all.into_iter().map(|o| o.expect("the executor reports every command once")).collect()
+    }
+}
+
+impl Listener for Recorder {
+    fn event(&self, event: &Event<'_>) {
+        if let Event::Outcome { index, outcome, .. } = event {
+            self.outcomes.lock().unwrap_or_else(|e| e.into_inner())[*index] = Some((*outcome).clone());
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Reading manifests (files, or standard input for `-`) and the one
+//! validation pass over them.
+//!
+//! Each command is validated as soon as the parser completes it, and its
+//! YAML tree dropped, with the variables and protocol seen before the
+//! `commands` list. Where that assumption did not hold (`vars:` after
+//! `commands:`, a protocol set by a later manifest), the manifest is
+//! validated again by the same code with the final settings. Large
+//! manifests are cut into parts parsed on every core; the result is the
+//! one-part result (tested over the corpus, the examples and mutants).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::check::{Checker, Scope};
+use super::command::{self, CommandContext};
+use super::document::{self, var_section};
+use super::yaml::{self, ItemSink, Node, Stream, Value};
+use super::{Command, Level, LoadOptions, MAX_MANIFEST_BYTES, Manifest, Problem, Source};
+use crate::protocol::Protocol;
+use crate::settings::Layer;
+
+/// The top-level key whose list holds the commands.
+pub(super) const COMMANDS: &str = "commands";
+/// Manifests below this size are parsed as one part.
+const PART_MIN_BYTES: usize = 64 * 1024;
+/// Most parts a manifest is cut into.
+const MAX_PARTS: usize = 8;
+
+/// Where a manifest comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    /// Standard input (`-` on the command line).
+    Stdin,
+}
+
+impl Input {
+    /// `-` is standard input; anything else a file.
+    pub fn from_arg(arg: &Path) -> Input {
+        if arg == Path::new("-") { Input::Stdin } else { Input::File(arg.to_owned()) }
+    }
+}
+
+/// Loads and validates manifests in order as one run.
+pub fn load(inputs: &[Input], opts: &LoadOptions) -> Result<Manifest, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let sources = inputs
+        .iter()
+        .map(|input| {
+            let read = match input {
+                Input::File(path) => read(path),
+                Input::Stdin => read_stdin(),
+            };
+            match read {
+                Ok(source) => (source, true),
+                Err(p) => {
+                    let name = match input {
+                        Input::File(path) => path.display().to_string(),
+                        Input::Stdin => STDIN.to_owned(),
+                    };
+                    problems.push(*p);
+                    (Source::new(name, ""), false)
+                }
+            }
+        })
+        .collect();
+    validate(sources, problems, opts).0
+}
+
+/// Validates one manifest held in memory (`name` is what diagnostics show;
+/// relative `data_file` and `for_each` paths resolve from its directory).
+pub fn load_text(name: &str, text: &str, opts: &LoadOptions) -> Result<Manifest, Vec<Problem>> {
+    validate(vec![(Source::new(name, text), true)], Vec::new(), opts).0
+}
+
+/// What diagnostics call standard input.
+const STDIN: &str = "<stdin>";
+
+/// The variables and protocol commands are validated with.
+#[derive(Debug, Clone, PartialEq)]
+struct ItemSettings {
+    vars: HashMap<String, String>,
+    protocol: Protocol,
+}
+
+/// One manifest, validated.
+struct Validated {
+    problems: Vec<Problem>,
+    commands: Vec<Command>,
+    /// The settings its commands were validated with (`None`: it has none).
+    assumed: Option<ItemSettings>,
+    /// Its own `vars:`.
+    vars: HashMap<String, String>,
+    /// Parts it was parsed in.
+    parts: usize,
+}
+
+/// `sources` pairs each manifest with whether it could be read at all.
+/// Returns the result and the most parts any manifest was parsed in.
+pub(super) fn validate(
+    sources: Vec<(Source, bool)>,
+    mut problems: Vec<Problem>,
+    opts: &LoadOptions,
+) -> (Result<Manifest, Vec<Problem>>, usize) {
+    let (sources, readable): (Vec<Source>, Vec<bool>) = sources.into_iter().unzip();
+    let mut layer = Layer::default();
+    let mut runs: Vec<Option<(Validated, Layer)>> = Vec::with_capacity(sources.len());
+    for (i, source) in sources.iter().enumerate() {
+        if !readable[i] {
+            runs.push(None);
+            continue;
+        }
+        let before = layer.clone();
+        let run = validate_one(i, source, opts, &mut layer, None);
+        runs.push(Some((run, before)));
+    }
+    let protocol = final_protocol(opts, &layer);
+    let mut parts = 1;
+    for (i, run) in runs.iter_mut().enumerate() {
+        let Some((v, before)) = run else { continue };
+        let wanted = ItemSettings { vars: v.vars.clone(), protocol };
+        if v.assumed.as_ref().is_some_and(|a| *a != wanted) {
+            // Validated with settings that turned out different: again, with the final ones.
+            *v = validate_one(i, &sources[i], opts, &mut before.clone(), Some(&wanted));
+        }
+        parts = parts.max(v.parts);
+    }
+    let mut commands = Vec::new();
+    for (v, _) in runs.into_iter().flatten() {
+        problems.extend(v.problems);
+        commands.extend(v.commands);
+    }
+    for (i, c) in commands.iter_mut().enumerate() {
+        c.index = i;
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
+    if !errors.is_empty() {
+        let mut all = errors;
+        all.extend(warnings);
+        return (Err(all), parts);
+    }
+    (Ok(Manifest { sources, settings: layer, commands, warnings, protocol }), parts)
+}
+
+/// `--protocol` or the profile's, else the manifests', else what the profile implies, else `api`.
+fn final_protocol(opts: &LoadOptions, layer: &Layer) -> Protocol {
+    let manifest = layer.protocol.as_ref().and_then(|s| s.value.as_ref().ok().copied());
+    opts.protocol.or(manifest).or(opts.fallback_protocol).unwrap_or_default()
+}
+
+/// Validates manifest `i`; its `server:` and `defaults:` merge into `layer`.
+/// `forced`: the settings to validate commands with, instead of those
+/// seen before its `commands` list.
+fn validate_one(
+    i: usize,
+    source: &Source,
+    opts: &LoadOptions,
+    layer: &mut Layer,
+    forced: Option<&ItemSettings>,
+) -> Validated {
+    let dir = match source.name.as_str() {
+        STDIN => PathBuf::new(),
+        name => Path::new(name).parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let earlier = layer.protocol.as_ref().and_then(|s| s.value.as_ref().ok().copied());
+    let sink = Items { source, opts, dir: &dir, manifest: i, earlier, forced };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let parts = opts.parts.unwrap_or((source.text.len() / PART_MIN_BYTES).min(cores).min(MAX_PARTS)).max(1);
+    let (root, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // A manifest that is not YAML has only that problem.
+            let problems = vec![syntax_problem(source, &e)];
+            return Validated { problems, commands: Vec::new(), assumed: None, vars: HashMap::new(), parts: 1 };
+        }
+    };
+    let mut ck = Checker::new(source);
+    let doc = document::document(&mut ck, &root, opts, source, &dir, layer);
+    let mut problems = ck.problems;
+    let parts = done.len();
+    let mut assumed = None;
+    let mut commands = Vec::new();
+    for part in done {
+        problems.extend(part.ck.problems);
+        commands.extend(part.commands);
+        assumed = assumed.or(part.settings);
+    }
+    let Some((vars, list)) = doc else {
+        return Validated { problems, commands, assumed, vars: HashMap::new(), parts };
+    };
+    // Items that did not stream (a list given by alias) are in the tree.
+    if let Some(Value::Seq(items)) = list.map(|n| &n.value)
+        && !items.is_empty()
+    {
+        let entries = root.as_map().unwrap_or_default();
+        let head = &entries[..entries.iter().position(|(k, _)| k.as_str() == Some(COMMANDS)).unwrap_or(0)];
+        let mut part = sink.part();
+        for item in items {
+            sink.item(&mut part, head, item.clone());
+        }
+        problems.extend(part.ck.problems);
+        commands.extend(part.commands);
+        assumed = assumed.or(part.settings);
+    }
+    Validated { problems, commands, assumed, vars, parts }
+}
+
+pub(super) fn syntax_problem(source: &Source, e: &yaml::SyntaxError) -> Problem {
+    let span = e.span.unwrap_or_else(|| {
+        let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
+        yaml::Span { offset, len: 1 }
+    });
+    Problem::error(format!("invalid YAML: {}", e.message)).at(source, span, "here")
+}
+
+/// Validates each command as the parser completes it.
+struct Items<'s> {
+    source: &'s Source,
+    opts: &'s LoadOptions,
+    dir: &'s Path,
+    manifest: usize,
+    /// The protocol set by earlier manifests.
+    earlier: Option<Protocol>,
+    forced: Option<&'s ItemSettings>,
+}
+
+/// What one part of a manifest produced.
+struct Part<'s> {
+    ck: Checker<'s>,
+    settings: Option<ItemSettings>,
+    commands: Vec<Command>,
+}
+
+impl<'s> ItemSink<'s> for Items<'s> {
+    type Part = Part<'s>;
+
+    fn part(&self) -> Part<'s> {
+        Part { ck: Checker::new(self.source), settings: None, commands: Vec::new() }
+    }
+
+    fn item(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], item: Node<'s>) {
+        let settings = part.settings.get_or_insert_with(|| match self.forced {
+            Some(f) => f.clone(),
+            None => self.seen_before(entries),
+        });
+        let scope = Scope::new(&self.opts.vars, &settings.vars, &self.opts.env);
+        let cx = CommandContext { manifest: self.manifest, dir: self.dir, protocol: settings.protocol };
+        command::command(&mut part.ck, &item, &scope, &cx, &mut part.commands);
+    }
+}
+
+impl Items<'_> {
+    /// The variables and protocol of the entries before the list.
+    fn seen_before(&self, entries: &[(Node, Node)]) -> ItemSettings {
+        let mut quiet = Checker::new(self.source);
+        let vars = entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("vars"))
+            .map(|(_, v)| var_section(&mut quiet, v, self.opts))
+            .unwrap_or_default();
+        let here = entries
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("server"))
+            .and_then(|(_, v)| v.as_map())
+            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
+            .and_then(|(_, v)| v.as_str()?.parse().ok());
+        let opts = self.opts;
+        let protocol = opts.protocol.or(self.earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
+        ItemSettings { vars, protocol }
+    }
+}
+
+fn read(path: &Path) -> Result<Source, Box<Problem>> {
+    let name = path.display().to_string();
+    let unreadable = |e: std::io::Error| Box::new(Problem::error(format!("cannot read manifest {name}: {e}")));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(Box::new(Problem::error(format!(
+            "manifest {name} is {} bytes, over the limit of {MAX_MANIFEST_BYTES}",
+            meta.len()
+        ))));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    decode(name, bytes)
+}
+
+fn read_stdin() -> Result<Source, Box<Problem>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Box::new(Problem::error(format!("cannot read the manifest from standard input: {e}"))))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(Box::new(Problem::error(format!(
+            "the manifest on standard input is over the limit of {MAX_MANIFEST_BYTES} bytes"
+        ))));
+    }
+    decode(STDIN.to_owned(), bytes)
+}
+
+fn decode(name: String, bytes: Vec<u8>) -> Result<Source, Box<Problem>> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let source = Source::new(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
+            Err(Box::new(
+                Problem::error("manifest is not valid UTF-8")
+                    .at(&source, yaml::Span { offset: at, len: 1 }, "invalid byte")
+                    .help("save the file as UTF-8"),
+            ))
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! YAML 1.2 core-schema resolution of scalars: strict booleans, no legacy
+//! octal, quoted scalars are strings.
+
+use std::borrow::Cow;
+
+use granit_parser::ScalarStyle;
+
+use super::Value;
+
+/// YAML 1.2 core schema resolution of a scalar (quoted scalars are strings).
+pub(super) fn scalar<'a>(text: Cow<'a, str>, style: ScalarStyle, tag: Option<&str>) -> Value<'a> {
+    match tag {
+        Some("str") => return Value::Str(text),
+        Some("null") => return Value::Null,
+        Some("bool") | Some("int") | Some("float") => {}
+        _ if style != ScalarStyle::Plain => return Value::Str(text),
+        _ => {}
+    }
+    match resolve(&text) {
+        Some(v) => v,
+        None => Value::Str(text),
+    }
+}
+
+/// A plain scalar's core-schema value, or `None` for a string.
+fn resolve(text: &str) -> Option<Value<'static>> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Some(Value::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
+        _ => {}
+    }
+    let first = *text.as_bytes().first()?;
+    // Most scalars are words: only digits, signs and dots can start a number.
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return None;
+    }
+    let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+    if let Some(hex) = text.strip_prefix("0x").filter(|h| digits(h, 16)) {
+        return u64::from_str_radix(hex, 16).ok().map(int);
+    }
+    if let Some(oct) = text.strip_prefix("0o").filter(|o| digits(o, 8)) {
+        return u64::from_str_radix(oct, 8).ok().map(int);
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits(unsigned, 10) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Some(Value::Int(i));
+        }
+        if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
+            return Some(Value::UInt(u));
+        }
+        return text.parse().ok().map(Value::Float);
+    }
+    // Floats: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+    let looks_float = unsigned.bytes().any(|c| c.is_ascii_digit())
+        && unsigned.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && unsigned.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.');
+    if looks_float {
+        return text.parse::<f64>().ok().map(Value::Float);
+    }
+    None
+}
+
+fn int(u: u64) -> Value<'static> {
+    i64::try_from(u).map_or(Value::UInt(u), Value::Int)
+}
