@@ -129,52 +129,64 @@ pub struct Encoded {
     pub params: Box<str>,
 }
 
-/// Builds the request body for a batch of encoded commands.
-pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    match protocol {
-        Protocol::Api => {
-            out.extend_from_slice(b"{\"commands\":[");
-            for (i, c) in cmds.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"{\"");
-                out.extend_from_slice(c.method.as_bytes());
-                out.extend_from_slice(b"\":");
-                out.extend_from_slice(c.params.as_bytes());
-                out.push(b'}');
-            }
-            out.extend_from_slice(b"],\"parallel\":false}");
-        }
-        Protocol::Legacy => {
-            for (i, c) in cmds.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'\n');
-                }
-                out.extend_from_slice(b"{\"method\":\"");
-                out.extend_from_slice(c.method.as_bytes());
-                out.extend_from_slice(b"\",\"params\":");
-                out.extend_from_slice(c.params.as_bytes());
-                out.push(b'}');
-            }
-        }
-        Protocol::V1 => {
+/// How a protocol frames a batch: the text before, between and after the
+/// commands, and around each command's method name and params.
+struct Framing {
+    open: &'static str,
+    separator: &'static str,
+    before_method: &'static str,
+    before_params: &'static str,
+    after_params: &'static str,
+    close: &'static str,
+}
+
+impl Protocol {
+    fn framing(self) -> Framing {
+        match self {
+            Protocol::Api => Framing {
+                open: "{\"commands\":[",
+                separator: ",",
+                before_method: "{\"",
+                before_params: "\":",
+                after_params: "}",
+                close: "],\"parallel\":false}",
+            },
+            // Newline-delimited objects.
+            Protocol::Legacy => Framing {
+                open: "",
+                separator: "\n",
+                before_method: "{\"method\":\"",
+                before_params: "\",\"params\":",
+                after_params: "}",
+                close: "",
+            },
             // Python json.dumps layout, byte-compatible with cent 2.x.
-            out.push(b'[');
-            for (i, c) in cmds.into_iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                out.extend_from_slice(b"{\"method\": \"");
-                out.extend_from_slice(c.method.as_bytes());
-                out.extend_from_slice(b"\", \"params\": ");
-                out.extend_from_slice(c.params.as_bytes());
-                out.push(b'}');
-            }
-            out.push(b']');
+            Protocol::V1 => Framing {
+                open: "[",
+                separator: ", ",
+                before_method: "{\"method\": \"",
+                before_params: "\", \"params\": ",
+                after_params: "}",
+                close: "]",
+            },
         }
     }
+}
+
+/// Builds the request body for a batch of encoded commands.
+pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>) -> Vec<u8> {
+    let f = protocol.framing();
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(f.open.as_bytes());
+    for (i, c) in cmds.into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(f.separator.as_bytes());
+        }
+        for part in [f.before_method, c.method, f.before_params, &c.params, f.after_params] {
+            out.extend_from_slice(part.as_bytes());
+        }
+    }
+    out.extend_from_slice(f.close.as_bytes());
     out
 }
 

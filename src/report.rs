@@ -8,6 +8,8 @@ mod github;
 mod json;
 mod junit;
 mod table;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! manifest locations, a settings layer from `server:` and `defaults:`) or
 //! every [`Problem`] out. Nothing here touches the network.
 //!
-//! - [`load`](self::load): reading the inputs and the one validation pass
+//! - `load`: reading the inputs and the one validation pass
 //!   (large manifests parsed in parts on every core, equal to one part);
 //! - `document`: top-level keys, `vars:`, `server:`, `defaults:`;
 //! - `command` and `fields`: one list item against the method table;

@@ -2,10 +2,10 @@
 //! knows YAML, not manifests: which top-level list to stream and into how
 //! many parts to cut it are told to it ([`Stream`]).
 //!
-//! - [`build`](self::build): parser events to nodes (anchors, aliases with a budget,
+//! - `build`: parser events to nodes (anchors, aliases with a budget,
 //!   merge keys, depth and size limits), the scanner on a second thread;
-//! - [`scalar`](self::scalar): YAML 1.2 core-schema resolution of plain scalars;
-//! - [`parts`](self::parts): cutting a long block list at its items and parsing the
+//! - `scalar`: YAML 1.2 core-schema resolution of plain scalars;
+//! - `parts`: cutting a long block list at its items and parsing the
 //!   parts on their own threads, equal to one sequential parse.
 //!
 //! This is the only code that knows the YAML crate. It builds the tree from

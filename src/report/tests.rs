@@ -1,0 +1,177 @@
+//! Every report rendered from one run built by hand (no server, no
+//! executor): ok, failed, a broadcast failed on one channel, unknown after a
+//! lost answer, skipped after a transport failure, skipped by --fail-fast,
+//! and already applied. Snapshots in `snapshots/`; review every change
+//! (`cargo insta review`, or `INSTA_UPDATE=always` and `git diff`).
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::executor::ChannelOutcome;
+use crate::methods::lookup;
+use crate::protocol::ApiError;
+
+const MANIFEST: &str = "\
+commands:
+  - publish: {channel: news, data: {n: 1}}
+  - name: greet Grüße
+    publish: {channel: \"nope:x\", data: 2}
+  - broadcast: {channels: [news, \"nope:y\"], data: 3}
+  - publish: {channel: lost, data: 4}
+  - disconnect: {user: \"42\"}
+  - history: {channel: news, limit: 1}
+  - publish: {channel: again, data: 5}
+";
+
+fn command(index: usize, line: usize, name: Option<&str>, method: &str, params: &str) -> Command {
+    let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(params).unwrap();
+    Command {
+        index,
+        manifest: 0,
+        offset: 0,
+        line,
+        name: name.map(str::to_owned),
+        method: lookup(method).unwrap(),
+        target: crate::manifest::Target {
+            channel: params.get("channel").and_then(|v| v.as_str()).map(str::to_owned),
+            channels: params.get("channels").map(|v| serde_json::from_value(v.clone()).unwrap()),
+            user: params.get("user").and_then(|v| v.as_str()).map(str::to_owned),
+            ..Default::default()
+        },
+        params: serde_json::value::to_raw_value(&params).unwrap(),
+    }
+}
+
+fn outcome(status: Status, attempts: u32, ms: u64) -> Outcome {
+    Outcome {
+        status,
+        attempts,
+        duration: Duration::from_millis(ms),
+        skip: None,
+        ..Outcome::skipped(SkipReason::FailFast)
+    }
+}
+
+fn err(code: u32, message: &str) -> Option<ApiError> {
+    Some(ApiError { code: Some(code), message: message.into() })
+}
+
+/// Renders `f` over the hand-built run.
+fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
+    let sources = [Source::new("deploy.yaml", MANIFEST)];
+    let commands = [
+        command(0, 2, None, "publish", r#"{"channel":"news","data":{"n":1}}"#),
+        command(1, 3, Some("greet Grüße"), "publish", r#"{"channel":"nope:x","data":2}"#),
+        command(2, 5, None, "broadcast", r#"{"channels":["news","nope:y"],"data":3}"#),
+        command(3, 6, None, "publish", r#"{"channel":"lost","data":4}"#),
+        command(4, 7, None, "disconnect", r#"{"user":"42"}"#),
+        command(5, 8, None, "history", r#"{"channel":"news","limit":1}"#),
+        command(6, 9, None, "publish", r#"{"channel":"again","data":5}"#),
+    ];
+    let outcomes = [
+        Outcome { result: Some(json!({"offset": 7, "epoch": "kTbX"})), ..outcome(Status::Ok, 1, 12) },
+        Outcome { error: err(102, "unknown channel"), ..outcome(Status::Failed, 1, 12) },
+        Outcome {
+            error: err(102, "unknown channel"),
+            result: Some(json!({"responses": [{"result": {"offset": 8}}, {"error": {"code": 102}}]})),
+            channels: vec![
+                ChannelOutcome {
+                    channel: "news".into(),
+                    status: Status::Ok,
+                    error: None,
+                    result: Some(json!({"offset": 8})),
+                },
+                ChannelOutcome {
+                    channel: "nope:y".into(),
+                    status: Status::Failed,
+                    error: err(102, "unknown channel"),
+                    result: None,
+                },
+            ],
+            ..outcome(Status::Failed, 2, 40)
+        },
+        Outcome {
+            transport: Some("connection reset by peer (http://127.0.0.1:8000/api/batch)".into()),
+            ..outcome(Status::Unknown, 4, 5000)
+        },
+        Outcome {
+            transport: Some("connection refused (http://127.0.0.1:8000/api/batch)".into()),
+            skip: Some(SkipReason::Transport),
+            ..outcome(Status::Skipped, 4, 0)
+        },
+        Outcome::skipped(SkipReason::FailFast),
+        Outcome::skipped(SkipReason::AlreadyApplied),
+    ];
+    let secrets = Secrets::default();
+    let run = Run {
+        run_id: "run-7",
+        duration: Duration::from_millis(5321),
+        sources: &sources,
+        commands: &commands,
+        outcomes: &outcomes,
+        deterministic: false,
+        secrets: &secrets,
+    };
+    f(&run)
+}
+
+#[test]
+fn table_with_its_recap_and_summary() {
+    insta::assert_snapshot!(with_run(|r| table(r, false)));
+}
+
+#[test]
+fn quiet_shows_only_what_is_not_ok() {
+    insta::assert_snapshot!(with_run(quiet));
+}
+
+#[test]
+fn json_lines() {
+    let mut out = Vec::new();
+    with_run(|r| write_json(r, &mut out)).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
+    assert_eq!(parsed["summary"], json!({"total": 7, "ok": 1, "failed": 2, "unknown": 1, "skipped": 3}));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn junit_xml() {
+    insta::assert_snapshot!(with_run(junit_report));
+}
+
+#[test]
+fn github_annotations_and_step_summary() {
+    insta::assert_snapshot!(with_run(|r| format!("{}\n{}", annotations(r), step_summary(r))));
+}
+
+#[test]
+fn names_and_targets_never_show_a_secret() {
+    let sources = [Source::new("m.yaml", "")];
+    let commands = [command(0, 2, Some("key s3cret-k3y"), "publish", r#"{"channel":"s3cret-k3y","data":1}"#)];
+    let outcomes = [Outcome { error: err(102, "unknown channel"), ..outcome(Status::Failed, 1, 1) }];
+    let secrets = Secrets::new(["s3cret-k3y"]);
+    let run = Run {
+        run_id: "r",
+        duration: Duration::ZERO,
+        sources: &sources,
+        commands: &commands,
+        outcomes: &outcomes,
+        deterministic: true,
+        secrets: &secrets,
+    };
+    let mut json = Vec::new();
+    write_json(&run, &mut json).unwrap();
+    for text in [
+        table(&run, false),
+        junit_report(&run),
+        annotations(&run),
+        step_summary(&run),
+        String::from_utf8(json).unwrap(),
+    ] {
+        assert!(!text.contains("s3cret-k3y"), "{text}");
+        assert!(text.contains("***"), "{text}");
+    }
+}
