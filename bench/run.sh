@@ -4,16 +4,24 @@
 # 2-core machine are noise). See BENCHMARKS.md for the method and the results.
 #
 #   bench/run.sh            # everything; raw output also saved to bench/results-latest.txt
+#   BENCH_ONLY=sdk bench/run.sh
+#                           # only the throughput contenders against the hand-written
+#                           # SDK program: cent-run (keys), sdk (keys), sdk (no keys),
+#                           # cent-run --no-idempotency; a short summary (~1 min)
 #
 # Environment (all optional):
 #   BENCH_TARGET_DIR  cargo target dir for the release build (default target/bench,
 #                     separate from target/ so it never waits on another cargo's lock)
-#   BENCH_OUT         where to save the raw output (default bench/results-latest.txt)
+#   BENCH_OUT         where to save the raw output (default bench/results-latest.txt;
+#                     bench/results-sdk-latest.txt with BENCH_ONLY=sdk)
 #   WRK_SECONDS       length of one wrk run with pre-built bodies (default 10)
 #   WRK_KEYED_SECONDS length of one wrk run with keyed bodies (default 3; each needs a
 #                     fresh server and enough unique bodies, see WRK_KEYED_BODIES)
 #   WRK_KEYED_BODIES  keyed bodies generated (default 8000, ~105 MB in /tmp)
 #   BENCH_IDLE_WAIT   at most this many seconds to wait for loadavg < 1 first (default 180)
+#   BENCH_ONLY        `sdk`: run only the subset above (default: everything)
+#   BENCH_CENT_RUN    a cent-run binary to measure instead of building one (e.g. a
+#                     build of another commit while the working tree does not build)
 #
 # Exit code: 0 when every contender ran and every correctness check passed,
 # whether or not the performance targets were met (the summary says PASS/FAIL);
@@ -22,7 +30,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-OUT="${BENCH_OUT:-$ROOT/bench/results-latest.txt}"
 TARGET_DIR="${BENCH_TARGET_DIR:-$ROOT/target/bench}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
 WRK_KEYED_SECONDS="${WRK_KEYED_SECONDS:-3}"
@@ -33,7 +40,14 @@ CHANNELS=20
 BATCH=100
 CONC=4
 N_CHECK=100000   # commands in the validate-only manifest
-export N_RUN N_RUN_LARGE N_CHECK BATCH
+BENCH_ONLY="${BENCH_ONLY:-}"
+case "$BENCH_ONLY" in
+  "" | sdk) ;;
+  *) echo "bench: BENCH_ONLY must be empty or 'sdk', not '$BENCH_ONLY'" >&2; exit 2 ;;
+esac
+export N_RUN N_RUN_LARGE N_CHECK BATCH CHANNELS CONC BENCH_ONLY
+# The subset's raw output goes to a file of its own: results-latest.txt is the full run's.
+OUT="${BENCH_OUT:-$ROOT/bench/results-${BENCH_ONLY:+$BENCH_ONLY-}latest.txt}"
 
 exec > >(tee "$OUT") 2>&1
 
@@ -63,7 +77,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+scripts/install-centrifugo.sh >/dev/null
+CENTRIFUGO="$ROOT/.tools/bin/centrifugo"
+echo "wrk: $(wrk -v 2>&1 | head -1 | cut -c1-40)"
+echo "$(hyperfine --version)"
+echo "centrifugo: $("$CENTRIFUGO" version | head -1)"
 VENV="$ROOT/.tools/bench-venv"
+if [ -z "$BENCH_ONLY" ]; then  # the subset needs no Python client
 if [ ! -f "$VENV/.bench-deps-1" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet "cent==5.2.0" "PyYAML==6.0.*"
@@ -72,20 +92,31 @@ fi
 PY="$VENV/bin/python"
 "$PY" -c 'import yaml; assert yaml.__with_libyaml__, "PyYAML without libyaml"; yaml.CSafeLoader' \
   || die "PyYAML has no libyaml-backed CSafeLoader"
-scripts/install-centrifugo.sh >/dev/null
-CENTRIFUGO="$ROOT/.tools/bin/centrifugo"
-echo "wrk: $(wrk -v 2>&1 | head -1 | cut -c1-40)"
-echo "$(hyperfine --version)"
 echo "python: $("$PY" --version), cent $("$PY" -c 'import importlib.metadata as m; print(m.version("cent"))'),"\
 " PyYAML $("$PY" -c 'import yaml; print(yaml.__version__)') (libyaml $("$PY" -c 'import yaml; print(yaml.__with_libyaml__)'))"
-echo "centrifugo: $("$CENTRIFUGO" version | head -1)"
+fi
 
 # ---------------------------------------------------------------- build
-say "build (release, CARGO_TARGET_DIR=$TARGET_DIR)"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --locked --bin cent-run 2>&1 | tail -2
-CR="$TARGET_DIR/release/cent-run"
-"$CR" --version
-echo "source: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -q . && echo ' + uncommitted changes in src/Cargo files' || true)"
+if [ -n "${BENCH_CENT_RUN:-}" ]; then
+  say "cent-run: the given binary BENCH_CENT_RUN=$BENCH_CENT_RUN (not built here)"
+  CR="$BENCH_CENT_RUN"
+  [ -x "$CR" ] || die "BENCH_CENT_RUN=$CR is not an executable"
+  "$CR" --version
+else
+  say "build (release, CARGO_TARGET_DIR=$TARGET_DIR)"
+  CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --locked --bin cent-run 2>&1 | tail -2
+  CR="$TARGET_DIR/release/cent-run"
+  "$CR" --version
+  echo "source: commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | grep -q . && echo ' + uncommitted changes in src/Cargo files' || true)"
+fi
+# The hand-written yardstick: bench/sdk, a standalone project on the official
+# Centrifugo Rust SDK (crate cent), with its own lock file and target dir.
+say "build bench/sdk (release, the hand-written program on the cent SDK)"
+CARGO_TARGET_DIR="$ROOT/bench/sdk/target" cargo build --release --locked \
+  --manifest-path "$ROOT/bench/sdk/Cargo.toml" 2>&1 | tail -2
+SDK="$ROOT/bench/sdk/target/release/sdk-publish"
+[ -x "$SDK" ] || die "no $SDK after the build"
+echo "sdk-publish on cent $(awk '/^name = "cent"$/ {getline; gsub(/[^0-9.]/, ""); print}' bench/sdk/Cargo.lock)"
 
 # ---------------------------------------------------------------- machine
 say "machine"
@@ -105,11 +136,15 @@ echo "loadavg before: $(cat /proc/loadavg)"
 # ---------------------------------------------------------------- inputs
 say "inputs"
 python3 bench/gen.py run "$WORK/run.yaml" "$N_RUN" "$CHANNELS"
-python3 bench/gen.py run "$WORK/run-large.yaml" "$N_RUN_LARGE" "$CHANNELS"
-python3 bench/gen.py check "$WORK/check.yaml" "$N_CHECK"
+if [ -n "$BENCH_ONLY" ]; then
+  WRK_KEYED_BODIES=1  # the subset needs one keyed body only, for the probe below
+else
+  python3 bench/gen.py run "$WORK/run-large.yaml" "$N_RUN_LARGE" "$CHANNELS"
+  python3 bench/gen.py check "$WORK/check.yaml" "$N_CHECK"
+fi
 python3 bench/gen.py wrk "$WORK/bodies" 8 "$BATCH" "$CHANNELS"
 python3 bench/gen.py wrkkeyed "$WORK/keyed.ndjson" "$WRK_KEYED_BODIES" "$BATCH" "$CHANNELS"
-ls -l "$WORK/run.yaml" "$WORK/run-large.yaml" "$WORK/check.yaml" "$WORK/keyed.ndjson" | awk '{print $5, $9}'
+ls -l "$WORK"/*.yaml "$WORK/keyed.ndjson" | awk '{print $5, $9}'
 echo "wrk bodies: 8 x $(wc -c <"$WORK/bodies/body-0.json") bytes (pre-built, no keys);" \
   "$WRK_KEYED_BODIES x $(head -1 "$WORK/keyed.ndjson" | wc -c) bytes (pre-built, keyed)"
 
@@ -189,11 +224,48 @@ echo "where the time goes: parse+validate only (cent-run check on the same manif
 "${HF[@]}" --export-json "$WORK/cent-run-check-20k.hf.json" -n "cent-run check (20k)" \
   "$CR check $WORK/run.yaml"
 
-say "1b. cent-run end to end: $N_RUN_LARGE publishes (extra: fixed costs amortised)"
+if [ -z "$BENCH_ONLY" ]; then
+  say "1b. cent-run end to end: $N_RUN_LARGE publishes (extra: fixed costs amortised)"
+  start_server
+  hyperfine --style basic --runs 3 --export-json "$WORK/cent-run-large.hf.json" -n "cent-run ($N_RUN_LARGE)" \
+    "$(cr_run "$WORK/run-large.yaml") --report-json $WORK/report-large.json"
+  check_report "$WORK/report-large.json" "$N_RUN_LARGE"
+fi
+
+# ---------------------------------------------------------------- 1c-1e. the hand-written program
+# The yardstick: what a user would otherwise write by hand, bench/sdk on the
+# official Rust SDK (crate cent): the same publishes as run.yaml (bench/gen.py),
+# batches of $BATCH through the SDK's batch API, $CONC in flight, per-channel order
+# kept (each task owns a disjoint set of channels), every reply checked (it exits
+# non-zero on an error or missing reply, which fails hyperfine and so the script).
+# Timed like cent-run: hyperfine, process start included, a fresh server each.
+sdk_run() { # [--no-keys]
+  echo "$SDK --url $URL --api-key $KEY --count $N_RUN --channels $CHANNELS --batch $BATCH --concurrency $CONC $*"
+}
+say "1c. sdk (keys): hand-written program on the cent SDK, idempotency key on every publish"
 start_server
-hyperfine --style basic --runs 3 --export-json "$WORK/cent-run-large.hf.json" -n "cent-run ($N_RUN_LARGE)" \
-  "$(cr_run "$WORK/run-large.yaml") --report-json $WORK/report-large.json"
-check_report "$WORK/report-large.json" "$N_RUN_LARGE"
+"${HF[@]}" --export-json "$WORK/sdk-keys.hf.json" -n "sdk (keys)" "$(sdk_run)"
+say "1d. sdk (no keys): the same, without idempotency keys"
+start_server
+"${HF[@]}" --export-json "$WORK/sdk-nokeys.hf.json" -n "sdk (no keys)" "$(sdk_run --no-keys)"
+say "1e. cent-run --no-idempotency end to end (compare with sdk (no keys))"
+CR_HELP="$("$CR" --help 2>&1 || true)"  # captured: grep -q in a pipe could SIGPIPE it
+if grep -q -- '--no-idempotency' <<<"$CR_HELP"; then
+  start_server
+  "${HF[@]}" --export-json "$WORK/cent-run-noidem.hf.json" -n "cent-run --no-idempotency" \
+    "$(cr_run "$WORK/run.yaml") --no-idempotency --report-json $WORK/report-noidem.json"
+  check_report "$WORK/report-noidem.json"
+else
+  echo "skipped: \`cent-run --help\` does not mention --no-idempotency (not implemented yet)"
+fi
+
+if [ -n "$BENCH_ONLY" ]; then
+  echo
+  echo "loadavg after: $(cat /proc/loadavg)"
+  say "summary (BENCH_ONLY=$BENCH_ONLY)"
+  python3 bench/summary.py "$WORK"
+  exit 0
+fi
 
 # ---------------------------------------------------------------- 2. python
 for mode in async threads; do

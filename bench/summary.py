@@ -7,6 +7,9 @@ Reads what run.sh left in WORKDIR (hyperfine JSON exports, /usr/bin/time -v
 outputs, wrk outputs, the Python client's in-process times) and prints the raw
 numbers, the ratios and the targets with PASS/FAIL. Also writes
 WORKDIR/summary.json.
+
+With BENCH_ONLY=sdk (run.sh's subset), only cent-run end to end and the
+hand-written SDK program (bench/sdk) are summarised.
 """
 import json
 import os
@@ -19,6 +22,9 @@ N_RUN = int(os.environ.get("N_RUN", "20000"))
 N_RUN_LARGE = int(os.environ.get("N_RUN_LARGE", "100000"))
 N_CHECK = int(os.environ.get("N_CHECK", "100000"))
 BATCH = int(os.environ.get("BATCH", "100"))
+CONC = int(os.environ.get("CONC", "4"))
+BENCH_ONLY = os.environ.get("BENCH_ONLY", "")
+SDK_TARGET = 0.8  # cent-run must reach this share of the hand-written program's cmd/s
 
 
 def hf(name):
@@ -82,7 +88,76 @@ def pytimes(mode):
             for k in ("import_s", "parse_s", "build_s", "send_s")}
 
 
+def fmt_times(r):
+    return ", ".join("%.3f" % t for t in r["times"])
+
+
+def sdk_yardstick(cr):
+    """The hand-written program on the official Rust SDK (bench/sdk) against
+    cent-run (`cr`, its hyperfine result): throughput lines, ratio lines,
+    targets (ok is None when the contender was skipped) and summary.json fields."""
+    cps = lambda r: N_RUN / r["median"]
+    sk, sn = hf("sdk-keys"), hf("sdk-nokeys")
+    noidem = hf("cent-run-noidem") if os.path.exists(os.path.join(W, "cent-run-noidem.hf.json")) else None
+    lines = [
+        "  sdk (keys): hand-written on the cent SDK %9.0f cmd/s   (median %.3f s of %s)"
+        % (cps(sk), sk["median"], fmt_times(sk)),
+        "  sdk (no keys)                            %9.0f cmd/s   (median %.3f s of %s)"
+        % (cps(sn), sn["median"], fmt_times(sn)),
+    ]
+    if noidem:
+        lines.append("  cent-run --no-idempotency end to end     %9.0f cmd/s   (median %.3f s of %s)"
+                     % (cps(noidem), noidem["median"], fmt_times(noidem)))
+    else:
+        lines.append("  cent-run --no-idempotency                skipped (cent-run has no such flag yet)")
+    r_keys = cps(cr) / cps(sk)
+    r_nokeys = cps(noidem) / cps(sn) if noidem else None
+    ratios = [
+        "  cent-run (keys) / sdk (keys)   %.2fx   (target >= %.1fx; commands/s, both end to end)"
+        % (r_keys, SDK_TARGET),
+        ("  cent-run --no-idempotency / sdk (no keys) %.2fx   (target >= %.1fx)" % (r_nokeys, SDK_TARGET))
+        if noidem else "  cent-run --no-idempotency / sdk (no keys) n/a (skipped)",
+        "  sdk (keys) / sdk (no keys)     %.2fx   (what idempotency keys cost the hand-written program)"
+        % (cps(sk) / cps(sn)),
+    ]
+    targets = [
+        ("cent-run >= %.1fx sdk (keys)" % SDK_TARGET, r_keys >= SDK_TARGET, "%.2fx" % r_keys),
+        ("cent-run --no-idempotency >= %.1fx sdk (no keys)" % SDK_TARGET,
+         None if r_nokeys is None else r_nokeys >= SDK_TARGET,
+         "%.2fx" % r_nokeys if noidem else "skipped: no --no-idempotency in cent-run --help"),
+    ]
+    fields = {"sdk_keys_cps": cps(sk), "sdk_nokeys_cps": cps(sn),
+              "cent_run_noidem_cps": cps(noidem) if noidem else None,
+              "cent_run_over_sdk_keys": r_keys, "cent_run_noidem_over_sdk_nokeys": r_nokeys}
+    return lines, ratios, targets, fields
+
+
+def verdict(ok):
+    return "SKIP" if ok is None else "PASS" if ok else "FAIL"
+
+
+def main_sdk_only():
+    """BENCH_ONLY=sdk: cent-run end to end and the hand-written SDK program only."""
+    cr = hf("cent-run")
+    lines, ratios, targets, fields = sdk_yardstick(cr)
+    out = ["=" * 78,
+           "SUMMARY, BENCH_ONLY=sdk  (medians; commands/s = %d commands / wall time)" % N_RUN,
+           "=" * 78,
+           "throughput, %d publishes over 20 channels, batch %d, concurrency %d, end to end"
+           " (process start included):" % (N_RUN, BATCH, CONC),
+           "  cent-run (keys) end to end               %9.0f cmd/s   (median %.3f s of %s)"
+           % (N_RUN / cr["median"], cr["median"], fmt_times(cr))]
+    out += lines + ["", "RATIOS (same run, same machine):"] + ratios + ["", "TARGETS:"]
+    out += ["  %-4s %-50s %s" % (verdict(ok), label, val) for label, ok, val in targets]
+    print("\n".join(out))
+    fields.update(cent_run_cps=N_RUN / cr["median"], targets={label: ok for label, ok, _ in targets})
+    with open(os.path.join(W, "summary.json"), "w") as f:
+        json.dump(fields, f, indent=2)
+
+
 def main():
+    if BENCH_ONLY == "sdk":
+        return main_sdk_only()
     s = {}
     cr = hf("cent-run")
     cr_t = timev("cent-run")
@@ -130,6 +205,10 @@ def main():
     p("  wrk, pre-built keyed bodies (what cent-run sends: unique idempotency keys)"
       " %9.0f cmd/s   (%.1f req/s median of %s)"
       % (wrk_key_cps, wk_key["median_rps"], ", ".join("%.1f" % r for r in wk_key["rps"])))
+    sdk_lines, sdk_ratios, sdk_targets, sdk_fields = sdk_yardstick(cr)
+    p("  the hand-written program (bench/sdk, official Rust SDK `cent`), end to end like cent-run:")
+    for line in sdk_lines:
+        p("  " + line)
     large_send_s = rep_large["duration_ms"] / 1000.0
     p("  extra: cent-run end to end, %d publishes  %9.0f cmd/s   (median %.3f s of %s;"
       " send phase %.3f s = %.0f cmd/s)"
@@ -190,6 +269,8 @@ def main():
     p("  check 100k time: cent-run / PyYAML %.2fx   (PyYAML / cent-run %.2fx)" % (r_check, 1 / r_check))
     p("  check 100k time: cent-run / PyYAML with gc off %.2fx" % (ck["median"] / yp_nogc["median"]))
     p("  check 100k peak RSS: cent-run / PyYAML %.2fx" % r_mem)
+    for line in sdk_ratios:
+        p(line)
     p("")
     targets = [
         ("cent-run >= 0.8x wrk (pre-built bodies)", r_wrk_pre >= 0.8, "%.2fx" % r_wrk_pre),
@@ -199,10 +280,10 @@ def main():
         ("check of 100k < 300 MB peak RSS", ck_t["rss_mib"] * 1.048576 < 300, "%.1f MB" % (ck_t["rss_mib"] * 1.048576)),
         ("check faster than PyYAML C parse", ck["median"] < yp["median"],
          "%.3f s vs %.3f s" % (ck["median"], yp["median"])),
-    ]
+    ] + sdk_targets
     p("TARGETS:")
     for label, ok, val in targets:
-        p("  %-4s %-42s %s" % ("PASS" if ok else "FAIL", label, val))
+        p("  %-4s %-42s %s" % (verdict(ok), label, val))
     print("\n".join(out))
 
     s = {"cent_run_cps": cr_cps, "python_best": best, "python_cps": py_cps,
@@ -212,6 +293,7 @@ def main():
          "check_100k_s": ck["median"], "check_100k_rss_mib": ck_t["rss_mib"],
          "pyyaml_100k_s": yp["median"], "pyyaml_nogc_100k_s": yp_nogc["median"], "pyyaml_100k_rss_mib": yp_t["rss_mib"],
          "targets": {label: ok for label, ok, _ in targets}}
+    s.update(sdk_fields)
     with open(os.path.join(W, "summary.json"), "w") as f:
         json.dump(s, f, indent=2)
 
