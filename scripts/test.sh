@@ -12,3 +12,4 @@ cargo fmt --all --check
 cargo clippy --locked --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps
 cargo test --locked
+cargo publish --dry-run --locked --quiet

@@ -214,9 +214,6 @@ pub struct RunArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub log: LogArgs,
-    /// Fixed durations in output (for snapshot tests).
-    #[arg(long, hide = true, env = "CENT_RUN_DETERMINISTIC")]
-    pub deterministic: bool,
 }
 
 impl RunArgs {

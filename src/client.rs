@@ -234,13 +234,13 @@ impl Client {
     /// One reply per command of an exchange (`methods` in order), with this
     /// client's secrets kept out of every message and result.
     pub(crate) fn replies(&self, methods: &[&str], sent: Sent) -> Result<Vec<Reply>, Error> {
-        let hide = |mut e: TransportError| {
-            e.message = self.secrets.redact(&e.message).into_owned();
+        let redact = |text: &str| self.secrets.redact(text).into_owned();
+        let response = sent.response.map_err(|mut e| {
+            e.message = redact(&e.message);
             Error::Transport(e)
-        };
-        let response = sent.response.map_err(hide)?;
+        })?;
         if response.status != 200 {
-            return Err(hide(TransportError::status(&response)));
+            return Err(Error::Transport(TransportError::status(&response, &redact)));
         }
         let mut replies = protocol::decode(self.protocol, methods, &response.body)?;
         if !self.secrets.is_empty() {

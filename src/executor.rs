@@ -161,7 +161,7 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str, keys: bo
 /// (what `plan` shows).
 pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>> {
     let all: Vec<usize> = (0..prepared.len()).collect();
-    let mut packer = packer(prepared, &all);
+    let mut packer = packer(prepared, &all, opts);
     let limits = limits(opts);
     let size = |i: usize| request_size(&prepared[i]);
     let mut out = Vec::new();
@@ -173,14 +173,23 @@ pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>>
 }
 
 /// Lanes over the commands `todo` (indices into `prepared`), ready to pack.
-fn packer(prepared: &[Prepared], todo: &[usize]) -> Packer {
+/// With one request at a time everything is one lane: every command is
+/// applied in manifest order, whatever its target (SPEC §5).
+fn packer(prepared: &[Prepared], todo: &[usize], opts: &RunOptions) -> Packer {
+    if opts.concurrency <= 1 {
+        return Packer::new(vec![todo.to_vec()]);
+    }
     let targets: Vec<&[String]> = todo.iter().map(|&i| prepared[i].targets.as_slice()).collect();
     Packer::new(lanes::lanes(&targets).into_iter().map(|l| l.into_iter().map(|k| todo[k]).collect()).collect())
 }
 
 /// A command's share of a request body: its params plus the method wrapper.
+pub fn command_size(params_len: usize) -> usize {
+    params_len + 32
+}
+
 fn request_size(p: &Prepared) -> usize {
-    p.encoded.params.len() + 32
+    command_size(p.encoded.params.len())
 }
 
 fn limits(opts: &RunOptions) -> BatchLimits {
@@ -228,7 +237,7 @@ pub async fn execute(
             todo.push(i);
         }
     }
-    let mut packer = packer(&prepared, &todo);
+    let mut packer = packer(&prepared, &todo, opts);
     let limits = limits(opts);
     let size = |i: usize| request_size(&prepared[i]);
     let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
@@ -367,6 +376,15 @@ mod tests {
         protocol: Protocol,
         answers: Vec<Result<HttpResponse, TransportError>>,
     ) -> (Vec<Outcome>, Vec<String>) {
+        run_with(text, protocol, answers, true)
+    }
+
+    fn run_with(
+        text: &str,
+        protocol: Protocol,
+        answers: Vec<Result<HttpResponse, TransportError>>,
+        idempotency: bool,
+    ) -> (Vec<Outcome>, Vec<String>) {
         let t = Arc::new(Scripted { answers: Mutex::new(answers), bodies: Mutex::new(Vec::new()) });
         let mut config = ClientConfig::api("http://h", "k");
         config.protocol = protocol;
@@ -376,7 +394,7 @@ mod tests {
             retry: RetryPolicy { retries: 3, base: Duration::from_millis(1), max: Duration::from_millis(2) },
             ..RunOptions::default()
         };
-        let prepared = Arc::new(prepare(&commands(text, protocol), protocol, &opts.run_id, true));
+        let prepared = Arc::new(prepare(&commands(text, protocol), protocol, &opts.run_id, idempotency));
         let (_tx, rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let recorder = Arc::new(Recorder::new(prepared.len()));
@@ -384,6 +402,23 @@ mod tests {
         let bodies = t.bodies.lock().unwrap().clone();
         let outcomes = recorder.take();
         (outcomes, bodies)
+    }
+
+    #[test]
+    fn concurrency_one_applies_every_command_in_manifest_order() {
+        let cmds = commands(
+            "commands:\n  - disconnect: {user: a}\n  - publish: {channel: x, data: 1}\n  - disconnect: {user: b}\n  - history: {channel: x, limit: 1}\n  - presence: {channel: y}\n  - disconnect: {user: a}\n",
+            Protocol::Api,
+        );
+        let prepared = prepare(&cmds, Protocol::Api, "r", true);
+        let order = |concurrency, batch_size| {
+            let opts = RunOptions { concurrency, batch_size, ..RunOptions::default() };
+            plan_batches(&prepared, &opts).concat()
+        };
+        assert_eq!(order(1, 100), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(order(1, 2), [0, 1, 2, 3, 4, 5]);
+        // With several requests in flight, lanes may be packed out of manifest order.
+        assert_ne!(order(4, 100), [0, 1, 2, 3, 4, 5]);
     }
 
     #[test]
@@ -423,6 +458,23 @@ mod tests {
         assert_eq!(outcomes[1].status, Status::Ok);
         assert_eq!(bodies.len(), 2);
         assert!(!bodies[1].contains("publish"), "the publish is not re-sent: {}", bodies[1]);
+    }
+
+    #[test]
+    fn with_no_idempotency_an_unknown_publish_is_not_resent_on_the_api_protocol_either() {
+        let broken = || Err(TransportError { kind: TransportErrorKind::Broken, message: "connection reset".into() });
+        let text = "commands:\n  - publish: {channel: a, data: 1}\n  - history: {channel: b, limit: 1}\n";
+        let history = r#"{"replies":[{"history":{"publications":[],"epoch":"e","offset":0}}]}"#;
+        let (outcomes, bodies) = run_with(text, Protocol::Api, vec![broken(), ok(history)], false);
+        assert_eq!((outcomes[0].status, outcomes[0].attempts), (Status::Unknown, 1));
+        assert_eq!(outcomes[1].status, Status::Ok);
+        assert_eq!(bodies.len(), 2);
+        assert!(!bodies[0].contains("idempotency_key") && !bodies[1].contains("publish"), "{bodies:?}");
+        // With keys, the same lost answer is re-sent under the same key.
+        let published = r#"{"replies":[{"publish":{"offset":1}},{"history":{"publications":[],"epoch":"e","offset":1}}]}"#;
+        let (outcomes, bodies) = run_with(text, Protocol::Api, vec![broken(), ok(published)], true);
+        assert_eq!((outcomes[0].status, outcomes[0].attempts), (Status::Ok, 2));
+        assert!(bodies[1].contains("idempotency_key"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod github;
 mod json;
 mod junit;
+mod problems;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -16,8 +17,9 @@ use std::time::Duration;
 use std::borrow::Cow;
 
 pub use github::{annotations, step_summary};
-pub use json::{JsonReport, json_report, write_json};
+pub use json::{JsonReport, json_report, write_invalid_json, write_json};
 pub use junit::junit_report;
+pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
 pub use table::{quiet, recap, summary_line, table};
 
 use crate::executor::{Outcome, SkipReason, Status, Summary};
@@ -35,6 +37,8 @@ pub struct Run<'a> {
     pub deterministic: bool,
     /// Kept out of the manifest's text in every report.
     pub secrets: &'a Secrets,
+    /// Warnings found before the run (they are in the JSON report).
+    pub warnings: &'a [crate::manifest::Problem],
 }
 
 impl Run<'_> {

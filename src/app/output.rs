@@ -52,7 +52,14 @@ pub fn problems(problems: &[Problem]) {
 pub fn completions(shell: clap_complete::Shell) -> String {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut crate::cli::Cli::command(), "cent-run", &mut buf);
-    String::from_utf8(buf).expect("completion scripts are UTF-8")
+    let script = String::from_utf8(buf).expect("completion scripts are UTF-8");
+    match shell {
+        // clap_complete 4.6 names a subcommand's case `cent__subcmd__run__…`
+        // but tracks it as `cent__run__…` for a binary name with a hyphen,
+        // so nothing below the top level completed: one name for both.
+        clap_complete::Shell::Bash => script.replace("cent__subcmd__run", "cent__run"),
+        _ => script,
+    }
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and the run is long.

@@ -22,6 +22,55 @@ pub enum Mode {
 }
 
 pub fn run(files: &[PathBuf], args: &RunArgs, mode: Mode) -> Result<Exit, Error> {
+    let (manifest, settings) = match load(files, args, mode) {
+        Ok(loaded) => loaded,
+        Err(Error::Invalid(problems)) => {
+            invalid(&problems, args, mode);
+            return Err(Error::Invalid(problems));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut warnings: Vec<_> = manifest.warnings.iter().chain(&settings.warnings).cloned().collect();
+    warnings.extend(oversized(&manifest, &settings.run));
+    if !warnings.is_empty() {
+        if !args.quiet {
+            output::problems(&warnings);
+        }
+        if github_actions() {
+            output::stderr(&report::problem_annotations(&warnings));
+        }
+    }
+    let exit = match mode {
+        Mode::Check => {
+            let (n, m) = (manifest.commands.len(), manifest.sources.len());
+            if args.format == Format::Json {
+                let check = report::CheckJson {
+                    valid: true,
+                    commands: n,
+                    protocol: Some(manifest.protocol.as_str()),
+                    problems: report::json_problems(&warnings),
+                };
+                output::line(&serde_json::to_string(&check).expect("JSON"));
+            } else if !args.quiet {
+                output::line(&format!(
+                    "ok: {n} command{} in {m} manifest{} ({} protocol)",
+                    if n == 1 { "" } else { "s" },
+                    if m == 1 { "" } else { "s" },
+                    manifest.protocol
+                ));
+            }
+            Ok(Exit::Ok)
+        }
+        Mode::Plan => plan(&manifest, &settings.connection, &settings.run),
+        Mode::Run => send(&manifest, &settings.connection, settings.run, args, &warnings),
+    };
+    drop_in_background(manifest);
+    exit
+}
+
+/// Loads and validates the manifests and settles the settings: every
+/// problem with either, or what a run needs.
+fn load(files: &[PathBuf], args: &RunArgs, mode: Mode) -> Result<(Manifest, settings::Settings), Error> {
     let profile = super::profile(&args.conn)?;
     let upper = super::upper(args.layer(), profile.as_ref());
     let value = |s: &Option<Setting<_>>| s.as_ref().and_then(|s| s.value.as_ref().ok().copied());
@@ -41,28 +90,74 @@ pub fn run(files: &[PathBuf], args: &RunArgs, mode: Mode) -> Result<Exit, Error>
     let layer = validated.over(upper).over(env).over(manifest.settings.clone());
     let needs = if mode == Mode::Run { settings::Mode::Run } else { settings::Mode::Check };
     let settings = settings::resolve(layer, needs)?;
-    let warnings: Vec<_> = manifest.warnings.iter().chain(&settings.warnings).cloned().collect();
-    if !warnings.is_empty() && !args.quiet {
-        output::problems(&warnings);
+    Ok((manifest, settings))
+}
+
+fn github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// An invalid run still tells a pipeline what is wrong: annotations under
+/// GitHub Actions, the report files it asked for, JSON on stdout.
+fn invalid(problems: &[crate::manifest::Problem], args: &RunArgs, mode: Mode) {
+    if github_actions() {
+        output::stderr(&report::problem_annotations(problems));
     }
-    let exit = match mode {
-        Mode::Check => {
-            if !args.quiet {
-                let (n, m) = (manifest.commands.len(), manifest.sources.len());
-                output::line(&format!(
-                    "ok: {n} command{} in {m} manifest{} ({} protocol)",
-                    if n == 1 { "" } else { "s" },
-                    if m == 1 { "" } else { "s" },
-                    manifest.protocol
-                ));
-            }
-            Ok(Exit::Ok)
+    if let Some(path) = &args.report_json {
+        write_file(path, &|out| report::write_invalid_json(problems, out));
+    }
+    if let Some(path) = &args.report_junit {
+        write_file(path, &|out| out.write_all(report::problems_junit(problems).as_bytes()));
+    }
+    if args.format == Format::Json {
+        let mut text = Vec::new();
+        if mode == Mode::Check {
+            let check = report::CheckJson {
+                valid: false,
+                commands: 0,
+                protocol: None,
+                problems: report::json_problems(problems),
+            };
+            let _ = serde_json::to_writer(&mut text, &check);
+            text.push(b'\n');
+        } else {
+            let _ = report::write_invalid_json(problems, &mut text);
         }
-        Mode::Plan => plan(&manifest, &settings.connection, &settings.run),
-        Mode::Run => send(&manifest, &settings.connection, settings.run, args),
-    };
-    drop_in_background(manifest);
-    exit
+        output::write(&String::from_utf8_lossy(&text));
+    }
+}
+
+/// A command whose request alone exceeds `--max-batch-bytes` is sent alone,
+/// over the limit a proxy in front of the server may enforce.
+fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
+    m.commands
+        .iter()
+        .filter(|c| executor::command_size(c.params.get().len()) > opts.max_batch_bytes)
+        .take(10)
+        .map(|c| {
+            let p = crate::manifest::Problem::error(format!(
+                "command #{} ({}) is {} bytes, over --max-batch-bytes {}: it is sent alone, in a request over the limit",
+                c.index,
+                c.method.name,
+                executor::command_size(c.params.get().len()),
+                opts.max_batch_bytes
+            ));
+            let src = &m.sources[c.manifest];
+            p.at(src, crate::manifest::Span { offset: c.offset, len: 1 }, "this command").warning()
+        })
+        .collect()
+}
+
+/// Writes one report file through a buffer; a failure is said once.
+fn write_file(path: &PathBuf, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
+    let written = std::fs::File::create(path).and_then(|f| {
+        let mut out = std::io::BufWriter::new(f);
+        fill(&mut out)?;
+        out.flush()
+    });
+    if let Err(e) = written {
+        output::error(&format!("cannot write {}: {e}", path.display()));
+    }
 }
 
 /// Frees `value` on another thread: freeing the commands of a large
@@ -124,7 +219,13 @@ fn describe(m: &Manifest, cmds: &[usize]) -> String {
         .join(", ")
 }
 
-fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -> Result<Exit, Error> {
+fn send(
+    m: &Manifest,
+    conn: &Connection,
+    mut opts: RunOptions,
+    args: &RunArgs,
+    warnings: &[crate::manifest::Problem],
+) -> Result<Exit, Error> {
     // Report files that cannot be written are bad options: find out before sending.
     for path in [&args.report_json, &args.report_junit].into_iter().flatten() {
         std::fs::File::create(path).map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
@@ -170,26 +271,17 @@ fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -
         sources: &m.sources,
         commands: &m.commands,
         outcomes: &outcomes,
-        deterministic: args.deterministic,
+        // Fixed durations, for golden tests (not a flag: completion and --help stay clean).
+        deterministic: std::env::var_os("CENT_RUN_DETERMINISTIC").is_some_and(|v| v == "1"),
         secrets: &secrets,
+        warnings,
     };
     let exit = Exit::for_outcomes(&outcomes, end.interrupted);
-    // One report file: written through a buffer, a failure said once.
-    let write = |path: &PathBuf, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
-        let written = std::fs::File::create(path).and_then(|f| {
-            let mut out = std::io::BufWriter::new(f);
-            fill(&mut out)?;
-            out.flush()
-        });
-        if let Err(e) = written {
-            output::error(&format!("cannot write {}: {e}", path.display()));
-        }
-    };
     if let Some(path) = &args.report_json {
-        write(path, &|out| report::write_json(&run, out));
+        write_file(path, &|out| report::write_json(&run, out));
     }
     if let Some(path) = &args.report_junit {
-        write(path, &|out| out.write_all(report::junit_report(&run).as_bytes()));
+        write_file(path, &|out| out.write_all(report::junit_report(&run).as_bytes()));
     }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let _ = match args.format {
@@ -199,7 +291,7 @@ fn send(m: &Manifest, conn: &Connection, mut opts: RunOptions, args: &RunArgs) -
     };
     let _ = stdout.flush();
     drop(stdout);
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    if github_actions() {
         // Annotations are for the log, never in machine-readable stdout.
         let annotations = report::annotations(&run);
         match args.format {

@@ -55,10 +55,11 @@ pub struct TransportError {
 impl TransportError {
     /// A non-200 answer. A redirect is never followed (the request carries
     /// the API key): it fails like a 4xx and says where it pointed.
-    pub fn status(response: &HttpResponse) -> Self {
+    /// `redact` clears the server's text (the body, the location) of secrets.
+    pub fn status(response: &HttpResponse, redact: &dyn Fn(&str) -> String) -> Self {
         let (status, body) = (response.status, &response.body);
         if (300..400).contains(&status) {
-            let to = response.location.as_deref().unwrap_or("(no Location)");
+            let to = response.location.as_deref().map_or_else(|| "(no Location)".to_owned(), redact);
             return TransportError {
                 kind: TransportErrorKind::Status(status),
                 message: format!(
@@ -66,7 +67,7 @@ impl TransportError {
                 ),
             };
         }
-        let text = String::from_utf8_lossy(&body[..body.len().min(200)]).trim().to_owned();
+        let text = redact(String::from_utf8_lossy(&body[..body.len().min(200)]).trim());
         let hint = match status {
             401 => " (wrong or missing API key)",
             404 => " (wrong URL or protocol for this server)",
@@ -141,15 +142,15 @@ fn classify(e: &reqwest::Error) -> TransportError {
     } else {
         TransportErrorKind::Broken
     };
-    // reqwest's Display includes the URL (no secrets: keys travel in headers).
-    let mut message = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        src = s.source();
+    // The innermost cause says what happened (connection refused, timed
+    // out, certificate not trusted); reqwest's own text only says that
+    // sending failed. The URL follows (no secrets: keys travel in headers).
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
-    TransportError { kind, message }
+    let url = e.url().map_or(String::new(), |u| format!(" ({u})"));
+    TransportError { kind, message: format!("{cause}{url}") }
 }
 
 impl Transport for ReqwestTransport {

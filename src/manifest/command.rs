@@ -185,13 +185,20 @@ fn for_each_items(ck: &mut Checker, node: &Node, scope: &Scope, dir: &Path) -> O
             };
             let full = dir.join(&path);
             match std::fs::read_to_string(&full) {
-                Ok(text) => Some(
-                    text.lines()
+                Ok(text) => {
+                    let items: Vec<String> = text
+                        .lines()
                         .map(str::trim)
                         .filter(|l| !l.is_empty() && !l.starts_with('#'))
                         .map(str::to_owned)
-                        .collect(),
-                ),
+                        .collect();
+                    if items.is_empty() {
+                        let message =
+                            format!("`for_each` file {} is empty: this command runs zero times", full.display());
+                        ck.warn(fnode.span, "empty", message);
+                    }
+                    Some(items)
+                }
                 Err(e) => {
                     ck.error(fnode.span, "cannot read", format!("cannot read `for_each` file {}: {e}", full.display()));
                     None

@@ -135,7 +135,10 @@ pub(super) fn validate(
     for (i, c) in commands.iter_mut().enumerate() {
         c.index = i;
     }
-    let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
+    let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
+    if commands.is_empty() && !sources.is_empty() {
+        warnings.push(Problem::error("0 commands: this run sends nothing").warning());
+    }
     if !errors.is_empty() {
         let mut all = errors;
         all.extend(warnings);

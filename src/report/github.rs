@@ -1,10 +1,10 @@
 //! GitHub Actions: `::error` annotations and a markdown step summary.
 
 use super::Run;
-use crate::executor::Status;
+use crate::executor::{SkipReason, Status};
 
 /// Workflow-command escaping for annotation messages and properties.
-fn escape(s: &str, property: bool) -> String {
+pub(super) fn escape(s: &str, property: bool) -> String {
     let mut out = s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
     if property {
         out = out.replace(':', "%3A").replace(',', "%2C");
@@ -12,11 +12,12 @@ fn escape(s: &str, property: bool) -> String {
     out
 }
 
-/// One `::error file=..,line=..::` line per failed or unknown command.
+/// One `::error file=..,line=..::` line per command that failed, is
+/// unknown, or was skipped after a transport failure.
 pub fn annotations(run: &Run) -> String {
     let mut out = String::new();
     for (c, o) in run.rows() {
-        if matches!(o.status, Status::Failed | Status::Unknown) {
+        if matches!(o.status, Status::Failed | Status::Unknown) || o.skip == Some(SkipReason::Transport) {
             let msg = format!(
                 "{} {} {}: {}",
                 run.label(c),

@@ -16,6 +16,9 @@ pub struct JsonReport<'a> {
     pub run_id: &'a str,
     pub duration_ms: u64,
     pub summary: Summary,
+    /// Validation problems: the errors of an invalid run (then there are no
+    /// commands), or the warnings of a valid one.
+    pub problems: Vec<super::JsonProblem>,
     pub commands: Vec<JsonCommand<'a>>,
 }
 
@@ -61,12 +64,28 @@ pub fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     emit(out, &mut line)
 }
 
+/// The JSON report of a run that never started because its manifests or
+/// settings were invalid: no commands, the problems.
+pub fn write_invalid_json(problems: &[crate::manifest::Problem], out: &mut dyn Write) -> io::Result<()> {
+    let report = JsonReport {
+        version: 1,
+        run_id: "",
+        duration_ms: 0,
+        summary: Summary::default(),
+        problems: super::json_problems(problems),
+        commands: Vec::new(),
+    };
+    serde_json::to_writer(&mut *out, &report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
     JsonReport {
         version: 1,
         run_id: run.run_id,
         duration_ms: run.ms(run.duration),
         summary: run.summary(),
+        problems: super::json_problems(run.warnings),
         commands: run
             .rows()
             .map(|(c, o)| JsonCommand {

@@ -89,11 +89,13 @@ pub fn quiet(run: &Run) -> String {
     format!("{recap}{}\n", summary_line(run))
 }
 
-/// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b)`.
+/// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b)`,
+/// and the transport problem that stopped the run, if one did.
 pub fn summary_line(run: &Run) -> String {
     let s = run.summary();
+    let transport = run.outcomes.iter().find_map(|o| o.transport.as_deref());
     format!(
-        "{} command{}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {})",
+        "{} command{}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {}){}",
         s.total,
         if s.total == 1 { "" } else { "s" },
         s.ok,
@@ -101,7 +103,8 @@ pub fn summary_line(run: &Run) -> String {
         s.unknown,
         s.skipped,
         run.ms(run.duration) as f64 / 1000.0,
-        run.run_id
+        run.run_id,
+        transport.map_or(String::new(), |t| format!("; transport: {t}"))
     )
 }
 

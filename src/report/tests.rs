@@ -113,6 +113,7 @@ fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
         outcomes: &outcomes,
         deterministic: false,
         secrets: &secrets,
+        warnings: &[],
     };
     f(&run)
 }
@@ -161,6 +162,7 @@ fn names_and_targets_never_show_a_secret() {
         outcomes: &outcomes,
         deterministic: true,
         secrets: &secrets,
+        warnings: &[],
     };
     let mut json = Vec::new();
     write_json(&run, &mut json).unwrap();

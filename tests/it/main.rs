@@ -15,5 +15,6 @@ mod run_basics;
 mod schema;
 mod seed;
 mod tokens;
+mod truthful;
 mod v1;
 mod v1server;

@@ -119,7 +119,8 @@ fn deterministic_table_matches_its_golden_file() {
     let out = cent_run()
         .current_dir(dir.path())
         .arg("m.yaml")
-        .args(["--url", &server.url, "--api-key", API_KEY, "--run-id", "golden-run", "--deterministic"])
+        .args(["--url", &server.url, "--api-key", API_KEY, "--run-id", "golden-run"])
+        .env("CENT_RUN_DETERMINISTIC", "1")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
