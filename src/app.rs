@@ -1,24 +1,34 @@
 //! The glue between the command line and the library: each subcommand turns
 //! its parsed arguments into settings, runs a stage, prints, and returns an
-//! [`Exit`] — or an [`Error`], printed here with its exit code.
+//! `Exit` — or an `Error`, printed here with its exit code.
 
 mod call;
-pub mod console;
+mod console;
 mod output;
 mod run;
 mod token;
 
 use std::collections::HashMap;
 
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 
 use crate::cli::{Cli, ConnArgs, Sub};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::settings::{self, Layer, Profile};
 
+/// The `cent-run` program: its arguments in, how the process ends out.
+pub fn cent_run() -> Exit {
+    main(Cli::parse())
+}
+
+/// The `cent` console program: its arguments in, how the process ends out.
+pub fn cent() -> Exit {
+    console::main(console::ConsoleCli::parse())
+}
+
 /// Runs the parsed command line; returns how the process ends.
-pub fn main(cli: Cli) -> Exit {
+fn main(cli: Cli) -> Exit {
     let result = match cli.command {
         None if cli.files.is_empty() => {
             let _ = Cli::command().print_help();
@@ -47,7 +57,7 @@ pub fn main(cli: Cli) -> Exit {
 
 /// Prints an error (its text carries no secret: secrets are kept out where
 /// outside text enters) and gives its exit code.
-pub fn finish(result: Result<Exit, Error>) -> Exit {
+fn finish(result: Result<Exit, Error>) -> Exit {
     match result {
         Ok(exit) => exit,
         Err(e) => {

@@ -266,7 +266,7 @@ pub enum TokenCmd {
         #[command(flatten)]
         secret: SecretArgs,
     },
-    /// HS256 connection JWT.
+    /// Connection JWT (HS256 by default; RS256/ES256 with --key-file).
     Connect {
         #[arg(long, allow_hyphen_values = true)]
         user: String,
@@ -285,9 +285,9 @@ pub enum TokenCmd {
         #[arg(long)]
         expire_at: Option<u64>,
         #[command(flatten)]
-        secret: SecretArgs,
+        key: SigningArgs,
     },
-    /// HS256 subscription JWT.
+    /// Subscription JWT (HS256 by default; RS256/ES256 with --key-file).
     Subscribe {
         #[arg(long, allow_hyphen_values = true)]
         user: String,
@@ -299,14 +299,30 @@ pub enum TokenCmd {
         #[arg(long)]
         info: Option<String>,
         #[command(flatten)]
-        secret: SecretArgs,
+        key: SigningArgs,
     },
-    /// Verify an HS256 JWT and print its claims (exit 1 if invalid or expired).
+    /// Verify a JWT and print its claims (exit 1 on a wrong key, a bad signature or expiry).
     Check {
         token: String,
         #[command(flatten)]
         secret: SecretArgs,
+        /// Public key (PEM) for RS256 and ES256 tokens.
+        #[arg(long, value_name = "PUBLIC.pem")]
+        key_file: Option<PathBuf>,
     },
+}
+
+/// How a JWT is signed.
+#[derive(Debug, Clone, Args)]
+pub struct SigningArgs {
+    /// HS256, HS384, HS512 (with the HMAC secret), RS256 or ES256 (with --key-file)
+    #[arg(long, default_value = "HS256", value_parser = parse_algorithm)]
+    pub algorithm: crate::token::Algorithm,
+    /// Private key (PEM) for RS256 (RSA) and ES256 (ECDSA P-256)
+    #[arg(long, value_name = "PRIVATE.pem")]
+    pub key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub secret: SecretArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -330,6 +346,10 @@ pub struct ExpiryArgs {
 }
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    s.parse()
+}
+
+fn parse_algorithm(s: &str) -> Result<crate::token::Algorithm, String> {
     s.parse()
 }
 

@@ -1,9 +1,16 @@
-//! The library client: the original `cent` library's API in Rust.
+//! The library client: the original `cent` library's API in Rust, for all
+//! three server generations — v5/v6 (`api`), v2–v4 (`legacy`) and v1
+//! (HMAC-signed). For general-purpose code against v5/v6 servers the
+//! official Centrifugo SDK (crate `cent`) is the typed alternative; this
+//! client adds v1–v4 servers and v1 signs.
 //!
-//! [`Client`] sends commands over any of the three protocols; one
-//! [`Error`] type tells a transport failure (the original `RequestException`)
-//! from a server error reply (`ResponseError`). [`Batch`] is the original's
-//! `add`/`send`: many commands, one request, one reply per command.
+//! [`Client`] sends commands; every command is checked against the method
+//! table before it is sent (unknown methods and fields, wrong types, missing
+//! required fields are [`Error::Config`], nothing sent). One [`Error`] type
+//! tells a transport failure (the original `RequestException`) from a server
+//! error reply (`ResponseError`), and says whether a retry is safe.
+//! [`Batch`] is the original's `add`/`send`: many commands, one request, one
+//! reply per command; it owns its client, so it can move into a task.
 //!
 //! Against a server:
 //!
@@ -35,12 +42,12 @@
 //!         let replies: Vec<&str> = text.split("{\"publish\":").skip(1)
 //!             .map(|c| if c.contains("\"news\"") { ok } else { err }).collect();
 //!         let body = format!(r#"{{"replies":[{}]}}"#, replies.join(","));
-//!         Box::pin(async move { Ok(HttpResponse { status: 200, body: body.into_bytes() }) })
+//!         Box::pin(async move { Ok(HttpResponse { status: 200, body: body.into_bytes(), location: None }) })
 //!     }
 //! }
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let client = Client::with_transport(ClientConfig::api("http://localhost:8000/api/", "key"), Arc::new(Canned));
+//! let client = Client::with_transport(ClientConfig::api("http://localhost:8000/api/", "key"), Arc::new(Canned)).unwrap();
 //! let mut batch = client.batch();
 //! batch.add("publish", serde_json::json!({"channel": "news", "data": {"n": 1}})).unwrap();
 //! batch.add("publish", serde_json::json!({"channel": "nope:x", "data": {"n": 2}})).unwrap();
@@ -50,10 +57,12 @@
 //! // A single call returns the result, or turns an error reply into Error::Server.
 //! assert_eq!(client.publish("news", &1).await.unwrap()["epoch"], "kTbX");
 //! let err = client.publish("nope:x", &1).await.unwrap_err();
-//! assert!(matches!(err, Error::Server(ref e) if e.code == Some(102)));
+//! assert_eq!(err.code(), Some(codes::UNKNOWN_CHANNEL));
+//! assert!(!err.retry_safe(), "102 will not go away by itself");
 //! # });
 //! ```
 
+mod error;
 mod transport;
 
 use std::sync::Arc;
@@ -63,19 +72,26 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-use crate::protocol::{self, ApiError, DecodeError, Encoded, Protocol, Reply};
+pub use self::error::{ApiError, BroadcastError, ChannelReply, DecodeError, Error, Reply, codes};
+pub use self::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError, TransportErrorKind};
+use crate::methods::Retry;
+pub use crate::protocol::Protocol;
+use crate::protocol::{self, Encoded};
 use crate::redact::Secrets;
 use crate::token;
-pub use transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError, TransportErrorKind};
 
 /// How to reach and authenticate to a server.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// The server's address: `http://host:8000`, with or without `/api`.
     pub url: String,
+    /// Which server generation to speak.
     pub protocol: Protocol,
+    /// API key (`api`, `legacy`).
     pub api_key: Option<SecretString>,
-    /// HMAC secret for protocol v1.
+    /// HMAC secret (`v1`).
     pub secret: Option<SecretString>,
+    /// How long a call may take.
     pub timeout: Duration,
     /// Do not verify TLS certificates.
     pub insecure_tls: bool,
@@ -111,29 +127,6 @@ impl ClientConfig {
     }
 }
 
-/// What went wrong with a call.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The request did not get a usable HTTP answer (the original's RequestException).
-    #[error("request failed: {0}")]
-    Transport(#[from] TransportError),
-    /// The server answered, but not with replies we can read.
-    #[error("unreadable response: {0}")]
-    Decode(#[from] DecodeError),
-    /// The server answered the command with an error (the original's ResponseError).
-    #[error("server error: {0}")]
-    Server(ApiError),
-    /// The client was configured wrongly (bad URL, unreadable CA file...).
-    #[error("{0}")]
-    Config(String),
-}
-
-impl Error {
-    pub fn is_transport(&self) -> bool {
-        matches!(self, Error::Transport(_) | Error::Decode(_))
-    }
-}
-
 /// A request and what came back, before the replies are read.
 pub(crate) struct Sent {
     pub request: HttpRequest,
@@ -150,6 +143,8 @@ pub struct Client {
     secret: Option<SecretString>,
     unsigned: bool,
     transport: Arc<dyn Transport>,
+    /// A timeout for this handle's calls, over the transport's.
+    timeout: Option<Duration>,
     /// Its own key and secret, kept out of every error and reply it returns.
     secrets: Secrets,
 }
@@ -167,28 +162,35 @@ impl Client {
     /// A client over HTTP (reqwest, rustls). The URL must be an absolute
     /// `http(s)://` URL with a host.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        protocol::check_url(&config.url).map_err(|e| Error::Config(format!("{e} ({})", e.hint)))?;
         let transport = ReqwestTransport::new(config.timeout, config.insecure_tls, config.cacert.as_deref())?;
-        Ok(Self::with_transport(config, Arc::new(transport)))
+        Self::with_transport(config, Arc::new(transport))
     }
 
-    /// A client over any transport (the original's `send_func`).
-    pub fn with_transport(config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
+    /// A client over any transport (the original's `send_func`). The URL
+    /// must be an absolute `http(s)://` URL with a host.
+    pub fn with_transport(config: ClientConfig, transport: Arc<dyn Transport>) -> Result<Self, Error> {
+        protocol::check_url(&config.url).map_err(|e| Error::Config(format!("{e} ({})", e.hint)))?;
         let secrets = Secrets::new([&config.api_key, &config.secret].into_iter().flatten().map(|s| s.expose_secret()));
-        Client {
+        Ok(Client {
             protocol: config.protocol,
             endpoint: protocol::endpoint(&config.url, config.protocol),
             api_key: config.api_key,
             secret: config.secret,
             unsigned: config.unsigned,
             transport,
+            timeout: None,
             secrets,
-        }
+        })
     }
 
     /// The protocol this client speaks.
     pub fn protocol(&self) -> Protocol {
         self.protocol
+    }
+
+    /// A handle on the same connections whose calls time out after `timeout`.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client { timeout: Some(timeout), ..self.clone() }
     }
 
     /// The URL requests are posted to.
@@ -220,7 +222,7 @@ impl Client {
                 headers.push(("X-API-Sign".into(), sign));
             }
         }
-        HttpRequest { url: self.endpoint.clone(), headers, body: body.into() }
+        HttpRequest { url: self.endpoint.clone(), headers, body: body.into(), timeout: self.timeout }
     }
 
     /// Posts one request body; what came back is read by [`Client::replies`].
@@ -232,17 +234,19 @@ impl Client {
     }
 
     /// One reply per command of an exchange (`methods` in order), with this
-    /// client's secrets kept out of every message and result.
-    pub(crate) fn replies(&self, methods: &[&str], sent: Sent) -> Result<Vec<Reply>, Error> {
+    /// client's secrets kept out of every message and result. `idempotent`:
+    /// sending the commands again cannot apply them twice.
+    pub(crate) fn replies(&self, methods: &[&str], sent: Sent, idempotent: bool) -> Result<Vec<Reply>, Error> {
         let redact = |text: &str| self.secrets.redact(text).into_owned();
         let response = sent.response.map_err(|mut e| {
             e.message = redact(&e.message);
-            Error::Transport(e)
+            Error::transport(e, idempotent)
         })?;
         if response.status != 200 {
-            return Err(Error::Transport(TransportError::status(&response, &redact)));
+            return Err(Error::transport(TransportError::status(&response, &redact), idempotent));
         }
-        let mut replies = protocol::decode(self.protocol, methods, &response.body)?;
+        let mut replies =
+            protocol::decode(self.protocol, methods, &response.body).map_err(|e| Error::decode(e, idempotent))?;
         if !self.secrets.is_empty() {
             for r in &mut replies {
                 match r {
@@ -254,48 +258,98 @@ impl Client {
         Ok(replies)
     }
 
-    /// Sends pre-encoded commands in one request; one reply per command.
-    pub(crate) async fn send_encoded(&self, cmds: &[&Encoded]) -> Result<Vec<Reply>, Error> {
-        let body = protocol::body(self.protocol, cmds.iter().copied());
-        let methods: Vec<&str> = cmds.iter().map(|c| c.method).collect();
-        let sent = self.exchange(body).await;
-        self.replies(&methods, sent)
-    }
-
-    /// Sends one command and returns its result.
+    /// Sends one command and returns its result. The method and params are
+    /// checked against the method table first (nothing is sent when they
+    /// are wrong).
     pub async fn call(&self, method: &str, params: impl Serialize) -> Result<Json, Error> {
         let mut batch = self.batch();
         batch.add(method, params)?;
+        let idempotent = batch.idempotent();
         let mut replies = batch.send().await?;
-        replies.pop().expect("one reply per command").map_err(Error::Server)
+        replies.pop().expect("one reply per command").map_err(|e| Error::server(e, idempotent))
     }
 
     /// Many commands, one request (the original's `add`/`send`).
-    pub fn batch(&self) -> Batch<'_> {
-        Batch { client: self, commands: Vec::new() }
+    pub fn batch(&self) -> Batch {
+        Batch { client: self.clone(), commands: Vec::new(), idempotent: true }
     }
 
+    /// Publishes `data` into `channel`.
     pub async fn publish(&self, channel: &str, data: &impl Serialize) -> Result<Json, Error> {
         self.call("publish", obj([("channel", Json::from(channel)), ("data", to_json(data)?)])).await
     }
 
-    pub async fn broadcast(&self, channels: &[&str], data: &impl Serialize) -> Result<Json, Error> {
-        self.call("broadcast", obj([("channels", Json::from(channels.to_vec())), ("data", to_json(data)?)])).await
+    /// Publishes with an idempotency key: the server applies it once for a
+    /// key within its cache window (5 minutes), so a retry is safe (v5/v6).
+    pub async fn publish_with_key(&self, channel: &str, data: &impl Serialize, key: &str) -> Result<Json, Error> {
+        let params = obj([("channel", Json::from(channel)), ("data", to_json(data)?), ("idempotency_key", key.into())]);
+        self.call("publish", params).await
     }
 
+    /// Publishes `data` into every channel. Fails with
+    /// [`Error::Broadcast`] — naming the failed channels and giving every
+    /// channel's reply — when any channel failed.
+    pub async fn broadcast(&self, channels: &[&str], data: &impl Serialize) -> Result<Json, Error> {
+        let params = obj([("channels", Json::from(channels.to_vec())), ("data", to_json(data)?)]);
+        self.broadcast_params(channels, params).await
+    }
+
+    /// [`Client::broadcast`] with an idempotency key (retries are safe on v5/v6).
+    pub async fn broadcast_with_key(&self, channels: &[&str], data: &impl Serialize, key: &str) -> Result<Json, Error> {
+        let params = obj([
+            ("channels", Json::from(channels.to_vec())),
+            ("data", to_json(data)?),
+            ("idempotency_key", key.into()),
+        ]);
+        self.broadcast_params(channels, params).await
+    }
+
+    async fn broadcast_params(&self, channels: &[&str], params: Map<String, Json>) -> Result<Json, Error> {
+        let result = self.call("broadcast", params).await?;
+        // v1 servers answer a broadcast without per-channel detail.
+        let Some(responses) = result.get("responses").and_then(Json::as_array) else { return Ok(result) };
+        let per_channel: Vec<ChannelReply> =
+            channels
+                .iter()
+                .zip(responses)
+                .map(|(c, r)| ChannelReply {
+                    channel: (*c).to_owned(),
+                    reply: match r.get("error") {
+                        Some(e) => Err(serde_json::from_value(e.clone())
+                            .unwrap_or(ApiError { code: None, message: e.to_string() })),
+                        None => Ok(r.get("result").cloned().unwrap_or(Json::Object(Map::new()))),
+                    },
+                })
+                .collect();
+        if per_channel.iter().any(|c| c.reply.is_err()) {
+            return Err(Error::Broadcast(BroadcastError { channels: per_channel }));
+        }
+        Ok(result)
+    }
+
+    /// Subscribes the user's connections to a channel (server-side subscription).
     pub async fn subscribe(&self, user: &str, channel: &str) -> Result<Json, Error> {
         self.call("subscribe", obj([("user", user.into()), ("channel", channel.into())])).await
     }
 
-    /// Unsubscribes a user; `channel = None` means from every channel.
-    pub async fn unsubscribe(&self, user: &str, channel: Option<&str>) -> Result<Json, Error> {
-        self.call("unsubscribe", obj([("user", user.into()), ("channel", channel.unwrap_or("").into())])).await
+    /// Unsubscribes the user's connections from a channel.
+    pub async fn unsubscribe(&self, user: &str, channel: &str) -> Result<Json, Error> {
+        self.call("unsubscribe", obj([("user", user.into()), ("channel", channel.into())])).await
     }
 
+    /// v1 only: unsubscribes the user from every channel. On v5/v6 this is
+    /// an error and nothing is sent: a channel is required there (without
+    /// one the server pushes an unsubscribe client SDKs cannot handle).
+    pub async fn unsubscribe_all(&self, user: &str) -> Result<Json, Error> {
+        self.call("unsubscribe", obj([("user", user.into()), ("channel", "".into())])).await
+    }
+
+    /// Disconnects every connection of the user.
     pub async fn disconnect(&self, user: &str) -> Result<Json, Error> {
         self.call("disconnect", obj([("user", user.into())])).await
     }
 
+    /// Refreshes the user's connections (makes them non-expiring).
     pub async fn refresh(&self, user: &str) -> Result<Json, Error> {
         self.call("refresh", obj([("user", user.into())])).await
     }
@@ -309,18 +363,22 @@ impl Client {
         self.call("history", p).await
     }
 
+    /// Removes a channel's history.
     pub async fn history_remove(&self, channel: &str) -> Result<Json, Error> {
         self.call("history_remove", obj([("channel", channel.into())])).await
     }
 
+    /// The clients subscribed to a channel.
     pub async fn presence(&self, channel: &str) -> Result<Json, Error> {
         self.call("presence", obj([("channel", channel.into())])).await
     }
 
+    /// How many clients and users are subscribed to a channel.
     pub async fn presence_stats(&self, channel: &str) -> Result<Json, Error> {
         self.call("presence_stats", obj([("channel", channel.into())])).await
     }
 
+    /// Active channels, optionally matching a pattern.
     pub async fn channels(&self, pattern: Option<&str>) -> Result<Json, Error> {
         let p = pattern.map_or_else(Map::new, |p| obj([("pattern", p.into())]));
         self.call("channels", p).await
@@ -332,39 +390,70 @@ impl Client {
     }
 }
 
-/// Commands collected for one request.
-pub struct Batch<'c> {
-    client: &'c Client,
+/// Commands collected for one request. It owns its client (a cheap clone),
+/// so it can be built in one place and sent from a task.
+pub struct Batch {
+    client: Client,
     commands: Vec<Encoded>,
+    /// Every command so far can be sent again without applying it twice.
+    idempotent: bool,
 }
 
-impl Batch<'_> {
-    /// Adds a command; params are any serialisable object. A method the
-    /// protocol names otherwise (`info` is `stats` on v1) is sent by that name.
+impl Batch {
+    /// Adds a command; params are any serialisable object. The method and
+    /// params are checked against the method table for the client's
+    /// protocol (unknown methods, misspelled fields, wrong types, missing
+    /// required fields are [`Error::Config`]). A method the protocol names
+    /// otherwise (`info` is `stats` on v1) is sent by that name.
     pub fn add(&mut self, method: &str, params: impl Serialize) -> Result<&mut Self, Error> {
-        let m = crate::methods::lookup(method).ok_or_else(|| Error::Config(format!("unknown method `{method}`")))?;
-        let m = crate::methods::for_protocol(m, self.client.protocol)
-            .map_err(|e| Error::Config(format!("{} ({})", e.message, e.help)))?;
-        let Json::Object(params) = to_json(&params)? else {
-            return Err(Error::Config("params must be a JSON object".into()));
+        let text =
+            serde_json::to_string(&params).map_err(|e| Error::Config(format!("cannot serialise params: {e}")))?;
+        let source = crate::manifest::Source::new(format!("{method} params"), text);
+        let (m, params) = crate::manifest::check_call(method, &source, self.client.protocol).map_err(|problems| {
+            let all: Vec<String> = problems
+                .iter()
+                .map(|p| match &p.help {
+                    Some(h) => format!("{} ({h})", p.message),
+                    None => p.message.clone(),
+                })
+                .collect();
+            Error::Config(format!("{method}: {}", all.join("; ")))
+        })?;
+        self.idempotent &= match m.retry {
+            Retry::Safe => true,
+            Retry::WithIdempotencyKey => {
+                self.client.protocol.has_idempotency() && params.contains_key("idempotency_key")
+            }
+            Retry::Unsafe => false,
         };
         self.commands.push(protocol::encode(self.client.protocol, m.name, &params));
         Ok(self)
     }
 
+    /// Commands added and not yet sent.
     pub fn len(&self) -> usize {
         self.commands.len()
     }
 
+    /// No command added since the last send.
     pub fn is_empty(&self) -> bool {
         self.commands.is_empty()
     }
 
-    /// Sends everything added in one request and clears the batch.
+    /// Every command can be sent again without being applied twice.
+    fn idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// Sends everything added in one request and clears the batch; one
+    /// reply per command, in order.
     pub async fn send(&mut self) -> Result<Vec<Reply>, Error> {
-        let cmds: Vec<&Encoded> = self.commands.iter().collect();
-        let replies = self.client.send_encoded(&cmds).await?;
+        let body = protocol::body(self.client.protocol, &self.commands);
+        let methods: Vec<&str> = self.commands.iter().map(|c| c.method).collect();
+        let sent = self.client.exchange(body).await;
+        let replies = self.client.replies(&methods, sent, self.idempotent)?;
         self.commands.clear();
+        self.idempotent = true;
         Ok(replies)
     }
 }

@@ -25,7 +25,7 @@ pub use batch::RetryPolicy;
 pub use events::{Event, Exchange, Fanout, Listener, Recorder};
 use lanes::{BatchLimits, Packer};
 pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
-pub use state::{State, StateError};
+pub use state::State;
 
 use crate::client::Client;
 use crate::manifest::Command;
@@ -35,15 +35,21 @@ use crate::protocol::{self, Encoded, Protocol};
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// Requests in flight at once (1: every command in manifest order).
     pub concurrency: usize,
+    /// Most commands per request.
     pub batch_size: usize,
+    /// Largest request body in bytes (one command larger is sent alone).
     pub max_batch_bytes: usize,
+    /// When and how often a request is sent again.
     pub retry: RetryPolicy,
     /// Commands per second.
     pub rate: Option<f64>,
+    /// Stop sending after the first failed command.
     pub fail_fast: bool,
     /// Send idempotency keys with publish and broadcast (where the protocol has them).
     pub idempotency: bool,
+    /// The run id derived idempotency keys start with (e.g. a CI pipeline id).
     pub run_id: String,
     /// How long in-flight requests may still answer after Ctrl-C.
     pub grace: Duration,
@@ -388,7 +394,7 @@ mod tests {
         let t = Arc::new(Scripted { answers: Mutex::new(answers), bodies: Mutex::new(Vec::new()) });
         let mut config = ClientConfig::api("http://h", "k");
         config.protocol = protocol;
-        let client = Client::with_transport(config, t.clone());
+        let client = Client::with_transport(config, t.clone()).unwrap();
         let opts = RunOptions {
             run_id: "r1".into(),
             retry: RetryPolicy { retries: 3, base: Duration::from_millis(1), max: Duration::from_millis(2) },
@@ -471,7 +477,8 @@ mod tests {
         assert_eq!(bodies.len(), 2);
         assert!(!bodies[0].contains("idempotency_key") && !bodies[1].contains("publish"), "{bodies:?}");
         // With keys, the same lost answer is re-sent under the same key.
-        let published = r#"{"replies":[{"publish":{"offset":1}},{"history":{"publications":[],"epoch":"e","offset":1}}]}"#;
+        let published =
+            r#"{"replies":[{"publish":{"offset":1}},{"history":{"publications":[],"epoch":"e","offset":1}}]}"#;
         let (outcomes, bodies) = run_with(text, Protocol::Api, vec![broken(), ok(published)], true);
         assert_eq!((outcomes[0].status, outcomes[0].attempts), (Status::Ok, 2));
         assert!(bodies[1].contains("idempotency_key"));

@@ -1,23 +1,62 @@
-//! cent-run: drive a Centrifugo server through its server HTTP API.
+//! cent-run: drive a Centrifugo real-time server through its server HTTP API.
 //!
-//! Data flows one way: [`manifest`] (YAML text → validated commands with
-//! their locations) → [`settings`] (flags, profile, environment and the
-//! manifest settled once) → [`executor`] (lanes, batches, retries over a
-//! [`client::Client`], typed run events) → [`report`] (table, JSON, JUnit,
-//! CI annotations). [`methods`] is the one home of method facts; [`token`]
-//! has the v1 signs and JWT helpers; [`protocol`] holds the three wire
-//! formats; [`exit`] the exit-code table.
+//! The library offers three things:
+//!
+//! - [`client`]: a server-API client for all three server generations — v5/v6
+//!   (`api`), v2–v4 (`legacy`) and v1 (HMAC-signed) — with the original
+//!   `cent` library's batch add/send, errors that tell transport from server
+//!   failures and say whether a retry is safe, and every command checked
+//!   against the method table before it is sent. For general-purpose code
+//!   against v5/v6 servers, the official Centrifugo SDK (crate `cent`) is the
+//!   typed alternative; this crate adds v1–v4 servers and v1 signs.
+//! - [`token`]: the v1 connection tokens and signs (found in no other crate),
+//!   and connection and subscription JWTs (HS256/384/512, RS256, ES256) signed
+//!   with the official SDK's token module and checked as Centrifugo checks them.
+//! - [`runner`]: the `cent-run` runner as a library — load and validate YAML
+//!   manifests (every problem located), run them over a client with lanes,
+//!   batches and safe retries, and get one outcome per command.
+//!
+//! The `cent-run` and `cent` command-line tools are built with the `cli`
+//! feature (on by default); a library user can turn it off to leave out the
+//! argument parser, the diagnostics renderer, the progress bar and the
+//! reports.
+#![warn(missing_docs)]
+// Without the tools, the parts only they use (settings, --state, plans)
+// are compiled but idle.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
-pub mod app;
-pub mod cli;
 pub mod client;
-pub mod error;
-pub mod executor;
-pub mod exit;
-pub mod manifest;
-pub mod methods;
-pub mod protocol;
-pub mod redact;
-pub mod report;
-pub mod settings;
+pub mod runner;
 pub mod token;
+
+mod executor;
+mod manifest;
+mod methods;
+mod protocol;
+mod redact;
+// Manifests give a settings layer; resolving it is the tools' job.
+mod settings;
+
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod app;
+#[cfg(feature = "cli")]
+mod cli;
+#[cfg(feature = "cli")]
+mod error;
+#[cfg(feature = "cli")]
+mod exit;
+#[cfg(feature = "cli")]
+mod report;
+
+/// Internals the fuzz targets and the hostile-input tests drive directly.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::protocol::{body, decode, encode, endpoint};
+    pub use crate::settings::parse_profile;
+
+    /// The method table's own name for `name` (a `&'static str`).
+    pub fn method_name(name: &str) -> Option<&'static str> {
+        crate::methods::lookup(name).map(|m| m.name)
+    }
+}

@@ -1,7 +1,5 @@
 //! `cent-run`: parse arguments, hand them to the library, exit with its code.
 
-use clap::Parser;
-
 /// Every command becomes a handful of small allocations (tree nodes, strings,
 /// request bodies); mimalloc makes them and their release at exit cheaper than
 /// glibc's malloc (see BENCHMARKS.md).
@@ -9,6 +7,5 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = cent_run::cli::Cli::parse();
-    cent_run::app::main(cli).into()
+    cent_run::app::cent_run().into()
 }

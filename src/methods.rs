@@ -88,8 +88,6 @@ pub enum Retry {
 pub struct Protocols(u8);
 
 impl Protocols {
-    pub const API: Protocols = Protocols(1);
-    pub const LEGACY: Protocols = Protocols(2);
     pub const V1: Protocols = Protocols(4);
     /// `api` and `legacy`: every method of the modern server.
     pub const MODERN: Protocols = Protocols(3);
@@ -362,8 +360,10 @@ pub static METHODS: &[Method] = &[
     v1(m(
         "unsubscribe",
         UNSUBSCRIBE,
-        // A v6.9.1 server answers an unsubscribe without a channel with `{}`
-        // and leaves the user subscribed: on modern servers it is required.
+        // Without a channel a v6.9.1 server answers `{}`, drops the user from
+        // every channel, and pushes an unsubscribe without a channel that
+        // client SDKs cannot handle (centrifuge-python fails on it): on
+        // modern servers a channel is required.
         &[
             Requirement { rule: NonEmpty("channel"), on: Protocols::MODERN },
             req(AnyNonEmpty(&["user", "client", "session"])),

@@ -15,15 +15,20 @@ use serde_json::Value as Json;
 
 pub use pyjson::to_python_json;
 
+/// A server generation's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Protocol {
+    /// Centrifugo v5/v6: `POST /api/batch`, `X-API-Key`.
     #[default]
     Api,
+    /// Centrifugo v2–v4 (still served by v6): `POST /api`, newline-delimited, `Authorization: apikey`.
     Legacy,
+    /// Centrifugo v1: `POST /api/`, HMAC-signed with `X-API-Sign`.
     V1,
 }
 
 impl Protocol {
+    /// Its name in manifests and flags.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Api => "api",
@@ -212,6 +217,7 @@ pub fn encode(protocol: Protocol, method: &'static str, params: &serde_json::Map
 pub struct ApiError {
     /// The server's error code; `None` for v1 servers, which send only text.
     pub code: Option<u32>,
+    /// The server's message.
     pub message: String,
 }
 

@@ -17,10 +17,10 @@ use std::time::Duration;
 use std::borrow::Cow;
 
 pub use github::{annotations, step_summary};
-pub use json::{JsonReport, json_report, write_invalid_json, write_json};
+pub use json::{write_invalid_json, write_json};
 pub use junit::junit_report;
 pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
-pub use table::{quiet, recap, summary_line, table};
+pub use table::{quiet, table};
 
 use crate::executor::{Outcome, SkipReason, Status, Summary};
 use crate::manifest::{Command, Source};

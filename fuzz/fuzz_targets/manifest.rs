@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = cent_run::manifest::load_text("fuzz.yaml", text, &Default::default());
+        let _ = cent_run::runner::load_text("fuzz.yaml", text, &Default::default());
     }
 });

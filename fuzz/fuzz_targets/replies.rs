@@ -1,6 +1,7 @@
 //! Every reply decoder (api batch, legacy NDJSON, v1 array) on arbitrary bytes.
 #![no_main]
-use cent_run::protocol::{decode, Protocol};
+use cent_run::client::Protocol;
+use cent_run::internals::decode;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

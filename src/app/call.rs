@@ -43,7 +43,7 @@ pub fn call_with(conn: &Connection, method: &str, text: String, verbose: u8) -> 
         if let Some(log) = &log {
             log.event(&Event::Answered(&Exchange::of(&sent, 1)));
         }
-        client.replies(&[m.name], sent)
+        client.replies(&[m.name], sent, false)
     });
     match reply.map(|mut r| r.remove(0)) {
         Ok(Ok(result)) => {
@@ -56,7 +56,9 @@ pub fn call_with(conn: &Connection, method: &str, text: String, verbose: u8) -> 
         }
         Err(ClientError::Config(e)) => Err(Error::Usage(e)),
         // The server refused the request (HTTP 3xx/4xx): nothing was applied.
-        Err(ClientError::Transport(t)) if !t.retryable() => Err(Error::Rejected(format!("request failed: {t}"))),
+        Err(ClientError::Transport { error: t, .. }) if !t.retryable() => {
+            Err(Error::Rejected(format!("request failed: {t}")))
+        }
         Err(e) => Err(Error::Transport(e.to_string())),
     }
 }

@@ -6,14 +6,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::Parser;
-
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::settings::{self, Layer, Mode, Origin, Setting};
 
 /// Centrifuge client: call one server-API method with a ~/.centrc profile.
-#[derive(Debug, Parser)]
+#[derive(Debug, clap::Parser)]
 #[command(name = "cent", version, after_help = Exit::help_table())]
 pub struct ConsoleCli {
     /// Section (profile) of the configuration file.

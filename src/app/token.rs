@@ -1,19 +1,24 @@
-//! `cent-run token ...`: v1 signs and HS256 JWTs.
+//! `cent-run token ...`: v1 signs, and connection and subscription JWTs
+//! (HS256/384/512 with a secret, RS256/ES256 with a PEM key file).
 
 use std::io::Read;
+use std::path::Path;
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use super::output;
-use crate::cli::{ExpiryArgs, SecretArgs, TokenCmd};
+use crate::cli::{ExpiryArgs, SecretArgs, SigningArgs, TokenCmd};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::token;
+use crate::token::{self, Claims, VerifyKey};
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {what} {}: {e}", path.display())))
+}
 
 fn secret(args: &SecretArgs) -> Result<Vec<u8>, Error> {
     if let Some(path) = &args.secret_file {
-        let mut s = std::fs::read(path)
-            .map_err(|e| Error::Usage(format!("cannot read secret file {}: {e}", path.display())))?;
+        let mut s = read_file(path, "secret file")?;
         while s.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             s.pop();
         }
@@ -25,18 +30,31 @@ fn secret(args: &SecretArgs) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// The signing key the algorithm needs: the HMAC secret or a private key file.
+fn signing_key(args: &SigningArgs) -> Result<Vec<u8>, Error> {
+    match (&args.key_file, args.algorithm.is_hmac()) {
+        (Some(path), false) => read_file(path, "key file"),
+        (None, false) => {
+            Err(Error::Usage(format!("{} signs with a private key: give --key-file PRIVATE.pem", args.algorithm)))
+        }
+        (Some(_), true) => Err(Error::Usage(format!(
+            "{} signs with the HMAC secret, not a key file: give --algorithm RS256 or ES256 for a PEM key",
+            args.algorithm
+        ))),
+        (None, true) => secret(&args.secret),
+    }
+}
+
 fn json_arg(what: &str, text: &str) -> Result<Json, Error> {
     serde_json::from_str(text).map_err(|e| Error::Usage(format!("--{what} is not valid JSON: {e}")))
 }
 
-fn expiry(e: &ExpiryArgs, claims: &mut Map<String, Json>) {
-    let now = token::now();
-    if let Some(exp) = e.exp {
-        claims.insert("exp".into(), exp.into());
-    } else if let Some(ttl) = e.ttl {
-        claims.insert("exp".into(), (now + ttl.as_secs()).into());
-    }
-    claims.insert("iat".into(), now.into());
+fn expires(e: &ExpiryArgs) -> Option<u64> {
+    e.exp.or_else(|| e.ttl.map(|ttl| token::now() + ttl.as_secs()))
+}
+
+fn sign(key: &SigningArgs, claims: &Claims) -> Result<String, Error> {
+    token::sign(key.algorithm, &signing_key(key)?, claims).map_err(|e| Error::Usage(e.to_string()))
 }
 
 pub fn token(cmd: TokenCmd) -> Result<Exit, Error> {
@@ -58,7 +76,7 @@ fn make(cmd: TokenCmd) -> Result<String, Error> {
         TokenCmd::ApiSign { body_file, secret: s } => {
             let key = secret(&s)?;
             let body = match body_file {
-                Some(p) => std::fs::read(&p).map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?,
+                Some(p) => read_file(&p, "body file")?,
                 None => {
                     let mut b = Vec::new();
                     std::io::stdin()
@@ -69,43 +87,38 @@ fn make(cmd: TokenCmd) -> Result<String, Error> {
             };
             token::api_sign(&key, &body)
         }
-        TokenCmd::Connect { user, expiry: e, info, channels, meta, expire_at, secret: s } => {
-            let key = secret(&s)?;
-            let mut claims = Map::new();
-            claims.insert("sub".into(), user.into());
-            expiry(&e, &mut claims);
-            if let Some(i) = info {
-                claims.insert("info".into(), json_arg("info", &i)?);
+        TokenCmd::Connect { user, expiry: e, info, channels, meta, expire_at, key } => {
+            let meta = meta.map(|m| json_arg("meta", &m)).transpose()?;
+            if meta.as_ref().is_some_and(|m| !m.is_object()) {
+                return Err(Error::Usage("--meta must be a JSON object".into()));
             }
-            if !channels.is_empty() {
-                claims.insert("channels".into(), channels.into());
-            }
-            if let Some(m) = meta {
-                let m = json_arg("meta", &m)?;
-                if !m.is_object() {
-                    return Err(Error::Usage("--meta must be a JSON object".into()));
-                }
-                claims.insert("meta".into(), m);
-            }
-            if let Some(x) = expire_at {
-                claims.insert("expire_at".into(), x.into());
-            }
-            token::jwt(&key, &claims)
+            let claims = Claims {
+                expires: expires(&e),
+                info: info.map(|i| json_arg("info", &i)).transpose()?,
+                channels,
+                meta,
+                expire_at,
+                ..Claims::connection(user)
+            };
+            sign(&key, &claims)?
         }
-        TokenCmd::Subscribe { user, channel, expiry: e, info, secret: s } => {
-            let key = secret(&s)?;
-            let mut claims = Map::new();
-            claims.insert("sub".into(), user.into());
-            claims.insert("channel".into(), channel.into());
-            expiry(&e, &mut claims);
-            if let Some(i) = info {
-                claims.insert("info".into(), json_arg("info", &i)?);
-            }
-            token::jwt(&key, &claims)
+        TokenCmd::Subscribe { user, channel, expiry: e, info, key } => {
+            let claims = Claims {
+                expires: expires(&e),
+                info: info.map(|i| json_arg("info", &i)).transpose()?,
+                ..Claims::subscription(user, channel)
+            };
+            sign(&key, &claims)?
         }
-        TokenCmd::Check { token: t, secret: s } => match token::verify(&secret(&s)?, &t, token::now()) {
-            Ok(claims) => serde_json::to_string_pretty(&claims).expect("JSON"),
-            Err(e) => return Err(Error::Rejected(format!("invalid token: {e}"))),
-        },
+        TokenCmd::Check { token: t, secret: s, key_file } => {
+            let key = match key_file {
+                Some(path) => VerifyKey::PublicPem(read_file(&path, "key file")?),
+                None => VerifyKey::Secret(secret(&s)?),
+            };
+            match token::verify(&key, &t, token::now()) {
+                Ok(claims) => serde_json::to_string_pretty(&claims).expect("JSON"),
+                Err(e) => return Err(Error::Rejected(format!("invalid token: {e}"))),
+            }
+        }
     })
 }

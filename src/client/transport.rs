@@ -8,12 +8,17 @@ use std::time::Duration;
 
 use super::Error;
 
+/// A request to post: URL, headers, body.
 #[derive(Clone)]
 pub struct HttpRequest {
+    /// Where to post it.
     pub url: String,
     /// Header values may carry the API key: never log them.
     pub headers: Vec<(String, String)>,
+    /// The body bytes (signed as they are on v1).
     pub body: bytes::Bytes,
+    /// A timeout for this request, over the transport's own.
+    pub timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for HttpRequest {
@@ -25,14 +30,18 @@ impl std::fmt::Debug for HttpRequest {
     }
 }
 
+/// What came back.
 #[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
+    /// The HTTP status.
     pub status: u16,
+    /// The body bytes.
     pub body: Vec<u8>,
     /// The `Location` header of a redirect (never followed).
     pub location: Option<String>,
 }
 
+/// What kind of transport failure happened (retry safety depends on it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportErrorKind {
     /// No connection was made: the request certainly did not reach the server.
@@ -45,10 +54,13 @@ pub enum TransportErrorKind {
     Status(u16),
 }
 
+/// A request that got no usable answer.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct TransportError {
+    /// What kind of failure.
     pub kind: TransportErrorKind,
+    /// Its innermost cause (connection refused, timed out, certificate not trusted) and the URL.
     pub message: String,
 }
 
@@ -98,6 +110,7 @@ impl TransportError {
 
 /// Anything that can POST a request: reqwest by default, or a test double.
 pub trait Transport: Send + Sync {
+    /// Posts the request; an answer with any status, or why there was none.
     fn post<'a>(
         &'a self,
         request: &'a HttpRequest,
@@ -107,11 +120,15 @@ pub trait Transport: Send + Sync {
 /// Largest response body read (a hostile server cannot exhaust memory).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The default transport: one shared reqwest client (rustls, HTTP/2,
+/// connection pool), redirects never followed.
 pub struct ReqwestTransport {
     http: reqwest::Client,
 }
 
 impl ReqwestTransport {
+    /// A transport with a total `timeout` per request, TLS verification
+    /// unless `insecure`, and an extra CA to trust.
     pub fn new(timeout: Duration, insecure: bool, cacert: Option<&std::path::Path>) -> Result<Self, Error> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
@@ -160,6 +177,9 @@ impl Transport for ReqwestTransport {
     ) -> Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'a>> {
         Box::pin(async move {
             let mut req = self.http.post(&request.url).body(request.body.clone());
+            if let Some(t) = request.timeout {
+                req = req.timeout(t);
+            }
             for (name, value) in &request.headers {
                 let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| TransportError {
                     kind: TransportErrorKind::Connect,

@@ -23,13 +23,19 @@ async fn send(client: &Client, cmds: &[&Encoded], listener: &dyn Listener) -> Re
     listener.event(&Event::Sent { url: client.endpoint(), commands: cmds.len(), bytes: body.len() });
     let sent = client.exchange(body).await;
     listener.event(&Event::Answered(&Exchange::of(&sent, cmds.len())));
-    client.replies(&methods, sent)
+    // The executor decides retries itself (per command, with the method table).
+    client.replies(&methods, sent, false)
 }
 
+/// Retries of connection errors, timeouts, HTTP 5xx and error 100, with
+/// exponential backoff and full jitter.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
+    /// How many times a request may be sent again.
     pub retries: u32,
+    /// The first backoff's upper bound (doubled per retry).
     pub base: Duration,
+    /// The largest backoff.
     pub max: Duration,
 }
 
@@ -140,9 +146,9 @@ pub async fn run(
             }
             Err(err) => {
                 let (maybe_applied, retryable, message) = match &err {
-                    Error::Transport(t) => (t.maybe_applied(), t.retryable(), t.message.clone()),
+                    Error::Transport { error: t, .. } => (t.maybe_applied(), t.retryable(), t.message.clone()),
                     // A 200 answer we cannot read: the server did run the batch.
-                    Error::Decode(d) => (true, true, format!("unreadable response: {d}")),
+                    Error::Decode { error: d, .. } => (true, true, format!("unreadable response: {d}")),
                     other => (false, false, other.to_string()),
                 };
                 if !retryable {

@@ -12,12 +12,19 @@ use crate::client::TransportError;
 /// One exchange with the server.
 #[derive(Debug)]
 pub struct Exchange<'a> {
+    /// Where the request went.
     pub url: &'a str,
+    /// How many commands it carried.
     pub commands: usize,
+    /// The body sent (secrets are in headers, never here).
     pub request_body: &'a [u8],
+    /// The HTTP status, when there was an answer.
     pub status: Option<u16>,
+    /// The body of the answer.
     pub response_body: Option<&'a [u8]>,
+    /// How long it took.
     pub elapsed: Duration,
+    /// The transport failure, when there was no answer.
     pub error: Option<&'a TransportError>,
 }
 
@@ -40,19 +47,39 @@ impl<'a> Exchange<'a> {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// A request is about to go out.
-    Sent { url: &'a str, commands: usize, bytes: usize },
+    Sent {
+        /// Where it goes.
+        url: &'a str,
+        /// How many commands it carries.
+        commands: usize,
+        /// Its body's size.
+        bytes: usize,
+    },
     /// A request was answered, or failed at the transport level.
     Answered(&'a Exchange<'a>),
     /// A command's final outcome (every command gets exactly one).
-    Outcome { index: usize, fingerprint: &'a str, outcome: &'a Outcome },
+    Outcome {
+        /// The command's index in the run.
+        index: usize,
+        /// A digest of its method and params (what `--state` records).
+        fingerprint: &'a str,
+        /// What happened to it.
+        outcome: &'a Outcome,
+    },
     /// A batch's outcomes are all out: a point to make them durable.
     BatchDone,
     /// The run ended.
-    End { interrupted: bool, duration: Duration },
+    End {
+        /// Ctrl-C stopped it.
+        interrupted: bool,
+        /// How long it took.
+        duration: Duration,
+    },
 }
 
 /// Acts on run events; called from the executor's tasks, so it is `Sync`.
 pub trait Listener: Send + Sync {
+    /// Acts on one event.
     fn event(&self, event: &Event<'_>);
 }
 
@@ -80,6 +107,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder for a run of `commands` commands.
     pub fn new(commands: usize) -> Self {
         Recorder { outcomes: Mutex::new(vec![None; commands]) }
     }

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use crate::protocol::ApiError;
 
+/// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -21,6 +22,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// Its name in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
@@ -49,6 +51,7 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
+    /// Why, in words.
     pub fn describe(self) -> &'static str {
         match self {
             SkipReason::FailFast => "not sent: --fail-fast after an earlier failure",
@@ -63,29 +66,39 @@ impl SkipReason {
 /// A broadcast's result for one of its channels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChannelOutcome {
+    /// The channel.
     pub channel: String,
+    /// How it ended for this channel.
     pub status: Status,
+    /// The server's error for this channel.
     pub error: Option<ApiError>,
+    /// The server's result for this channel.
     pub result: Option<Json>,
 }
 
+/// What happened to one command.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// How it ended.
     pub status: Status,
     /// How many times the command was sent.
     pub attempts: u32,
+    /// From its first send to its outcome.
     pub duration: Duration,
     /// The server's error (code and message), or a refused request.
     pub error: Option<ApiError>,
     /// The last transport problem, for unknown and transport-skipped commands.
     pub transport: Option<String>,
+    /// Why it was skipped.
     pub skip: Option<SkipReason>,
+    /// The server's result.
     pub result: Option<Json>,
     /// Broadcast only: one entry per channel, in order.
     pub channels: Vec<ChannelOutcome>,
 }
 
 impl Outcome {
+    /// A command never sent, for `reason`.
     pub fn skipped(reason: SkipReason) -> Self {
         Outcome {
             status: Status::Skipped,
@@ -123,14 +136,20 @@ impl Outcome {
 /// Counts per status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// Every command.
     pub total: usize,
+    /// Applied or answered.
     pub ok: usize,
+    /// Refused by the server.
     pub failed: usize,
+    /// Sent, no answer.
     pub unknown: usize,
+    /// Never sent.
     pub skipped: usize,
 }
 
 impl Summary {
+    /// Counts the outcomes.
     pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Self {
         let mut s = Summary::default();
         for o in outcomes {

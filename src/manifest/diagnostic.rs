@@ -7,6 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "cli")]
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
 
 use super::yaml::Span;
@@ -16,11 +17,13 @@ use super::yaml::Span;
 pub struct Source {
     /// The path as the user wrote it (what diagnostics and reports show).
     pub name: String,
+    /// The whole text.
     pub text: Arc<str>,
     line_starts: Arc<[usize]>,
 }
 
 impl Source {
+    /// A source named `name` (what diagnostics show) holding `text`.
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
@@ -44,25 +47,34 @@ impl Source {
     }
 }
 
+/// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// Suspicious, but the run may go on.
     Warning,
+    /// Nothing is sent.
     Error,
 }
 
 /// One thing wrong (or suspicious) in a manifest or its inputs.
 #[derive(Debug, Clone)]
 pub struct Problem {
+    /// Error or warning.
     pub level: Level,
+    /// What is wrong.
     pub message: String,
+    /// What would fix it (a did-you-mean, an example).
     pub help: Option<String>,
     /// `None` for problems without a place (e.g. an unreadable file).
     pub source: Option<Source>,
+    /// Where in the source.
     pub span: Span,
+    /// The pointer's label in the snippet.
     pub label: String,
 }
 
 impl Problem {
+    /// An error without a place yet.
     pub fn error(message: impl Into<String>) -> Self {
         Problem {
             level: Level::Error,
@@ -74,6 +86,7 @@ impl Problem {
         }
     }
 
+    /// The problem placed at `span` of `source`, the pointer labelled `label`.
     pub fn at(mut self, source: &Source, span: Span, label: impl Into<String>) -> Self {
         self.source = Some(source.clone());
         self.span = span;
@@ -81,11 +94,13 @@ impl Problem {
         self
     }
 
+    /// The problem with a hint.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// The problem as a warning.
     pub fn warning(mut self) -> Self {
         self.level = Level::Warning;
         self
@@ -109,16 +124,19 @@ impl fmt::Display for Problem {
 impl std::error::Error for Problem {}
 
 /// The miette view of a problem (kept apart so `Problem` stays cheap to clone).
+#[cfg(feature = "cli")]
 struct Rendered<'a> {
     problem: &'a Problem,
     named: Option<NamedSource<Arc<str>>>,
 }
 
+#[cfg(feature = "cli")]
 impl fmt::Debug for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.problem, f)
     }
 }
+#[cfg(feature = "cli")]
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.problem.location() {
@@ -127,8 +145,10 @@ impl fmt::Display for Rendered<'_> {
         }
     }
 }
+#[cfg(feature = "cli")]
 impl std::error::Error for Rendered<'_> {}
 
+#[cfg(feature = "cli")]
 impl Diagnostic for Rendered<'_> {
     fn severity(&self) -> Option<Severity> {
         Some(match self.problem.level {
@@ -150,6 +170,7 @@ impl Diagnostic for Rendered<'_> {
 }
 
 /// Renders problems as miette reports; `color` only on a terminal.
+#[cfg(feature = "cli")]
 pub fn render(problems: &[Problem], color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);

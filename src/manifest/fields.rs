@@ -290,7 +290,7 @@ fn requirements(
         };
         if field == "channel" && m.field("channel").is_some_and(|f| f.ty == Ty::ChannelOrAll) {
             problem.help = Some(format!(
-                "a Centrifugo v5/v6 server answers `{}` without a channel with success and changes nothing; name the channel",
+                "on Centrifugo v5/v6 name the channel: `{}` without one drops the user from every channel, with a push client SDKs do not expect",
                 m.name
             ));
         }

@@ -31,6 +31,7 @@ const MAX_PARTS: usize = 8;
 /// Where a manifest comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
+    /// A file (relative `data_file` and `for_each` paths resolve from its directory).
     File(PathBuf),
     /// Standard input (`-` on the command line).
     Stdin,
@@ -136,13 +137,13 @@ pub(super) fn validate(
         c.index = i;
     }
     let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
-    if commands.is_empty() && !sources.is_empty() {
-        warnings.push(Problem::error("0 commands: this run sends nothing").warning());
-    }
     if !errors.is_empty() {
         let mut all = errors;
         all.extend(warnings);
         return (Err(all), parts);
+    }
+    if commands.is_empty() {
+        warnings.push(Problem::error("0 commands: this run sends nothing").warning());
     }
     (Ok(Manifest { sources, settings: layer, commands, warnings, protocol }), parts)
 }

@@ -51,9 +51,10 @@ pub struct Command {
     pub offset: usize,
     /// 1-based line where the list item starts.
     pub line: usize,
+    /// The command's `name:` label.
     pub name: Option<String>,
     /// The method as sent on the manifest's protocol.
-    pub method: &'static Method,
+    pub(crate) method: &'static Method,
     /// The method's request object exactly as it will be sent: compact JSON,
     /// keys in manifest order (a derived idempotency key is added when sent).
     /// Kept as text, not as a tree: a command costs its JSON's size in memory.
@@ -63,6 +64,11 @@ pub struct Command {
 }
 
 impl Command {
+    /// The method's name as sent (`stats` for a v1 `info`).
+    pub fn method_name(&self) -> &'static str {
+        self.method.name
+    }
+
     /// `params` as a map (decoded on demand).
     pub fn params_map(&self) -> Map<String, Json> {
         serde_json::from_str(self.params.get()).expect("params are a JSON object")
@@ -73,10 +79,15 @@ impl Command {
 /// included): channels, the user, the connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Target {
+    /// `channel`.
     pub channel: Option<String>,
+    /// `channels` (broadcast).
     pub channels: Option<Vec<String>>,
+    /// `user`.
     pub user: Option<String>,
+    /// `client` (a connection id).
     pub client: Option<String>,
+    /// `session`.
     pub session: Option<String>,
     /// The manifest set the command's own `idempotency_key`.
     pub idempotency_key: bool,
@@ -102,9 +113,11 @@ impl Target {
 /// A validated run: every manifest's commands in order.
 #[derive(Debug)]
 pub struct Manifest {
+    /// The manifests' texts, in order ([`Command::manifest`] indexes them).
     pub sources: Vec<Source>,
     /// `server:` and `defaults:` (the first manifest that sets a key wins).
-    pub settings: Layer,
+    pub(crate) settings: Layer,
+    /// Every command after `for_each` expansion, in order.
     pub commands: Vec<Command>,
     /// Problems that do not stop a run.
     pub warnings: Vec<Problem>,

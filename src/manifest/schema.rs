@@ -72,7 +72,7 @@ fn body(m: &'static Method, protocol: Protocol) -> Json {
         body["type"] = json!("object");
         body["allOf"] = Json::Array(all);
     }
-    let mut desc = format!("Centrifugo `{}` command", m.name);
+    let mut desc = format!("Centrifugo `{}` command ({})", m.name, if m.reads() { "reads" } else { "writes" });
     if m.pro {
         desc.push_str(" (Centrifugo PRO only)");
     }

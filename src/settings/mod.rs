@@ -18,7 +18,9 @@ use crate::protocol::Protocol;
 
 pub use profile::{Profile, load_profile};
 pub use profile::{ProfileError, parse_profile};
-pub use resolve::{Connection, DEFAULT_TIMEOUT, DEFAULT_URL, Mode, Settings, resolve};
+pub use resolve::{Connection, Mode, Settings, resolve};
+#[cfg(test)]
+pub use resolve::{DEFAULT_TIMEOUT, DEFAULT_URL};
 
 /// Where a value came from, so a bad one can be pointed at.
 #[derive(Debug, Clone)]

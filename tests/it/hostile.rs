@@ -91,14 +91,12 @@ fn mutated_manifests_profiles_and_replies_never_panic() {
         let data = mutate(&mut rng, &seeds);
         let text = String::from_utf8_lossy(&data);
         let t = Instant::now();
-        let _ = cent_run::manifest::load_text("fuzz.yaml", &text, &opts);
+        let _ = cent_run::runner::load_text("fuzz.yaml", &text, &opts);
         // A hang detector, not a performance target (that is the benchmark's job).
         assert!(t.elapsed() < Duration::from_secs(30), "input took {:?}:\n{text}", t.elapsed());
-        let _ = cent_run::settings::parse_profile(&text, "f", "bananas");
-        for p in
-            [cent_run::protocol::Protocol::Api, cent_run::protocol::Protocol::Legacy, cent_run::protocol::Protocol::V1]
-        {
-            let _ = cent_run::protocol::decode(p, &["publish", "broadcast"], &data);
+        let _ = cent_run::internals::parse_profile(&text, "f", "bananas");
+        for p in [cent_run::client::Protocol::Api, cent_run::client::Protocol::Legacy, cent_run::client::Protocol::V1] {
+            let _ = cent_run::internals::decode(p, &["publish", "broadcast"], &data);
         }
     }
     let replies: [&[u8]; 6] = [
@@ -116,10 +114,8 @@ fn mutated_manifests_profiles_and_replies_never_panic() {
             let at = rng.below(r.len());
             r[at] = rng.next() as u8;
         }
-        for p in
-            [cent_run::protocol::Protocol::Api, cent_run::protocol::Protocol::Legacy, cent_run::protocol::Protocol::V1]
-        {
-            let _ = cent_run::protocol::decode(p, &["publish", "broadcast"], &r);
+        for p in [cent_run::client::Protocol::Api, cent_run::client::Protocol::Legacy, cent_run::client::Protocol::V1] {
+            let _ = cent_run::internals::decode(p, &["publish", "broadcast"], &r);
         }
     }
     assert!(started.elapsed() < Duration::from_secs(300));

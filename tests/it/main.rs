@@ -9,6 +9,7 @@ mod harness;
 mod hostile;
 mod interrupt;
 mod language;
+mod library;
 mod proxy;
 mod reports;
 mod run_basics;

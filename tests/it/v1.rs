@@ -125,7 +125,8 @@ for i in range(100):
 print(json.dumps(out))
 "#,
     );
-    use cent_run::protocol::{Protocol, body, encode};
+    use cent_run::client::Protocol;
+    use cent_run::internals::{body, encode, endpoint, method_name};
     let reqs = cases["requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 60);
     for r in reqs {
@@ -134,14 +135,14 @@ print(json.dumps(out))
             .unwrap()
             .iter()
             .map(|c| {
-                let m = cent_run::methods::lookup(c[0].as_str().unwrap()).unwrap();
-                encode(Protocol::V1, m.name, c[1].as_object().unwrap())
+                let m = method_name(c[0].as_str().unwrap()).unwrap();
+                encode(Protocol::V1, m, c[1].as_object().unwrap())
             })
             .collect();
         let ours = body(Protocol::V1, &encoded);
         assert_eq!(String::from_utf8(ours.clone()).unwrap(), r["body"].as_str().unwrap());
         assert_eq!(hmac_hex(r["secret"].as_str().unwrap(), &ours), r["sign"].as_str().unwrap());
-        assert_eq!(cent_run::protocol::endpoint("http://h:8000/", Protocol::V1), r["url"].as_str().unwrap());
+        assert_eq!(endpoint("http://h:8000/", Protocol::V1), r["url"].as_str().unwrap());
     }
     for t in cases["tokens"].as_array().unwrap() {
         let s = |i: usize| t[i].as_str().unwrap();

@@ -27,10 +27,13 @@ use granit_parser::{Marker, ScanError};
 /// A byte range in the manifest source (`offset`, `len`), as miette wants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
+    /// Where it starts, in bytes.
     pub offset: usize,
+    /// How many bytes.
     pub len: usize,
 }
 
+#[cfg(feature = "cli")]
 impl From<Span> for miette::SourceSpan {
     fn from(s: Span) -> Self {
         (s.offset, s.len).into()
