@@ -3,16 +3,17 @@
 # peers the tests compare against: the original `cent` 2.1.0 library (v1
 # signing oracle), the `centrifuge-python` WebSocket SDK (a real subscriber),
 # `junitparser` (an independent JUnit reader), and `jsonschema` + `pyyaml`
-# (an independent check of `cent-run schema`).
+# (an independent check of `cent-run schema`), and `zizmor` (a security linter
+# for the GitHub Actions examples, tests/it/examples_ci.rs).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.tools/venv"
-STAMP="$VENV/.cent-run-deps-2"
+STAMP="$VENV/.cent-run-deps-3"
 if [ -f "$STAMP" ]; then
   echo "python tools already installed in $VENV"
   exit 0
 fi
 python3 -m venv "$VENV"
-"$VENV/bin/pip" install --quiet "cent==2.1.0" "centrifuge-python==0.7.0" "junitparser==5.0.3" "jsonschema==4.*" "pyyaml==6.*"
+"$VENV/bin/pip" install --quiet "cent==2.1.0" "centrifuge-python==0.7.0" "junitparser==5.0.3" "jsonschema==4.*" "pyyaml==6.*" "zizmor==1.32.0"
 touch "$STAMP"
 echo "python tools installed in $VENV"

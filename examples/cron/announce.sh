@@ -3,15 +3,19 @@
 # the date, and the state file survives a crash: if the job is re-run the
 # same day (by hand, or because the machine rebooted mid-run), commands that
 # were applied are skipped and the rest are re-sent with the same
-# idempotency keys. Exit codes: 0 ok, 1 rejected, 2 bad manifest, 3 network.
+# idempotency keys. Exit codes: 0 ok, 1 rejected, 2 bad manifest, 3 network,
+# 75 an earlier run still holds the lock (nothing sent).
 set -euo pipefail
 DAY="$(date +%F)"
 STATE_DIR="${STATE_DIR:-/var/lib/cent-run}"
 mkdir -p "$STATE_DIR"
-# Keep the key out of the crontab: read it from a root-only file.
-export CENTRIFUGO_API_KEY="$(cat /etc/cent-run/api-key)"
+# Keep the key out of the crontab and off the command line: read it from a
+# root-only file (assigned apart from `export`, so that set -e stops here
+# when the file is missing instead of running without a key).
+CENTRIFUGO_API_KEY="$(cat /etc/cent-run/api-key)"
+export CENTRIFUGO_API_KEY
 export CENTRIFUGO_URL="${CENTRIFUGO_URL:-http://localhost:8000}"
-exec flock -n "$STATE_DIR/announce.lock" \
+exec flock -n -E 75 "$STATE_DIR/announce.lock" \
   cent-run /etc/cent-run/announce.yaml \
     --var day="$DAY" \
     --run-id "announce-$DAY" \

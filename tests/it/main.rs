@@ -4,6 +4,7 @@
 
 mod cluster;
 mod corpus;
+mod examples_ci;
 mod executor;
 mod harness;
 mod hostile;

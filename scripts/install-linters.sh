@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The linters the CI examples are held to (tests/it/examples_ci.rs):
+#   - actionlint, pinned, built with `go install` from the Go module proxy
+#     into .tools/bin (ignored by git);
+#   - shellcheck (Debian package), which actionlint runs on every `run:`
+#     script when it is on PATH, so the lint is as strict as it can be.
+# zizmor comes from PyPI into .tools/venv (scripts/setup-python.sh).
+# Does nothing, and prints nothing, when both are already there.
+set -euo pipefail
+ACTIONLINT_VERSION=1.7.12
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN_DIR="$ROOT/.tools/bin"
+ACTIONLINT="$BIN_DIR/actionlint"
+
+if ! { [ -x "$ACTIONLINT" ] && "$ACTIONLINT" -version 2>/dev/null | head -n 1 | grep -qx "v$ACTIONLINT_VERSION"; }; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "error: Go is needed to build actionlint $ACTIONLINT_VERSION; install it and re-run $0" >&2
+    exit 1
+  fi
+  echo "building actionlint $ACTIONLINT_VERSION with $(go version)..."
+  mkdir -p "$BIN_DIR"
+  rm -f "$ACTIONLINT"   # another version: go install will not overwrite what it did not build
+  GOBIN="$BIN_DIR" GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+  "$ACTIONLINT" -version | head -n 1
+fi
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "error: shellcheck is missing and installing it needs root (no sudo found); run: apt-get install -y shellcheck" >&2
+      exit 1
+    fi
+    SUDO=(sudo)
+  fi
+  echo "installing shellcheck (Debian package)..."
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine may have no package lists yet: update once and retry.
+  if ! "${SUDO[@]}" apt-get install -y -qq shellcheck >/dev/null; then
+    "${SUDO[@]}" apt-get update -qq
+    "${SUDO[@]}" apt-get install -y -qq shellcheck >/dev/null
+  fi
+  if ! command -v shellcheck >/dev/null 2>&1; then
+    echo "error: shellcheck still not on PATH after installing the shellcheck package" >&2
+    exit 1
+  fi
+  shellcheck --version | sed -n 2p
+fi
