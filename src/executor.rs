@@ -11,23 +11,22 @@
 
 mod batch;
 pub mod events;
+pub mod expect;
 pub mod lanes;
 pub mod outcome;
+mod run;
 pub mod state;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use std::time::Duration;
 
 pub use batch::RetryPolicy;
 pub use events::{Event, Exchange, Fanout, Listener, Recorder};
 use lanes::{BatchLimits, Packer};
 pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
+pub use run::execute;
 pub use state::State;
 
-use crate::client::Client;
 use crate::manifest::Command;
 use crate::methods::{Method, Retry};
 use crate::protocol::{self, Encoded, Protocol};
@@ -91,6 +90,10 @@ pub struct Prepared {
     /// Carries an idempotency key.
     pub idempotent: bool,
     pub fingerprint: String,
+    /// Its manifest list item (manifest, byte offset): `for_each` expansions share one.
+    pub item: (usize, usize),
+    /// A wait, checks, repeats, saves.
+    pub steps: Option<Arc<crate::manifest::steps::Steps>>,
 }
 
 /// The idempotency key cent-run adds to a command that has none: the run
@@ -158,6 +161,8 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str, keys: bo
                 channels,
                 idempotent: keyed && protocol.has_idempotency(),
                 fingerprint,
+                item: (c.manifest, c.offset),
+                steps: c.steps.as_deref().cloned().map(Arc::new),
             }
         })
         .collect()
@@ -165,15 +170,19 @@ fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str, keys: bo
 
 /// Batches as a run would cut them if every request finished in order
 /// (what `plan` shows).
+/// Steps run separately (a `wait`, an `until`) are one-command groups with
+/// no request.
 pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>> {
-    let all: Vec<usize> = (0..prepared.len()).collect();
-    let mut packer = packer(prepared, &all, opts);
-    let limits = limits(opts);
-    let size = |i: usize| request_size(&prepared[i]);
     let mut out = Vec::new();
-    while let Some((b, used)) = packer.next(limits, &size) {
-        packer.release(&used);
-        out.push(b);
+    for seg in run::segments(prepared) {
+        let todo: Vec<usize> = seg.collect();
+        let mut packer = packer(prepared, &todo, opts);
+        let limits = limits(opts);
+        let size = |i: usize| request_size(&prepared[i]);
+        while let Some((b, used)) = packer.next(limits, &size) {
+            packer.release(&used);
+            out.push(b);
+        }
     }
     out
 }
@@ -181,7 +190,7 @@ pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>>
 /// Lanes over the commands `todo` (indices into `prepared`), ready to pack.
 /// With one request at a time everything is one lane: every command is
 /// applied in manifest order, whatever its target (SPEC §5).
-fn packer(prepared: &[Prepared], todo: &[usize], opts: &RunOptions) -> Packer {
+pub(crate) fn packer(prepared: &[Prepared], todo: &[usize], opts: &RunOptions) -> Packer {
     if opts.concurrency <= 1 {
         return Packer::new(vec![todo.to_vec()]);
     }
@@ -194,11 +203,11 @@ pub fn command_size(params_len: usize) -> usize {
     params_len + 32
 }
 
-fn request_size(p: &Prepared) -> usize {
+pub(crate) fn request_size(p: &Prepared) -> usize {
     command_size(p.encoded.params.len())
 }
 
-fn limits(opts: &RunOptions) -> BatchLimits {
+pub(crate) fn limits(opts: &RunOptions) -> BatchLimits {
     let mut max_commands = opts.batch_size.max(1);
     if let Some(rate) = opts.rate {
         // Requests of at most a tenth of a second's worth, paced evenly, so
@@ -208,138 +217,13 @@ fn limits(opts: &RunOptions) -> BatchLimits {
     BatchLimits { max_commands, max_bytes: opts.max_batch_bytes }
 }
 
-/// A finished batch: outcomes, how it ended, and the lanes it held.
-type BatchDone = (Vec<(usize, Outcome)>, batch::BatchEnd, Vec<usize>);
-
 /// How a run ended.
 #[derive(Debug, Clone, Copy)]
 pub struct RunEnd {
+    /// Ctrl-C stopped it.
     pub interrupted: bool,
+    /// How long it took.
     pub duration: Duration,
-}
-
-/// Runs every command not `applied` already (`--state`), telling `listener`
-/// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
-pub async fn execute(
-    client: &Client,
-    prepared: Arc<Vec<Prepared>>,
-    opts: &RunOptions,
-    applied: &dyn Fn(usize, &str) -> bool,
-    interrupt: watch::Receiver<bool>,
-    listener: Arc<dyn Listener>,
-) -> RunEnd {
-    let started = Instant::now();
-    let n = prepared.len();
-    let mut reported = vec![false; n];
-    let report = |i: usize, o: &Outcome, reported: &mut Vec<bool>| {
-        reported[i] = true;
-        listener.event(&Event::Outcome { index: i, fingerprint: &prepared[i].fingerprint, outcome: o });
-    };
-    let mut todo = Vec::with_capacity(n);
-    for (i, p) in prepared.iter().enumerate() {
-        if applied(i, &p.fingerprint) {
-            report(i, &Outcome::skipped(SkipReason::AlreadyApplied), &mut reported);
-        } else {
-            todo.push(i);
-        }
-    }
-    let mut packer = packer(&prepared, &todo, opts);
-    let limits = limits(opts);
-    let size = |i: usize| request_size(&prepared[i]);
-    let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
-    let mut stop: Option<SkipReason> = None;
-    let mut interrupted = false;
-    let mut next_send = Instant::now();
-    let mut int_rx = interrupt.clone();
-    loop {
-        if *int_rx.borrow() && !interrupted {
-            interrupted = true;
-            stop = Some(SkipReason::Interrupted);
-        }
-        while stop.is_none() && in_flight.len() < opts.concurrency.max(1) {
-            let Some((cmds, used)) = packer.next(limits, &size) else { break };
-            if let Some(rate) = opts.rate {
-                let now = Instant::now();
-                if next_send > now {
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(next_send.into()) => {}
-                        _ = int_rx.wait_for(|&v| v) => {}
-                    }
-                }
-                next_send = next_send.max(now) + Duration::from_secs_f64(cmds.len() as f64 / rate);
-                if *int_rx.borrow() {
-                    interrupted = true;
-                    stop = Some(SkipReason::Interrupted);
-                    for c in cmds {
-                        report(c, &Outcome::skipped(SkipReason::Interrupted), &mut reported);
-                    }
-                    break;
-                }
-            }
-            let client = client.clone();
-            let prepared = prepared.clone();
-            let policy = opts.retry;
-            let rx = interrupt.clone();
-            let listener = listener.clone();
-            in_flight.spawn(async move {
-                let (done, end) = batch::run(&client, &prepared, &cmds, policy, rx, &*listener).await;
-                (done, end, used)
-            });
-        }
-        if in_flight.is_empty() {
-            break;
-        }
-        let joined = if interrupted {
-            match tokio::time::timeout(opts.grace, in_flight.join_next()).await {
-                Ok(j) => j,
-                Err(_) => break,
-            }
-        } else {
-            tokio::select! {
-                j = in_flight.join_next() => j,
-                _ = int_rx.wait_for(|&v| v) => continue,
-            }
-        };
-        let Some(joined) = joined else { break };
-        let Ok((done, end, used)) = joined else { continue };
-        packer.release(&used);
-        for (i, o) in done {
-            if opts.fail_fast && o.status == Status::Failed {
-                stop.get_or_insert(SkipReason::FailFast);
-            }
-            report(i, &o, &mut reported);
-        }
-        listener.event(&Event::BatchDone);
-        if end.refused {
-            stop.get_or_insert(SkipReason::Refused);
-        }
-        if end.transport_failed {
-            stop.get_or_insert(SkipReason::Transport);
-        }
-    }
-    // Batches still in flight after the grace period: sent, no answer.
-    in_flight.abort_all();
-    let reason = stop.unwrap_or(SkipReason::Interrupted);
-    for i in packer.drain() {
-        if !reported[i] {
-            report(i, &Outcome::skipped(reason), &mut reported);
-        }
-    }
-    let lost = Outcome {
-        status: Status::Unknown,
-        attempts: 1,
-        transport: Some("no answer before the run stopped".into()),
-        skip: None,
-        ..Outcome::skipped(SkipReason::Interrupted)
-    };
-    for i in 0..n {
-        if !reported[i] {
-            report(i, &lost, &mut reported);
-        }
-    }
-    let end = RunEnd { interrupted, duration: started.elapsed() };
-    listener.event(&Event::End { interrupted, duration: end.duration });
-    end
 }
 
 #[cfg(test)]
@@ -348,8 +232,12 @@ mod tests {
     use std::pin::Pin;
     use std::sync::Mutex;
 
+    use tokio::sync::watch;
+
     use super::*;
-    use crate::client::{ClientConfig, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
+    use crate::client::{
+        Client, ClientConfig, HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind,
+    };
 
     /// Answers from a script, one entry per request, and records bodies.
     struct Scripted {

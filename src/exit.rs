@@ -72,7 +72,8 @@ impl Exit {
             if o.status == Status::Unknown || (o.status == Status::Skipped && o.skip == Some(SkipReason::Transport)) {
                 return Exit::Transport;
             }
-            failed |= o.status == Status::Failed;
+            // A command skipped because a value it needed was not saved did not happen.
+            failed |= o.status == Status::Failed || o.skip == Some(SkipReason::NotSaved);
         }
         if failed { Exit::Rejected } else { Exit::Ok }
     }

@@ -418,6 +418,23 @@ pub static METHODS: &[Method] = &[
     v1_only("node"),
 ];
 
+/// The `wait:` step. Not a server method: no protocol carries it and it is
+/// never sent; commands of a run are either a method of [`METHODS`] or this.
+pub static WAIT: Method = Method {
+    name: "wait",
+    fields: NONE,
+    required: &[],
+    target: TargetKind::None,
+    access: Access::Read,
+    retry: Retry::Safe,
+    data_file: false,
+    per_channel: false,
+    pro: false,
+    on: Protocols(0),
+    v1_name: None,
+    caveat: None,
+};
+
 /// The method called `name` on any protocol.
 pub fn lookup(name: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.name == name)

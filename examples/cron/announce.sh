@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Scheduled announcement, run from cron (see crontab below). The run id is
-# the date, and the state file survives a crash: if the job is re-run the
+# Scheduled jobs, run from cron (see crontab): `announce.sh` sends
+# /etc/cent-run/announce.yaml, `announce.sh maintenance` the maintenance job
+# (maintenance.yaml: warn, wait, disconnect, check presence). The run id is
+# the job and the date, and the state file survives a crash: if the job is re-run the
 # same day (by hand, or because the machine rebooted mid-run), commands that
 # were applied are skipped and the rest are re-sent with the same
 # idempotency keys. Exit codes: 0 ok, 1 rejected, 2 bad manifest, 3 network,
 # 75 an earlier run still holds the lock (nothing sent).
 set -euo pipefail
+JOB="${1:-announce}"
 DAY="$(date +%F)"
 STATE_DIR="${STATE_DIR:-/var/lib/cent-run}"
 mkdir -p "$STATE_DIR"
@@ -15,10 +18,10 @@ mkdir -p "$STATE_DIR"
 CENTRIFUGO_API_KEY="$(cat /etc/cent-run/api-key)"
 export CENTRIFUGO_API_KEY
 export CENTRIFUGO_URL="${CENTRIFUGO_URL:-http://localhost:8000}"
-exec flock -n -E 75 "$STATE_DIR/announce.lock" \
-  cent-run /etc/cent-run/announce.yaml \
+exec flock -n -E 75 "$STATE_DIR/$JOB.lock" \
+  cent-run "/etc/cent-run/$JOB.yaml" \
     --var day="$DAY" \
-    --run-id "announce-$DAY" \
-    --state "$STATE_DIR/announce-$DAY.state" \
-    --report-json "$STATE_DIR/announce-$DAY.json" \
+    --run-id "$JOB-$DAY" \
+    --state "$STATE_DIR/$JOB-$DAY.state" \
+    --report-json "$STATE_DIR/$JOB-$DAY.json" \
     --quiet

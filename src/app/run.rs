@@ -176,22 +176,33 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
     let batches = executor::plan_batches(&prepared, opts);
     let secrets = conn.secrets();
     let mut out = String::new();
+    let requests = batches.iter().filter(|b| !m.commands[b[0]].is_wait()).count();
     out.push_str(&format!(
         "# run {}: {} commands in {} requests, protocol {}\n",
         opts.run_id,
         prepared.len(),
-        batches.len(),
+        requests,
         conn.protocol
     ));
-    for (b, cmds) in batches.iter().enumerate() {
-        out.push_str(&format!("\n# request {} of {}: commands {}\n", b + 1, batches.len(), describe(m, cmds)));
+    let mut n = 0;
+    for cmds in &batches {
+        let first = &m.commands[cmds[0]];
+        if let Some(steps) = first.steps.as_ref().filter(|s| s.wait.is_some()) {
+            let pause = report::duration(steps.wait.unwrap_or_default());
+            out.push_str(&format!(
+                "\n# step {} ({}:{}): wait {pause} — every request above is answered first\n",
+                cmds[0], m.sources[first.manifest].name, first.line
+            ));
+            continue;
+        }
+        n += 1;
+        out.push_str(&format!("\n# request {n} of {requests}: commands {}\n", describe(m, cmds)));
         for &c in cmds {
-            if m.commands[c].method.pro {
-                out.push_str(&format!(
-                    "# command {} ({}) is PRO-only: an OSS server answers 104\n",
-                    c, m.commands[c].method.name
-                ));
+            let cmd = &m.commands[c];
+            if cmd.method.pro {
+                out.push_str(&format!("# command {c} ({}) is PRO-only: an OSS server answers 104\n", cmd.method.name));
             }
+            out.push_str(&steps_plan(c, cmd));
         }
         let body = crate::protocol::body(conn.protocol, cmds.iter().map(|&c| &prepared[c].encoded));
         let req = client.request(body, true);
@@ -199,7 +210,8 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
         for (k, v) in &req.headers {
             out.push_str(&format!("{k}: {v}\n"));
         }
-        out.push_str(&format!("\n{}\n", secrets.redact(&String::from_utf8_lossy(&req.body))));
+        let body = String::from_utf8_lossy(&req.body);
+        out.push_str(&format!("\n{}\n", shown_placeholders(&secrets.redact(&body))));
         if out.len() > 1 << 16 {
             output::write(&out);
             out.clear();
@@ -207,6 +219,42 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
     }
     output::write(&out);
     Ok(Exit::Ok)
+}
+
+/// A command's checks, repeats and saves, as plan comments.
+fn steps_plan(c: usize, cmd: &crate::manifest::Command) -> String {
+    let Some(s) = &cmd.steps else { return String::new() };
+    let mut out = String::new();
+    if !s.uses.is_empty() {
+        let names: Vec<String> = s.uses.iter().map(|n| format!("${{{n}}}")).collect();
+        out.push_str(&format!("# command {c} starts after {} are saved, and is filled with them\n", names.join(", ")));
+    }
+    if let Some(u) = &s.until {
+        out.push_str(&format!(
+            "# command {c} is sent every {} until its checks hold, for at most {}\n",
+            report::duration(u.every),
+            report::duration(u.timeout)
+        ));
+    }
+    if let Some((code, at)) = &s.expect_error {
+        out.push_str(&format!("# command {c} expects the server to refuse it with {code} ({at})\n"));
+    }
+    for check in &s.expect {
+        let wanted = shown_placeholders(&check.wanted.to_string());
+        out.push_str(&format!("# command {c} expects {} {} {wanted} ({})\n", check.path, check.op.as_str(), check.at));
+    }
+    for (name, path) in &s.save {
+        out.push_str(&format!("# command {c} saves ${{{name}}} = result.{path}\n"));
+    }
+    out
+}
+
+/// Saved-name placeholders as the manifest wrote them (`${NAME}`).
+fn shown_placeholders(text: &str) -> String {
+    if !text.contains("\\u0000saved:") {
+        return text.to_owned();
+    }
+    text.replace("\\u0000saved:", "${").replace("\\u0000", "}")
 }
 
 fn describe(m: &Manifest, cmds: &[usize]) -> String {

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::Prepared;
 use super::events::{Event, Exchange, Listener};
+use super::expect::{self, Verdict};
 use super::outcome::{ChannelOutcome, Outcome, SkipReason, Status};
 use crate::client::{Client, Error};
 use crate::methods::Retry;
@@ -120,9 +121,32 @@ pub async fn run(
                 for (p, reply) in pending.drain(..).zip(replies) {
                     let prep = &prepared[p.cmd];
                     let chans = &mut channel_state[pos(p.cmd)];
+                    let expected = |e: &ApiError| {
+                        prep.steps
+                            .as_ref()
+                            .and_then(|s| s.expect_error.as_ref())
+                            .is_some_and(|(c, _)| e.code == Some(*c))
+                    };
                     match reply {
-                        Err(e) if e.retryable() && !last_try && prep.method.retry != Retry::Unsafe => {
+                        Err(e) if e.retryable() && !last_try && prep.method.retry != Retry::Unsafe && !expected(&e) => {
                             again.push(Pending { last_error: Some(e), ..p })
+                        }
+                        reply if prep.steps.as_ref().is_some_and(|s| s.has_expectations()) => {
+                            let steps = prep.steps.as_ref().expect("checked");
+                            let (verdict, checks) = expect::judge(steps, &reply);
+                            let mut o = match (verdict, reply) {
+                                (Verdict::Pass, Err(e)) => Outcome {
+                                    detail: Some(format!("refused as expected: {e}")),
+                                    ..finish(&p, Status::Ok, None, None, None, Vec::new())
+                                },
+                                (Verdict::Pass, Ok(r)) => finish(&p, Status::Ok, None, None, Some(r), Vec::new()),
+                                (Verdict::Fail(why), reply) => {
+                                    let e = ApiError { code: reply.as_ref().err().and_then(|e| e.code), message: why };
+                                    finish(&p, Status::Failed, Some(e), None, reply.ok(), Vec::new())
+                                }
+                            };
+                            o.checks = checks;
+                            done.push((p.cmd, o));
                         }
                         Err(e) => {
                             done.push((p.cmd, finish(&p, Status::Failed, Some(e), None, None, std::mem::take(chans))))
@@ -301,5 +325,6 @@ fn finish(
         skip: None,
         result,
         channels,
+        ..Outcome::skipped(SkipReason::Interrupted)
     }
 }

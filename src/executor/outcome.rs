@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::expect::CheckOutcome;
 use crate::protocol::ApiError;
 
 /// How a command ended.
@@ -48,6 +49,9 @@ pub enum SkipReason {
     Interrupted,
     /// Applied by an earlier run (`--state`).
     AlreadyApplied,
+    /// A saved name it uses was not saved (the saving command failed, or
+    /// its result had no such path); `detail` says which.
+    NotSaved,
 }
 
 impl SkipReason {
@@ -59,6 +63,7 @@ impl SkipReason {
             SkipReason::Refused => "not sent: the server refused an earlier request",
             SkipReason::Interrupted => "not sent: interrupted",
             SkipReason::AlreadyApplied => "already applied (state file)",
+            SkipReason::NotSaved => "not sent",
         }
     }
 }
@@ -95,6 +100,10 @@ pub struct Outcome {
     pub result: Option<Json>,
     /// Broadcast only: one entry per channel, in order.
     pub channels: Vec<ChannelOutcome>,
+    /// Each `expect:` check and how it went.
+    pub checks: Vec<CheckOutcome>,
+    /// More about how it ended (an expected refusal, a missing saved name).
+    pub detail: Option<String>,
 }
 
 impl Outcome {
@@ -109,6 +118,8 @@ impl Outcome {
             skip: Some(reason),
             result: None,
             channels: Vec::new(),
+            checks: Vec::new(),
+            detail: None,
         }
     }
 
@@ -123,7 +134,7 @@ impl Outcome {
                 format!("{e} (channels: {})", failed.join(", "))
             });
         }
-        if let Some(t) = &self.transport {
+        if let Some(t) = self.transport.as_ref().or(self.detail.as_ref()) {
             return Some(match self.skip {
                 Some(r) => format!("{}: {t}", r.describe()),
                 None => t.clone(),

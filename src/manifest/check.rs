@@ -20,6 +20,9 @@ pub struct Scope<'a> {
     /// Text is taken as it is: no `${...}` interpolation (params given as
     /// JSON to `call`, already expanded by the shell).
     pub literal: bool,
+    /// Names saved by earlier commands, each standing as its placeholder
+    /// until the command is sent.
+    pub saved: Option<&'a HashMap<String, String>>,
 }
 
 impl<'a> Scope<'a> {
@@ -28,7 +31,7 @@ impl<'a> Scope<'a> {
         vars: &'a HashMap<String, String>,
         env: &'a HashMap<String, String>,
     ) -> Self {
-        Scope { cli, vars, env, item: None, literal: false }
+        Scope { cli, vars, env, item: None, literal: false, saved: None }
     }
 
     /// A variable's value. An empty environment variable counts as unset
@@ -43,8 +46,14 @@ impl<'a> Scope<'a> {
         self.cli
             .get(name)
             .or_else(|| self.vars.get(name))
+            .or_else(|| self.saved.and_then(|s| s.get(name)))
             .or_else(|| self.env.get(name).filter(|v| !v.is_empty()))
             .map(String::as_str)
+    }
+
+    /// The same scope without saved names (for labels, which are made before anything runs).
+    pub fn without_saved(&self) -> Scope<'a> {
+        Scope { saved: None, ..*self }
     }
 }
 

@@ -7,12 +7,13 @@ use std::path::Path;
 use super::Command;
 use super::check::{Checker, Scope};
 use super::fields::params;
+use super::steps::{self, Steps};
 use super::yaml::{Node, Value};
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
 /// Keys a command may carry besides its one method key.
-pub const RUNNER_KEYS: &[&str] = &["name", "for_each"];
+pub const RUNNER_KEYS: &[&str] = &["name", "for_each", "expect", "until", "save", "wait"];
 
 pub struct CommandContext<'a> {
     pub manifest: usize,
@@ -20,18 +21,30 @@ pub struct CommandContext<'a> {
     pub protocol: Protocol,
 }
 
-/// Validates one list item and appends its expansion to `out`.
-pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext, out: &mut Vec<Command>) {
-    let Some(entries) = ck.entries(item, "a command") else { return };
+/// Validates one list item and appends its expansion to `out`; returns
+/// the names its `save:` declares (later items may use them).
+pub fn command(
+    ck: &mut Checker,
+    item: &Node,
+    scope: &Scope,
+    cx: &CommandContext,
+    out: &mut Vec<Command>,
+) -> Vec<String> {
+    let Some(entries) = ck.entries(item, "a command") else { return Vec::new() };
     let mut method: Option<(&Node, &Node, &'static Method)> = None;
     let mut name = None;
     let mut for_each = None;
+    let (mut expect, mut until, mut save, mut wait) = (None, None, None, None);
     for (k, v) in entries {
         let key = k.key_text();
         match key.as_ref() {
             // Interpolated per `for_each` item: `${item}` may be in it.
             "name" => name = Some(v),
             "for_each" => for_each = Some(v),
+            "expect" => expect = Some((k, v)),
+            "until" => until = Some((k, v)),
+            "save" => save = Some((k, v)),
+            "wait" => wait = Some((k, v)),
             _ => match methods::lookup(&key) {
                 Some(m) => {
                     if let Some((first, _, _)) = method {
@@ -58,6 +71,16 @@ pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext
             },
         }
     }
+    let line = ck.line_of(item.span);
+    if let Some((_, value)) = wait {
+        wait_step(ck, item, value, name, scope, cx, out);
+        return Vec::new();
+    }
+    // Names saved here are declared even when the command is wrong, so its
+    // users are not also reported as using undefined variables.
+    let mut saves = Steps::default();
+    let saves_ok = save.is_none_or(|(_, v)| steps::save(ck, v, scope, &mut saves));
+    let declared: Vec<String> = saves.save.iter().map(|(n, _)| n.clone()).collect();
     let Some((mkey, body, m)) = method else {
         if !ck
             .problems
@@ -67,26 +90,73 @@ pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext
             ck.error(item.span, "no method", "a command needs one method key").help =
                 Some("e.g. `- publish: {channel: news, data: {text: hi}}`".into());
         }
-        return;
+        return declared;
     };
-    let Some(m) = protocol_method(ck, mkey, m, cx.protocol) else { return };
+    let Some(m) = protocol_method(ck, mkey, m, cx.protocol) else { return declared };
+    let until = match until {
+        None => None,
+        Some((k, v)) => {
+            if expect.is_none() {
+                ck.error(
+                    k.span,
+                    "no `expect`",
+                    "`until` repeats a command until its `expect` checks hold: it needs `expect`",
+                )
+                .help = Some("add e.g. `expect: {num_clients: 0}`".into());
+                return declared;
+            }
+            if !m.reads() {
+                ck.error(
+                    k.span,
+                    "on a write",
+                    format!("`until` repeats only commands that read; `{}` writes", m.name),
+                )
+                .help = Some("sending a write again would apply it again: check with a read after it".into());
+                return declared;
+            }
+            match steps::until(ck, v, scope) {
+                Some(u) => Some(u),
+                None => return declared,
+            }
+        }
+    };
+    if !saves_ok {
+        return declared;
+    }
     let items = match for_each {
         None => None,
-        Some(node) => match for_each_items(ck, node, scope, cx.dir) {
+        // Items are known before anything runs: saved names are not in scope.
+        Some(node) => match for_each_items(ck, node, &scope.without_saved(), cx.dir) {
             Some(items) => Some(items),
-            None => return,
+            None => return declared,
         },
     };
-    let line = ck.line_of(item.span);
     let mut build = |ck: &mut Checker, scope: &Scope| {
         // `None`: the name did not interpolate; `Some(None)`: there is none.
         let name = match name {
-            Some(n) => ck.string(n, "`name`", scope).map(Some),
+            Some(n) => ck.string(n, "`name`", &scope.without_saved()).map(Some),
             None => Some(None),
         };
+        let mut steps = Steps { until, save: saves.save.clone(), ..Steps::default() };
+        let checked = expect.is_none_or(|(_, v)| steps::expect(ck, v, scope, &mut steps));
         if let Some(params) = params(ck, m, mkey, body, scope, cx.protocol, cx.dir)
             && let Some(name) = name
+            && checked
         {
+            let params = serde_json::value::to_raw_value(&params).expect("a JSON map always serialises");
+            steps.uses = steps::placeholders_in(params.get());
+            for c in &steps.expect {
+                for n in steps::placeholders_in(&c.wanted.to_string()) {
+                    if !steps.uses.contains(&n) {
+                        steps.uses.push(n);
+                    }
+                }
+            }
+            let plain = steps.expect.is_empty()
+                && steps.expect_error.is_none()
+                && steps.until.is_none()
+                && steps.save.is_empty()
+                && steps.uses.is_empty();
             out.push(Command {
                 index: 0,
                 manifest: cx.manifest,
@@ -94,8 +164,9 @@ pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext
                 line,
                 name,
                 method: m,
-                target: super::Target::of(&params),
-                params: serde_json::value::to_raw_value(&params).expect("a JSON map always serialises"),
+                target: super::Target::of(&serde_json::from_str(params.get()).expect("params are JSON")),
+                params,
+                steps: (!plain).then(|| Box::new(steps)),
             });
         }
     };
@@ -114,6 +185,45 @@ pub fn command(ck: &mut Checker, item: &Node, scope: &Scope, cx: &CommandContext
             dedup(&mut ck.problems, before);
         }
     }
+    declared
+}
+
+/// A `wait: DURATION` item: a barrier, then a pause. It takes no method and
+/// no other key but `name`.
+fn wait_step(
+    ck: &mut Checker,
+    item: &Node,
+    value: &Node,
+    name: Option<&Node>,
+    scope: &Scope,
+    cx: &CommandContext,
+    out: &mut Vec<Command>,
+) {
+    let extra = item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("wait" | "name")));
+    if let Some((k, _)) = extra {
+        ck.error(k.span, "not with `wait`", format!("a `wait` step takes no `{}`", k.key_text())).help =
+            Some("`wait` is a step of its own: put the command in the next list item".into());
+        return;
+    }
+    let Some(pause) = steps::duration(ck, value, "wait", true, scope) else { return };
+    let name = match name {
+        Some(n) => match ck.string(n, "`name`", &scope.without_saved()) {
+            Some(s) => Some(s),
+            None => return,
+        },
+        None => None,
+    };
+    out.push(Command {
+        index: 0,
+        manifest: cx.manifest,
+        offset: item.span.offset,
+        line: ck.line_of(item.span),
+        name,
+        method: &methods::WAIT,
+        target: super::Target::default(),
+        params: serde_json::value::to_raw_value(&serde_json::Map::new()).expect("{}"),
+        steps: Some(Box::new(Steps { wait: Some(pause), ..Steps::default() })),
+    });
 }
 
 fn dedup(problems: &mut Vec<super::Problem>, from: usize) {

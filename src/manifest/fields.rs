@@ -82,8 +82,23 @@ fn unknown_field<'a>(ck: &mut Checker, k: &Node, key: &str, owner: &str, fields:
     });
 }
 
-/// Checks a field value against its type and converts it to JSON.
+/// Checks a field value against its type and converts it to JSON. A string
+/// that is exactly `"${NAME}"` of a saved name takes the saved value, of
+/// whatever type, when the command is sent.
 fn value(ck: &mut Checker, v: &Node, ty: Ty, name: &str, scope: &Scope) -> Option<Json> {
+    if let Value::Str(s) = &v.value
+        && let Some(var) = s.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
+        && !var.contains(['$', '{', '}', ':'])
+    {
+        if let Some(placeholder) = scope.saved.and_then(|saved| saved.get(var)) {
+            return Some(Json::String(placeholder.clone()));
+        }
+        // An undefined name is the problem, not the type of its text.
+        if scope.lookup(var).is_none() && !scope.literal {
+            ck.interpolate(v, s, scope);
+            return None;
+        }
+    }
     let what = format!("`{name}`");
     match ty {
         Ty::Str => ck.string(v, &what, scope).map(Json::String),

@@ -96,6 +96,8 @@ struct Validated {
     vars: HashMap<String, String>,
     /// Parts it was parsed in.
     parts: usize,
+    /// Some command declares `save:`.
+    saves: bool,
 }
 
 /// `sources` pairs each manifest with whether it could be read at all.
@@ -164,20 +166,40 @@ fn validate_one(
     layer: &mut Layer,
     forced: Option<&ItemSettings>,
 ) -> Validated {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let parts = opts.parts.unwrap_or((source.text.len() / PART_MIN_BYTES).min(cores).min(MAX_PARTS)).max(1);
+    let before = layer.clone();
+    let v = validate_in_parts(i, source, opts, layer, forced, parts);
+    if v.parts > 1 && v.saves {
+        // A part does not see names saved in the parts before it: a
+        // manifest with `save:` is validated in one part.
+        *layer = before;
+        return validate_in_parts(i, source, opts, layer, forced, 1);
+    }
+    v
+}
+
+fn validate_in_parts(
+    i: usize,
+    source: &Source,
+    opts: &LoadOptions,
+    layer: &mut Layer,
+    forced: Option<&ItemSettings>,
+    parts: usize,
+) -> Validated {
     let dir = match source.name.as_str() {
         STDIN => PathBuf::new(),
         name => Path::new(name).parent().map(Path::to_path_buf).unwrap_or_default(),
     };
     let earlier = layer.protocol.as_ref().and_then(|s| s.value.as_ref().ok().copied());
     let sink = Items { source, opts, dir: &dir, manifest: i, earlier, forced };
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let parts = opts.parts.unwrap_or((source.text.len() / PART_MIN_BYTES).min(cores).min(MAX_PARTS)).max(1);
     let (root, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
         Ok(parsed) => parsed,
         Err(e) => {
             // A manifest that is not YAML has only that problem.
             let problems = vec![syntax_problem(source, &e)];
-            return Validated { problems, commands: Vec::new(), assumed: None, vars: HashMap::new(), parts: 1 };
+            let vars = HashMap::new();
+            return Validated { problems, commands: Vec::new(), assumed: None, vars, parts: 1, saves: false };
         }
     };
     let mut ck = Checker::new(source);
@@ -186,13 +208,15 @@ fn validate_one(
     let parts = done.len();
     let mut assumed = None;
     let mut commands = Vec::new();
+    let mut saves = false;
     for part in done {
         problems.extend(part.ck.problems);
         commands.extend(part.commands);
         assumed = assumed.or(part.settings);
+        saves |= !part.saved.is_empty();
     }
     let Some((vars, list)) = doc else {
-        return Validated { problems, commands, assumed, vars: HashMap::new(), parts };
+        return Validated { problems, commands, assumed, vars: HashMap::new(), parts, saves };
     };
     // Items that did not stream (a list given by alias) are in the tree.
     if let Some(Value::Seq(items)) = list.map(|n| &n.value)
@@ -207,8 +231,9 @@ fn validate_one(
         problems.extend(part.ck.problems);
         commands.extend(part.commands);
         assumed = assumed.or(part.settings);
+        saves |= !part.saved.is_empty();
     }
-    Validated { problems, commands, assumed, vars, parts }
+    Validated { problems, commands, assumed, vars, parts, saves }
 }
 
 pub(super) fn syntax_problem(source: &Source, e: &yaml::SyntaxError) -> Problem {
@@ -235,13 +260,15 @@ struct Part<'s> {
     ck: Checker<'s>,
     settings: Option<ItemSettings>,
     commands: Vec<Command>,
+    /// Names saved by its commands so far, each with its placeholder.
+    saved: HashMap<String, String>,
 }
 
 impl<'s> ItemSink<'s> for Items<'s> {
     type Part = Part<'s>;
 
     fn part(&self) -> Part<'s> {
-        Part { ck: Checker::new(self.source), settings: None, commands: Vec::new() }
+        Part { ck: Checker::new(self.source), settings: None, commands: Vec::new(), saved: HashMap::new() }
     }
 
     fn item(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], item: Node<'s>) {
@@ -249,9 +276,13 @@ impl<'s> ItemSink<'s> for Items<'s> {
             Some(f) => f.clone(),
             None => self.seen_before(entries),
         });
-        let scope = Scope::new(&self.opts.vars, &settings.vars, &self.opts.env);
+        let scope = Scope { saved: Some(&part.saved), ..Scope::new(&self.opts.vars, &settings.vars, &self.opts.env) };
         let cx = CommandContext { manifest: self.manifest, dir: self.dir, protocol: settings.protocol };
-        command::command(&mut part.ck, &item, &scope, &cx, &mut part.commands);
+        let declared = command::command(&mut part.ck, &item, &scope, &cx, &mut part.commands);
+        for name in declared {
+            let placeholder = super::steps::saved_placeholder(&name);
+            part.saved.insert(name, placeholder);
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod fields;
 pub mod interpolate;
 mod load;
 pub mod schema;
+pub mod steps;
 pub mod yaml;
 
 use std::collections::HashMap;
@@ -61,12 +62,19 @@ pub struct Command {
     pub params: Box<RawValue>,
     /// The fields of `params` that lanes and reports read.
     pub target: Target,
+    /// A `wait` step, or checks, repeats and saves (SPEC §3.1).
+    pub(crate) steps: Option<Box<steps::Steps>>,
 }
 
 impl Command {
-    /// The method's name as sent (`stats` for a v1 `info`).
+    /// The method's name as sent (`stats` for a v1 `info`; `wait` for a wait step).
     pub fn method_name(&self) -> &'static str {
         self.method.name
+    }
+
+    /// A `wait:` step (a barrier and a pause), not a server command.
+    pub fn is_wait(&self) -> bool {
+        self.steps.as_ref().is_some_and(|s| s.wait.is_some())
     }
 
     /// `params` as a map (decoded on demand).

@@ -93,8 +93,21 @@ fn commands(protocol: Protocol) -> Json {
             props.insert(m.name.into(), body(m, protocol));
             props.insert("name".into(), json!({"type": "string", "description": "label used in reports"}));
             props.insert("for_each".into(), json!({"$ref": "#/$defs/for_each"}));
+            props.insert("expect".into(), json!({"$ref": "#/$defs/expect"}));
+            props.insert("save".into(), json!({"$ref": "#/$defs/save"}));
+            // Only a command that reads may be repeated.
+            if m.reads() {
+                props.insert("until".into(), json!({"$ref": "#/$defs/until"}));
+            }
             json!({"type": "object", "properties": props, "required": [m.name], "additionalProperties": false})
         })
+        .chain([json!({
+            "type": "object",
+            "description": "a barrier, then a pause: every earlier command has its outcome before it; later commands start after it",
+            "properties": {"wait": {"$ref": "#/$defs/duration"}, "name": {"type": "string"}},
+            "required": ["wait"],
+            "additionalProperties": false
+        })])
         .collect();
     json!({"oneOf": variants})
 }
@@ -150,6 +163,27 @@ pub fn schema() -> Json {
             "command_api": commands(Protocol::Api),
             "command_legacy": commands(Protocol::Legacy),
             "command_v1": commands(Protocol::V1),
+            "duration": {
+                "description": "e.g. 5s, 500ms, 2m, 1h (a number is seconds)",
+                "oneOf": [{"type": "string", "pattern": "^[0-9.]+ *(ms|s|sec|m|min|h)?$"}, {"type": "integer", "minimum": 0}]
+            },
+            "expect": {
+                "type": "object",
+                "description": "checks on the result: dot path -> a literal (equality) or {eq|ne|gt|ge|lt|le|len|contains|exists|matches: value}; or {error: CODE}",
+                "properties": {"error": {"type": "integer", "minimum": 1}}
+            },
+            "until": {
+                "type": "object",
+                "description": "send again every `every` until the checks of `expect` hold, for at most `timeout`",
+                "properties": {"every": {"$ref": "#/$defs/duration"}, "timeout": {"$ref": "#/$defs/duration"}},
+                "required": ["timeout"],
+                "additionalProperties": false
+            },
+            "save": {
+                "type": "object",
+                "description": "NAME -> dot path into the result; later commands use ${NAME}",
+                "additionalProperties": {"type": "string"}
+            },
             "for_each": {
                 "oneOf": [
                     {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
@@ -174,6 +208,6 @@ mod tests {
             assert!(s["properties"]["defaults"]["properties"].get(k).is_some(), "defaults.{k}");
         }
         let v1 = s["$defs"]["command_v1"]["oneOf"].as_array().unwrap().len();
-        assert_eq!(v1, methods::on(Protocol::V1).count() + 1, "v1 methods plus `info`");
+        assert_eq!(v1, methods::on(Protocol::V1).count() + 2, "v1 methods, `info` and the `wait` step");
     }
 }

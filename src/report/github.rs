@@ -17,7 +17,9 @@ pub(super) fn escape(s: &str, property: bool) -> String {
 pub fn annotations(run: &Run) -> String {
     let mut out = String::new();
     for (c, o) in run.rows() {
-        if matches!(o.status, Status::Failed | Status::Unknown) || o.skip == Some(SkipReason::Transport) {
+        if matches!(o.status, Status::Failed | Status::Unknown)
+            || matches!(o.skip, Some(SkipReason::Transport | SkipReason::NotSaved))
+        {
             let msg = format!(
                 "{} {} {}: {}",
                 run.label(c),

@@ -38,6 +38,8 @@ pub struct JsonCommand<'a> {
     pub detail: Option<String>,
     pub result: Option<&'a Json>,
     pub channels: &'a [ChannelOutcome],
+    /// Each `expect:` check: where, path, operator, wanted, got, whether it held.
+    pub checks: &'a [crate::executor::expect::CheckOutcome],
 }
 
 /// Writes the JSON report compact, one command per line: valid JSON that
@@ -102,6 +104,7 @@ pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
                 detail: if o.error.is_none() { o.message() } else { None },
                 result: o.result.as_ref(),
                 channels: &o.channels,
+                checks: &o.checks,
             })
             .collect(),
     }

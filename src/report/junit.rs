@@ -14,7 +14,7 @@ pub fn junit_report(run: &Run) -> String {
     let mut suites: Vec<TestSuite> = run.sources.iter().map(|s| TestSuite::new(s.name.as_str())).collect();
     for (c, o) in run.rows() {
         let problem = match (o.status, o.skip) {
-            (Status::Failed, _) => Some(NonSuccessKind::Failure),
+            (Status::Failed, _) | (Status::Skipped, Some(SkipReason::NotSaved)) => Some(NonSuccessKind::Failure),
             (Status::Unknown, _) | (Status::Skipped, Some(SkipReason::Transport)) => Some(NonSuccessKind::Error),
             _ => None,
         };

@@ -41,6 +41,7 @@ fn command(index: usize, line: usize, name: Option<&str>, method: &str, params: 
             ..Default::default()
         },
         params: serde_json::value::to_raw_value(&params).unwrap(),
+        steps: None,
     }
 }
 

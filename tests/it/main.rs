@@ -16,6 +16,7 @@ mod reports;
 mod run_basics;
 mod schema;
 mod seed;
+mod steps;
 mod tokens;
 mod truthful;
 mod v1;

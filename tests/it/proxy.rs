@@ -3,14 +3,15 @@
 //! forwards it normally, drops the connection before forwarding, drops it
 //! after the server applied the request, answers 503 itself, or holds the
 //! server's answer past the client's timeout. The real server never
-//! injects faults, so this is the only way to test them.
+//! injects faults, so this is the only way to test them. It also logs when
+//! each request arrived and was answered (the barrier tests read it).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -35,6 +36,15 @@ pub struct Proxy {
 pub struct Stats {
     pub requests: AtomicUsize,
     pub faults: Mutex<Vec<Fault>>,
+    /// Every request: when it arrived, when its answer left, its body.
+    pub log: Mutex<Vec<Logged>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub arrived: Instant,
+    pub answered: Option<Instant>,
+    pub body: String,
 }
 
 impl Proxy {
@@ -65,6 +75,10 @@ impl Proxy {
     pub fn faults(&self) -> Vec<Fault> {
         self.stats.faults.lock().unwrap().clone()
     }
+
+    pub fn log(&self) -> Vec<Logged> {
+        self.stats.log.lock().unwrap().clone()
+    }
 }
 
 impl Drop for Proxy {
@@ -79,6 +93,7 @@ fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize)
     let mut conn = conn;
     loop {
         let Some((head, body)) = read_request(&mut reader) else { return };
+        let arrived = Instant::now();
         let n = stats.requests.fetch_add(1, Ordering::SeqCst);
         let fault = schedule(n);
         stats.faults.lock().unwrap().push(fault);
@@ -98,7 +113,10 @@ fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize)
             _ => {}
         }
         let msg = format!("{status_line}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", resp.len());
-        if conn.write_all(msg.as_bytes()).and_then(|_| conn.write_all(&resp)).is_err() {
+        let sent = conn.write_all(msg.as_bytes()).and_then(|_| conn.write_all(&resp));
+        let body = String::from_utf8_lossy(&body).into_owned();
+        stats.log.lock().unwrap().push(Logged { arrived, answered: Some(Instant::now()), body });
+        if sent.is_err() {
             return;
         }
     }

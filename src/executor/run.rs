@@ -1,0 +1,348 @@
+//! The run loop. The commands are cut into segments at barriers — a `wait`
+//! step, an `until` command, a command using a name saved before it — and
+//! each segment runs as lanes and batches, concurrently up to the limit;
+//! the next starts when every command of the one before has its outcome.
+//! Saved values are taken from results as they come and filled into the
+//! commands that use them when their segment starts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::batch::{self, BatchEnd};
+use super::events::{Event, Listener};
+use super::outcome::{Outcome, SkipReason, Status};
+use super::{Prepared, RunEnd, RunOptions, limits, packer, request_size};
+use crate::client::Client;
+use crate::manifest::steps;
+use crate::protocol;
+
+/// A finished batch: outcomes, how it ended, and the lanes it held.
+type BatchDone = (Vec<(usize, Outcome)>, BatchEnd, Vec<usize>);
+
+/// A saved name's value, or why there is none.
+type SavedValue = Result<Json, String>;
+
+struct Runner<'a> {
+    client: &'a Client,
+    prepared: Arc<Vec<Prepared>>,
+    opts: &'a RunOptions,
+    listener: Arc<dyn Listener>,
+    interrupt: watch::Receiver<bool>,
+    reported: Vec<bool>,
+    stop: Option<SkipReason>,
+    interrupted: bool,
+    saved: HashMap<String, SavedValue>,
+}
+
+/// Runs every command not `applied` already (`--state`), telling `listener`
+/// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
+pub async fn execute(
+    client: &Client,
+    prepared: Arc<Vec<Prepared>>,
+    opts: &RunOptions,
+    applied: &dyn Fn(usize, &str) -> bool,
+    interrupt: watch::Receiver<bool>,
+    listener: Arc<dyn Listener>,
+) -> RunEnd {
+    let started = Instant::now();
+    let n = prepared.len();
+    let mut r = Runner {
+        client,
+        prepared,
+        opts,
+        listener,
+        interrupt,
+        reported: vec![false; n],
+        stop: None,
+        interrupted: false,
+        saved: HashMap::new(),
+    };
+    for seg in segments(&r.prepared) {
+        if *r.interrupt.borrow() && !r.interrupted {
+            r.interrupted = true;
+            r.stop.get_or_insert(SkipReason::Interrupted);
+        }
+        let todo: Vec<usize> = seg
+            .filter(|&i| {
+                let p = &r.prepared[i];
+                if applied(i, &p.fingerprint) {
+                    r.report(i, &Outcome::skipped(SkipReason::AlreadyApplied));
+                    r.unsave(i, "was applied by an earlier run (state file)");
+                    false
+                } else {
+                    true
+                }
+            })
+            .collect();
+        if let Some(reason) = r.stop {
+            for i in todo {
+                r.report(i, &Outcome::skipped(reason));
+            }
+            continue;
+        }
+        match todo.first().map(|&i| r.prepared[i].steps.clone()) {
+            Some(Some(s)) if s.wait.is_some() => r.wait(todo[0], s.wait.unwrap_or_default()).await,
+            Some(Some(s)) if s.until.is_some() => r.until(todo[0]).await,
+            Some(_) => r.segment(todo).await,
+            None => {}
+        }
+    }
+    r.finish(started)
+}
+
+/// Where the commands are cut: before and after every `wait` and `until`,
+/// and before a command using saved names (unless the one before it is of
+/// the same list item and uses them too).
+pub(crate) fn segments(prepared: &[Prepared]) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
+    let barrier = |p: &Prepared| p.steps.as_ref().is_some_and(|s| s.wait.is_some() || s.until.is_some());
+    let uses = |p: &Prepared| p.steps.as_ref().is_some_and(|s| !s.uses.is_empty());
+    let mut cuts = vec![0];
+    for i in 1..prepared.len() {
+        let (a, b) = (&prepared[i - 1], &prepared[i]);
+        if barrier(a) || barrier(b) || (uses(b) && !(uses(a) && a.item == b.item)) {
+            cuts.push(i);
+        }
+    }
+    cuts.push(prepared.len());
+    cuts.dedup();
+    cuts.windows(2).map(|w| w[0]..w[1]).collect::<Vec<_>>().into_iter()
+}
+
+impl Runner<'_> {
+    fn report(&mut self, i: usize, o: &Outcome) {
+        self.reported[i] = true;
+        self.listener.event(&Event::Outcome { index: i, fingerprint: &self.prepared[i].fingerprint, outcome: o });
+        self.save(i, o);
+    }
+
+    /// Takes the values a command saves from its result.
+    fn save(&mut self, i: usize, o: &Outcome) {
+        let Some(steps) = self.prepared[i].steps.clone() else { return };
+        for (name, path) in &steps.save {
+            let value = match (&o.status, &o.result) {
+                (Status::Ok, Some(result)) => match path.find(result) {
+                    Some(v) => Ok(v.clone()),
+                    None => Err(format!("the result of command #{i} has no `{path}`")),
+                },
+                (Status::Ok, None) => Err(format!("command #{i} has no result")),
+                (Status::Failed, _) => Err(format!("command #{i} failed")),
+                (Status::Unknown, _) => Err(format!("command #{i} got no answer")),
+                (Status::Skipped, _) => Err(format!("command #{i} was not sent")),
+            };
+            self.saved.insert(name.clone(), value);
+        }
+    }
+
+    fn unsave(&mut self, i: usize, why: &str) {
+        if let Some(steps) = self.prepared[i].steps.clone() {
+            for (name, _) in &steps.save {
+                self.saved.insert(name.clone(), Err(format!("command #{i} {why}")));
+            }
+        }
+    }
+
+    /// Fills saved values into a command that uses them; `Err` names the
+    /// one that has no value.
+    fn fill(&mut self, i: usize) -> Result<(), String> {
+        let Some(steps) = self.prepared[i].steps.clone().filter(|s| !s.uses.is_empty()) else { return Ok(()) };
+        let mut values = HashMap::new();
+        for name in &steps.uses {
+            match self.saved.get(name) {
+                Some(Ok(v)) => {
+                    values.insert(name.clone(), v.clone());
+                }
+                Some(Err(why)) => return Err(format!("`${{{name}}}` has no value ({why})")),
+                None => return Err(format!("`${{{name}}}` was never saved")),
+            }
+        }
+        let prepared = Arc::make_mut(&mut self.prepared);
+        let p = &mut prepared[i];
+        let mut params: serde_json::Map<String, Json> =
+            serde_json::from_str(&p.encoded.params).expect("encoded params are a JSON object");
+        for v in params.values_mut() {
+            steps::substitute(v, &values);
+        }
+        p.encoded = protocol::encode(self.client.protocol(), p.method.name, &params);
+        let mut filled = (*steps).clone();
+        for c in &mut filled.expect {
+            steps::substitute(&mut c.wanted, &values);
+        }
+        p.steps = Some(Arc::new(filled));
+        Ok(())
+    }
+
+    fn stop_after(&mut self, o: &Outcome, end: BatchEnd) {
+        if self.opts.fail_fast && o.status == Status::Failed {
+            self.stop.get_or_insert(SkipReason::FailFast);
+        }
+        if end.refused {
+            self.stop.get_or_insert(SkipReason::Refused);
+        }
+        if end.transport_failed {
+            self.stop.get_or_insert(SkipReason::Transport);
+        }
+    }
+
+    /// A `wait` step: every earlier command has its outcome; pause (Ctrl-C
+    /// ends it at once).
+    async fn wait(&mut self, i: usize, pause: Duration) {
+        let started = Instant::now();
+        let mut rx = self.interrupt.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {
+                let o = Outcome { status: Status::Ok, duration: started.elapsed(), skip: None, ..Outcome::skipped(SkipReason::Interrupted) };
+                self.report(i, &o);
+            }
+            _ = rx.wait_for(|&v| v) => {
+                self.interrupted = true;
+                self.stop.get_or_insert(SkipReason::Interrupted);
+                self.report(i, &Outcome { duration: started.elapsed(), ..Outcome::skipped(SkipReason::Interrupted) });
+            }
+        }
+        self.listener.event(&Event::BatchDone);
+    }
+
+    /// An `until` command: sent again every `every` until its checks hold,
+    /// for at most `timeout`.
+    async fn until(&mut self, i: usize) {
+        if let Err(why) = self.fill(i) {
+            self.report(i, &Outcome { detail: Some(why), ..Outcome::skipped(SkipReason::NotSaved) });
+            return;
+        }
+        let until = self.prepared[i].steps.as_ref().and_then(|s| s.until).expect("an until command");
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            let (mut done, end) =
+                batch::run(self.client, &self.prepared, &[i], self.opts.retry, self.interrupt.clone(), &*self.listener)
+                    .await;
+            let (_, mut o) = done.pop().expect("one outcome per command");
+            attempts += o.attempts;
+            o.attempts = attempts;
+            o.duration = started.elapsed();
+            let checks_failed = o.status == Status::Failed && o.checks.iter().any(|c| !c.ok);
+            let time_left = until.timeout.saturating_sub(started.elapsed());
+            if !checks_failed || time_left.is_zero() || *self.interrupt.borrow() {
+                if checks_failed && let Some(e) = &mut o.error {
+                    e.message = format!("until gave up after {:.1}s: {}", until.timeout.as_secs_f64(), e.message);
+                }
+                self.stop_after(&o, end);
+                self.report(i, &o);
+                self.listener.event(&Event::BatchDone);
+                return;
+            }
+            let mut rx = self.interrupt.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(until.every.min(time_left)) => {}
+                _ = rx.wait_for(|&v| v) => {}
+            }
+        }
+    }
+
+    /// One segment: lanes and batches, concurrently up to the limit.
+    async fn segment(&mut self, todo: Vec<usize>) {
+        let mut ready = Vec::with_capacity(todo.len());
+        for i in todo {
+            match self.fill(i) {
+                Ok(()) => ready.push(i),
+                Err(why) => self.report(i, &Outcome { detail: Some(why), ..Outcome::skipped(SkipReason::NotSaved) }),
+            }
+        }
+        let prepared = self.prepared.clone();
+        let mut packer = packer(&prepared, &ready, self.opts);
+        let limits = limits(self.opts);
+        let size = |i: usize| request_size(&prepared[i]);
+        let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
+        let mut next_send = Instant::now();
+        let mut int_rx = self.interrupt.clone();
+        loop {
+            if *int_rx.borrow() && !self.interrupted {
+                self.interrupted = true;
+                self.stop.get_or_insert(SkipReason::Interrupted);
+            }
+            while self.stop.is_none() && in_flight.len() < self.opts.concurrency.max(1) {
+                let Some((cmds, used)) = packer.next(limits, &size) else { break };
+                if let Some(rate) = self.opts.rate {
+                    let now = Instant::now();
+                    if next_send > now {
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(next_send.into()) => {}
+                            _ = int_rx.wait_for(|&v| v) => {}
+                        }
+                    }
+                    next_send = next_send.max(now) + Duration::from_secs_f64(cmds.len() as f64 / rate);
+                    if *int_rx.borrow() {
+                        self.interrupted = true;
+                        self.stop = Some(SkipReason::Interrupted);
+                        for c in cmds {
+                            self.report(c, &Outcome::skipped(SkipReason::Interrupted));
+                        }
+                        break;
+                    }
+                }
+                let client = self.client.clone();
+                let prepared = prepared.clone();
+                let policy = self.opts.retry;
+                let rx = self.interrupt.clone();
+                let listener = self.listener.clone();
+                in_flight.spawn(async move {
+                    let (done, end) = batch::run(&client, &prepared, &cmds, policy, rx, &*listener).await;
+                    (done, end, used)
+                });
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let joined = if self.interrupted {
+                match tokio::time::timeout(self.opts.grace, in_flight.join_next()).await {
+                    Ok(j) => j,
+                    Err(_) => break,
+                }
+            } else {
+                tokio::select! {
+                    j = in_flight.join_next() => j,
+                    _ = int_rx.wait_for(|&v| v) => continue,
+                }
+            };
+            let Some(joined) = joined else { break };
+            let Ok((done, end, used)) = joined else { continue };
+            packer.release(&used);
+            for (i, o) in done {
+                self.stop_after(&o, end);
+                self.report(i, &o);
+            }
+            self.listener.event(&Event::BatchDone);
+        }
+        // Batches still in flight after the grace period: sent, no answer.
+        in_flight.abort_all();
+        let reason = self.stop.unwrap_or(SkipReason::Interrupted);
+        for i in packer.drain() {
+            if !self.reported[i] {
+                self.report(i, &Outcome::skipped(reason));
+            }
+        }
+    }
+
+    fn finish(mut self, started: Instant) -> RunEnd {
+        let lost = Outcome {
+            status: Status::Unknown,
+            attempts: 1,
+            transport: Some("no answer before the run stopped".into()),
+            skip: None,
+            ..Outcome::skipped(SkipReason::Interrupted)
+        };
+        for i in 0..self.reported.len() {
+            if !self.reported[i] {
+                self.report(i, &lost);
+            }
+        }
+        let end = RunEnd { interrupted: self.interrupted, duration: started.elapsed() };
+        self.listener.event(&Event::End { interrupted: self.interrupted, duration: end.duration });
+        end
+    }
+}
