@@ -195,6 +195,9 @@ pub struct RunArgs {
     /// Run id for derived idempotency keys, e.g. the CI pipeline id [default: a new one per run]
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+    /// Run only part I of N (0-based: 0/4 .. 3/4), cut by lanes; every part needs the same --run-id
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
     /// Record applied commands here; a re-run skips them (the only guard against doubles after the
     /// server's 5-minute idempotency window)
     #[arg(long, value_name = "FILE")]
@@ -230,6 +233,7 @@ impl RunArgs {
             fail_fast: self.fail_fast.then(|| Setting::new(true, flag("--fail-fast"))),
             idempotency: self.no_idempotency.then(|| Setting::new(false, flag("--no-idempotency"))),
             run_id: self.run_id.clone().map(|r| Setting::new(r, flag("--run-id"))),
+            shard: self.shard.map(|s| Setting::new(s, flag("--shard"))),
             ..self.conn.layer()
         }
     }
@@ -347,6 +351,16 @@ pub struct ExpiryArgs {
 
 fn parse_protocol(s: &str) -> Result<Protocol, String> {
     s.parse()
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}` is not I/N with 0 <= I < N (e.g. 0/4)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 fn parse_algorithm(s: &str) -> Result<crate::token::Algorithm, String> {

@@ -13,6 +13,7 @@ mod batch;
 pub mod events;
 pub mod expect;
 pub mod lanes;
+pub mod nodes;
 pub mod outcome;
 mod run;
 pub mod state;
@@ -23,6 +24,7 @@ use std::time::Duration;
 pub use batch::RetryPolicy;
 pub use events::{Event, Exchange, Fanout, Listener, Recorder};
 use lanes::{BatchLimits, Packer};
+pub use nodes::Nodes;
 pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
 pub use run::execute;
 pub use state::State;
@@ -52,6 +54,8 @@ pub struct RunOptions {
     pub run_id: String,
     /// How long in-flight requests may still answer after Ctrl-C.
     pub grace: Duration,
+    /// Run only part I of N (0-based), cut by lanes: a lane is never split.
+    pub shard: Option<(usize, usize)>,
 }
 
 impl Default for RunOptions {
@@ -66,6 +70,7 @@ impl Default for RunOptions {
             idempotency: true,
             run_id: new_run_id(),
             grace: Duration::from_secs(2),
+            shard: None,
         }
     }
 }
@@ -292,7 +297,8 @@ mod tests {
         let (_tx, rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let recorder = Arc::new(Recorder::new(prepared.len()));
-        rt.block_on(execute(&client, prepared, &opts, &|_, _| false, rx, recorder.clone()));
+        let nodes = Arc::new(Nodes::one(client, "http://h"));
+        rt.block_on(execute(nodes, prepared, &opts, &|_, _| false, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();
         let outcomes = recorder.take();
         (outcomes, bodies)

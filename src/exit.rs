@@ -69,6 +69,10 @@ impl Exit {
         }
         let mut failed = false;
         for o in outcomes {
+            // An untrusted certificate is a configuration problem: nothing was sent.
+            if o.skip == Some(SkipReason::Untrusted) {
+                return Exit::Invalid;
+            }
             if o.status == Status::Unknown || (o.status == Status::Skipped && o.skip == Some(SkipReason::Transport)) {
                 return Exit::Transport;
             }

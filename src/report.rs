@@ -39,6 +39,8 @@ pub struct Run<'a> {
     pub secrets: &'a Secrets,
     /// Warnings found before the run (they are in the JSON report).
     pub warnings: &'a [crate::manifest::Problem],
+    /// How many nodes were given.
+    pub nodes: usize,
 }
 
 impl Run<'_> {

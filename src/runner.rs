@@ -67,8 +67,8 @@ pub async fn run(
     listeners.extend(listener);
     // Nothing interrupts a library run but the caller dropping the future.
     let (_never, interrupt) = watch::channel(false);
+    let nodes = Arc::new(crate::executor::Nodes::one(client.clone(), client.endpoint()));
     let end =
-        crate::executor::execute(client, prepared, options, &|_, _| false, interrupt, Arc::new(Fanout(listeners)))
-            .await;
+        crate::executor::execute(nodes, prepared, options, &|_, _| false, interrupt, Arc::new(Fanout(listeners))).await;
     Run { outcomes: recorder.take(), duration: end.duration }
 }

@@ -30,6 +30,12 @@ pub fn run(files: &[PathBuf], args: &RunArgs, mode: Mode) -> Result<Exit, Error>
         }
         Err(e) => return Err(e),
     };
+    let mut manifest = manifest;
+    if let Some((part, parts)) = settings.run.shard {
+        let keep = executor::lanes::shard(&manifest.commands, part, parts);
+        let mut k = keep.iter();
+        manifest.commands.retain(|_| *k.next().expect("one flag per command"));
+    }
     let mut warnings: Vec<_> = manifest.warnings.iter().chain(&settings.warnings).cloned().collect();
     warnings.extend(oversized(&manifest, &settings.run));
     if !warnings.is_empty() {
@@ -160,6 +166,43 @@ fn write_file(path: &PathBuf, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<(
     }
 }
 
+/// Warnings when the given URLs are not one cluster: every node's `info`
+/// must list the same nodes (a node that does not answer is said too).
+async fn one_cluster(nodes: &executor::Nodes) -> Vec<String> {
+    let mut seen: Vec<(String, Result<Vec<String>, String>)> = Vec::new();
+    for i in 0..nodes.len() {
+        let answer = nodes.client(i).call("info", serde_json::Map::new()).await;
+        let uids = answer.map_err(|e| e.to_string()).map(|info| {
+            let mut uids: Vec<String> = info["nodes"]
+                .as_array()
+                .map(|ns| ns.iter().filter_map(|n| n["uid"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            uids.sort();
+            uids
+        });
+        seen.push((nodes.url(i).to_owned(), uids));
+    }
+    let mut out = Vec::new();
+    let lists: Vec<&Vec<String>> = seen.iter().filter_map(|(_, u)| u.as_ref().ok()).collect();
+    if lists.windows(2).any(|w| w[0] != w[1]) || lists.iter().any(|l| l.len() < nodes.len()) {
+        let shown: Vec<String> = seen
+            .iter()
+            .filter_map(|(url, u)| u.as_ref().ok().map(|u| format!("{url} lists {} node(s)", u.len())))
+            .collect();
+        out.push(format!(
+            "the {} URLs are not one cluster ({}): exactly once across a failover needs nodes that share a broker (e.g. Redis)",
+            nodes.len(),
+            shown.join(", ")
+        ));
+    }
+    for (url, u) in &seen {
+        if let Err(e) = u {
+            out.push(format!("node {url} did not answer `info`: {e}"));
+        }
+    }
+    out
+}
+
 /// Frees `value` on another thread: freeing the commands of a large
 /// manifest takes up to a tenth of a second, and the process exits next.
 fn drop_in_background<T: Send + 'static>(value: T) {
@@ -286,7 +329,11 @@ fn send(
         // Re-sends after a broken run reuse its idempotency keys.
         opts.run_id = s.run_id.clone();
     }
-    let client = client(conn)?;
+    let mut clients = Vec::with_capacity(conn.urls.len());
+    for url in &conn.urls {
+        clients.push(crate::client::Client::new(conn.client_config(url)).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    let nodes = Arc::new(executor::Nodes::new(clients, conn.urls.clone()));
     let prepared = Arc::new(executor::prepare(&m.commands, conn.protocol, &opts.run_id, opts.idempotency));
     let recorder = Arc::new(Recorder::new(prepared.len()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
@@ -307,8 +354,13 @@ fn send(
                 let _ = tx.send(true);
             }
         });
+        if nodes.len() > 1 && !args.quiet {
+            for w in one_cluster(&nodes).await {
+                output::problems(&[crate::manifest::Problem::error(w).warning()]);
+            }
+        }
         let applied = |i: usize, f: &str| state.as_ref().is_some_and(|s| s.is_applied(i, f));
-        executor::execute(&client, prepared.clone(), &opts, &applied, rx, Arc::new(Fanout(listeners))).await
+        executor::execute(nodes.clone(), prepared.clone(), &opts, &applied, rx, Arc::new(Fanout(listeners))).await
     });
     runtime.shutdown_background();
     let outcomes = recorder.take();
@@ -323,6 +375,7 @@ fn send(
         deterministic: std::env::var_os("CENT_RUN_DETERMINISTIC").is_some_and(|v| v == "1"),
         secrets: &secrets,
         warnings,
+        nodes: nodes.len(),
     };
     let exit = Exit::for_outcomes(&outcomes, end.interrupted);
     if let Some(path) = &args.report_json {
@@ -362,6 +415,11 @@ fn send(
     }
     if end.interrupted {
         output::error("interrupted: unsent commands are reported as skipped");
+    }
+    if outcomes.iter().any(|o| o.skip == Some(executor::SkipReason::Untrusted)) {
+        output::error(
+            "the server's TLS certificate is not trusted: give --cacert CA.pem (or server.cacert) with the CA that signed it, or --insecure; nothing was sent",
+        );
     }
     drop_in_background((prepared, outcomes));
     Ok(exit)

@@ -127,6 +127,7 @@ impl Error {
     pub(crate) fn transport(error: TransportError, idempotent: bool) -> Self {
         let retry_safe = match error.kind {
             TransportErrorKind::Connect => true,
+            TransportErrorKind::Tls => false,
             TransportErrorKind::Status(s) if s < 500 => false,
             _ => idempotent,
         };

@@ -52,6 +52,8 @@ pub enum TransportErrorKind {
     Broken,
     /// A non-200 HTTP status.
     Status(u16),
+    /// The server's TLS certificate is not trusted (nothing was sent).
+    Tls,
 }
 
 /// A request that got no usable answer.
@@ -93,7 +95,7 @@ impl TransportError {
     /// Whether the server may have applied the request.
     pub fn maybe_applied(&self) -> bool {
         match self.kind {
-            TransportErrorKind::Connect => false,
+            TransportErrorKind::Connect | TransportErrorKind::Tls => false,
             TransportErrorKind::Status(s) => s >= 500,
             _ => true,
         }
@@ -103,6 +105,7 @@ impl TransportError {
     pub fn retryable(&self) -> bool {
         match self.kind {
             TransportErrorKind::Status(s) => s >= 500,
+            TransportErrorKind::Tls => false,
             _ => true,
         }
     }
@@ -166,8 +169,11 @@ fn classify(e: &reqwest::Error) -> TransportError {
     while let Some(inner) = cause.source() {
         cause = inner;
     }
+    let text = cause.to_string();
+    // rustls: "invalid peer certificate: UnknownIssuer" and the like.
+    let kind = if text.contains("certificate") { TransportErrorKind::Tls } else { kind };
     let url = e.url().map_or(String::new(), |u| format!(" ({u})"));
-    TransportError { kind, message: format!("{cause}{url}") }
+    TransportError { kind, message: format!("{text}{url}") }
 }
 
 impl Transport for ReqwestTransport {

@@ -1,8 +1,11 @@
 //! One batch in flight: send, read one reply per command, re-send only what
 //! is safe and worth retrying (connection errors, timeouts, 5xx, error 100),
-//! with exponential backoff and jitter. A broadcast whose channels partly
-//! failed with error 100 is re-sent to those channels only.
+//! with exponential backoff and jitter — through another node when the one
+//! tried failed at the transport level (same bytes, so the same idempotency
+//! keys). A broadcast whose channels partly failed with error 100 is re-sent
+//! to those channels only.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
@@ -11,8 +14,9 @@ use tokio::sync::watch;
 use super::Prepared;
 use super::events::{Event, Exchange, Listener};
 use super::expect::{self, Verdict};
+use super::nodes::Nodes;
 use super::outcome::{ChannelOutcome, Outcome, SkipReason, Status};
-use crate::client::{Client, Error};
+use crate::client::{Client, Error, TransportErrorKind};
 use crate::methods::Retry;
 use crate::protocol::{self, ApiError, Encoded};
 
@@ -62,6 +66,8 @@ pub struct BatchEnd {
     pub transport_failed: bool,
     /// The server refused the request (HTTP 4xx).
     pub refused: bool,
+    /// The server's TLS certificate is not trusted.
+    pub untrusted: bool,
 }
 
 struct Pending {
@@ -81,7 +87,7 @@ struct Pending {
 /// Sends `cmds` (indices into `prepared`), retrying as allowed; returns each
 /// command's outcome.
 pub async fn run(
-    client: &Client,
+    nodes: &Nodes,
     prepared: &[Prepared],
     cmds: &[usize],
     policy: RetryPolicy,
@@ -113,6 +119,10 @@ pub async fn run(
         }
         let refs: Vec<&Encoded> =
             pending.iter().map(|p| p.resend.as_ref().unwrap_or(&prepared[p.cmd].encoded)).collect();
+        let node = nodes.pick().await;
+        let client = nodes.client(node);
+        let url: Arc<str> = Arc::from(nodes.url(node));
+        let mark = done.len();
         let result = send(client, &refs, listener).await;
         let last_try = attempt >= policy.retries || *interrupt.borrow();
         let mut again = Vec::new();
@@ -175,7 +185,18 @@ pub async fn run(
                     Error::Decode { error: d, .. } => (true, true, format!("unreadable response: {d}")),
                     other => (false, false, other.to_string()),
                 };
-                if !retryable {
+                if retryable {
+                    nodes.failed(node);
+                }
+                if matches!(&err, Error::Transport { error, .. } if error.kind == TransportErrorKind::Tls) {
+                    // Never reached the server: a configuration problem, not an outage.
+                    end.untrusted = true;
+                    for p in pending.drain(..) {
+                        let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                        let o = finish(&p, Status::Skipped, None, Some(message.clone()), None, chans);
+                        done.push((p.cmd, Outcome { skip: Some(SkipReason::Untrusted), ..o }));
+                    }
+                } else if !retryable {
                     end.refused = true;
                     let e = ApiError { code: None, message };
                     for p in pending.drain(..) {
@@ -204,6 +225,9 @@ pub async fn run(
                     }
                 }
             }
+        }
+        for (_, o) in &mut done[mark..] {
+            o.node = Some(url.clone());
         }
         if again.is_empty() {
             break;

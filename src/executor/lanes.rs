@@ -78,6 +78,40 @@ pub fn lanes(targets: &[&[String]]) -> Vec<Vec<usize>> {
     out
 }
 
+/// Which commands belong to part `part` of `parts` (0-based), cut by lanes
+/// so a lane is never split and per-target order holds within a part: each
+/// lane, in order of its first command, goes to the part with the fewest
+/// commands so far. A saved name joins its saver's and its users' lanes. A
+/// `wait` step is in every part (it is a barrier within each).
+pub fn shard(commands: &[crate::manifest::Command], part: usize, parts: usize) -> Vec<bool> {
+    let is_wait = |c: &crate::manifest::Command| c.is_wait();
+    let targets: Vec<Vec<String>> = commands
+        .iter()
+        .map(|c| {
+            let mut t = targets(c.method, &c.target);
+            if let Some(s) = &c.steps {
+                t.extend(s.save.iter().map(|(n, _)| format!("s:{n}")));
+                t.extend(s.uses.iter().map(|n| format!("s:{n}")));
+            }
+            t
+        })
+        .collect();
+    let ordinary: Vec<usize> = (0..commands.len()).filter(|&i| !is_wait(&commands[i])).collect();
+    let refs: Vec<&[String]> = ordinary.iter().map(|&i| targets[i].as_slice()).collect();
+    let mut keep: Vec<bool> = commands.iter().map(is_wait).collect();
+    let mut load = vec![0usize; parts.max(1)];
+    for lane in lanes(&refs) {
+        let to = (0..load.len()).min_by_key(|&p| (load[p], p)).unwrap_or(0);
+        load[to] += lane.len();
+        if to == part {
+            for k in lane {
+                keep[ordinary[k]] = true;
+            }
+        }
+    }
+    keep
+}
+
 /// Limits on one request.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchLimits {

@@ -52,6 +52,8 @@ pub enum SkipReason {
     /// A saved name it uses was not saved (the saving command failed, or
     /// its result had no such path); `detail` says which.
     NotSaved,
+    /// The server's TLS certificate is not trusted: nothing was sent.
+    Untrusted,
 }
 
 impl SkipReason {
@@ -64,6 +66,7 @@ impl SkipReason {
             SkipReason::Interrupted => "not sent: interrupted",
             SkipReason::AlreadyApplied => "already applied (state file)",
             SkipReason::NotSaved => "not sent",
+            SkipReason::Untrusted => "not sent: the server's certificate is not trusted",
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct Outcome {
     pub checks: Vec<CheckOutcome>,
     /// More about how it ended (an expected refusal, a missing saved name).
     pub detail: Option<String>,
+    /// The node (URL) that answered it, or was tried last.
+    pub node: Option<std::sync::Arc<str>>,
 }
 
 impl Outcome {
@@ -120,6 +125,7 @@ impl Outcome {
             channels: Vec::new(),
             checks: Vec::new(),
             detail: None,
+            node: None,
         }
     }
 

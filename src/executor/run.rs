@@ -15,9 +15,9 @@ use tokio::task::JoinSet;
 
 use super::batch::{self, BatchEnd};
 use super::events::{Event, Listener};
+use super::nodes::Nodes;
 use super::outcome::{Outcome, SkipReason, Status};
 use super::{Prepared, RunEnd, RunOptions, limits, packer, request_size};
-use crate::client::Client;
 use crate::manifest::steps;
 use crate::protocol;
 
@@ -28,7 +28,7 @@ type BatchDone = (Vec<(usize, Outcome)>, BatchEnd, Vec<usize>);
 type SavedValue = Result<Json, String>;
 
 struct Runner<'a> {
-    client: &'a Client,
+    nodes: Arc<Nodes>,
     prepared: Arc<Vec<Prepared>>,
     opts: &'a RunOptions,
     listener: Arc<dyn Listener>,
@@ -42,7 +42,7 @@ struct Runner<'a> {
 /// Runs every command not `applied` already (`--state`), telling `listener`
 /// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
 pub async fn execute(
-    client: &Client,
+    nodes: Arc<Nodes>,
     prepared: Arc<Vec<Prepared>>,
     opts: &RunOptions,
     applied: &dyn Fn(usize, &str) -> bool,
@@ -52,7 +52,7 @@ pub async fn execute(
     let started = Instant::now();
     let n = prepared.len();
     let mut r = Runner {
-        client,
+        nodes,
         prepared,
         opts,
         listener,
@@ -167,7 +167,7 @@ impl Runner<'_> {
         for v in params.values_mut() {
             steps::substitute(v, &values);
         }
-        p.encoded = protocol::encode(self.client.protocol(), p.method.name, &params);
+        p.encoded = protocol::encode(self.nodes.client(0).protocol(), p.method.name, &params);
         let mut filled = (*steps).clone();
         for c in &mut filled.expect {
             steps::substitute(&mut c.wanted, &values);
@@ -185,6 +185,9 @@ impl Runner<'_> {
         }
         if end.transport_failed {
             self.stop.get_or_insert(SkipReason::Transport);
+        }
+        if end.untrusted {
+            self.stop.get_or_insert(SkipReason::Untrusted);
         }
     }
 
@@ -219,7 +222,7 @@ impl Runner<'_> {
         let mut attempts = 0;
         loop {
             let (mut done, end) =
-                batch::run(self.client, &self.prepared, &[i], self.opts.retry, self.interrupt.clone(), &*self.listener)
+                batch::run(&self.nodes, &self.prepared, &[i], self.opts.retry, self.interrupt.clone(), &*self.listener)
                     .await;
             let (_, mut o) = done.pop().expect("one outcome per command");
             attempts += o.attempts;
@@ -285,13 +288,13 @@ impl Runner<'_> {
                         break;
                     }
                 }
-                let client = self.client.clone();
+                let nodes = self.nodes.clone();
                 let prepared = prepared.clone();
                 let policy = self.opts.retry;
                 let rx = self.interrupt.clone();
                 let listener = self.listener.clone();
                 in_flight.spawn(async move {
-                    let (done, end) = batch::run(&client, &prepared, &cmds, policy, rx, &*listener).await;
+                    let (done, end) = batch::run(&nodes, &prepared, &cmds, policy, rx, &*listener).await;
                     (done, end, used)
                 });
             }

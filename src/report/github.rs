@@ -18,7 +18,7 @@ pub fn annotations(run: &Run) -> String {
     let mut out = String::new();
     for (c, o) in run.rows() {
         if matches!(o.status, Status::Failed | Status::Unknown)
-            || matches!(o.skip, Some(SkipReason::Transport | SkipReason::NotSaved))
+            || matches!(o.skip, Some(SkipReason::Transport | SkipReason::NotSaved | SkipReason::Untrusted))
         {
             let msg = format!(
                 "{} {} {}: {}",

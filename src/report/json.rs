@@ -40,6 +40,8 @@ pub struct JsonCommand<'a> {
     pub channels: &'a [ChannelOutcome],
     /// Each `expect:` check: where, path, operator, wanted, got, whether it held.
     pub checks: &'a [crate::executor::expect::CheckOutcome],
+    /// The node (URL) that answered it.
+    pub node: Option<&'a str>,
 }
 
 /// Writes the JSON report compact, one command per line: valid JSON that
@@ -105,6 +107,7 @@ pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
                 result: o.result.as_ref(),
                 channels: &o.channels,
                 checks: &o.checks,
+                node: o.node.as_deref(),
             })
             .collect(),
     }

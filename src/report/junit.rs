@@ -15,7 +15,9 @@ pub fn junit_report(run: &Run) -> String {
     for (c, o) in run.rows() {
         let problem = match (o.status, o.skip) {
             (Status::Failed, _) | (Status::Skipped, Some(SkipReason::NotSaved)) => Some(NonSuccessKind::Failure),
-            (Status::Unknown, _) | (Status::Skipped, Some(SkipReason::Transport)) => Some(NonSuccessKind::Error),
+            (Status::Unknown, _) | (Status::Skipped, Some(SkipReason::Transport | SkipReason::Untrusted)) => {
+                Some(NonSuccessKind::Error)
+            }
             _ => None,
         };
         let status = match (o.status, problem) {

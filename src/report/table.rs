@@ -94,8 +94,14 @@ pub fn quiet(run: &Run) -> String {
 pub fn summary_line(run: &Run) -> String {
     let s = run.summary();
     let transport = run.outcomes.iter().find_map(|o| o.transport.as_deref());
+    let served = {
+        let mut urls: Vec<&str> = run.outcomes.iter().filter_map(|o| o.node.as_deref()).collect();
+        urls.sort_unstable();
+        urls.dedup();
+        urls.len()
+    };
     format!(
-        "{} command{}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {}){}",
+        "{} command{}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {}{}){}",
         s.total,
         if s.total == 1 { "" } else { "s" },
         s.ok,
@@ -104,6 +110,7 @@ pub fn summary_line(run: &Run) -> String {
         s.skipped,
         run.ms(run.duration) as f64 / 1000.0,
         run.run_id,
+        if run.nodes > 1 { format!(", {served} of {} nodes served", run.nodes) } else { String::new() },
         transport.map_or(String::new(), |t| format!("; transport: {t}"))
     )
 }

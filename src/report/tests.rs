@@ -115,6 +115,7 @@ fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
         deterministic: false,
         secrets: &secrets,
         warnings: &[],
+        nodes: 1,
     };
     f(&run)
 }
@@ -164,6 +165,7 @@ fn names_and_targets_never_show_a_secret() {
         deterministic: true,
         secrets: &secrets,
         warnings: &[],
+        nodes: 1,
     };
     let mut json = Vec::new();
     write_json(&run, &mut json).unwrap();

@@ -110,6 +110,8 @@ layer! {
     /// Send idempotency keys with publish and broadcast.
     idempotency: bool,
     run_id: String,
+    /// Run part I of N (0-based), cut by lanes.
+    shard: (usize, usize),
 }
 
 /// Environment variables that carry connection settings.

@@ -72,6 +72,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn resolve(layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    if let Some(shard) = &layer.shard
+        && layer.run_id.is_none()
+    {
+        problems.push(shard.from.locate(Problem::error("every part of a sharded run needs the same run id").help(
+            "give --run-id (e.g. the CI run or Job name), so the parts derive the idempotency keys an unsharded run would",
+        )));
+    }
     let mut take = Taker(&mut problems);
     let protocol = take.value(layer.protocol).unwrap_or_default();
     let timeout = take.value(layer.timeout).unwrap_or(DEFAULT_TIMEOUT);
@@ -86,6 +93,7 @@ pub fn resolve(layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
         rate: take.value(layer.rate),
         fail_fast: take.value(layer.fail_fast).unwrap_or(false),
         idempotency: take.value(layer.idempotency).unwrap_or(true),
+        shard: layer.shard.as_ref().and_then(|s| s.value.as_ref().ok().copied()),
         run_id: take.value(layer.run_id).unwrap_or(base.run_id),
         grace: base.grace,
     };

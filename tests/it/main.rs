@@ -14,6 +14,7 @@ mod library;
 mod proxy;
 mod reports;
 mod run_basics;
+mod scale;
 mod schema;
 mod seed;
 mod steps;
