@@ -15,10 +15,10 @@ pub mod expect;
 pub mod lanes;
 pub mod nodes;
 pub mod outcome;
+pub mod plan;
 mod run;
 pub mod state;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use batch::RetryPolicy;
@@ -26,12 +26,14 @@ pub use events::{Event, Exchange, Fanout, Listener, Recorder};
 use lanes::{BatchLimits, Packer};
 pub use nodes::Nodes;
 pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
+pub use plan::Plan;
 pub use run::execute;
 pub use state::State;
 
+#[cfg(test)]
 use crate::manifest::Command;
-use crate::methods::{Method, Retry};
-use crate::protocol::{self, Encoded, Protocol};
+#[cfg(test)]
+use crate::protocol::Protocol;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -84,23 +86,6 @@ pub fn new_run_id() -> String {
     format!("{:x}{:04x}", t / 1000, std::process::id() & 0xffff)
 }
 
-/// A command ready to send: encoded once, with its lane targets.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    pub method: &'static Method,
-    pub encoded: Encoded,
-    pub targets: Vec<String>,
-    /// Per-channel results (broadcast): the channels, in order.
-    pub channels: Vec<String>,
-    /// Carries an idempotency key.
-    pub idempotent: bool,
-    pub fingerprint: String,
-    /// Its manifest list item (manifest, byte offset): `for_each` expansions share one.
-    pub item: (usize, usize),
-    /// A wait, checks, repeats, saves.
-    pub steps: Option<Arc<crate::manifest::steps::Steps>>,
-}
-
 /// The idempotency key cent-run adds to a command that has none: the run
 /// id, the command's position and a digest of its content, so an unchanged
 /// re-run under the same run id is not applied twice while an edited
@@ -109,81 +94,17 @@ pub fn idempotency_key(run_id: &str, index: usize, fingerprint: &str) -> String 
     format!("cent-run-{run_id}-{index}-{}", &fingerprint[..fingerprint.len().min(12)])
 }
 
-/// Encodes commands for a protocol, adding idempotency keys where the
-/// protocol honours them and `idempotency` is on.
-pub fn prepare(commands: &[Command], protocol: Protocol, run_id: &str, idempotency: bool) -> Vec<Prepared> {
-    // Encoding is per command: large manifests use every core.
-    const MIN_SHARE: usize = 4096;
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let share = commands.len().div_ceil(cores).max(MIN_SHARE);
-    let keys = idempotency && protocol.has_idempotency();
-    if commands.len() <= share {
-        return prepare_part(commands, protocol, run_id, keys);
-    }
-    std::thread::scope(|threads| {
-        let parts: Vec<_> = commands
-            .chunks(share)
-            .map(|part| threads.spawn(move || prepare_part(part, protocol, run_id, keys)))
-            .collect();
-        parts.into_iter().flat_map(|p| p.join().expect("encoding does not panic")).collect()
-    })
-}
-
-fn prepare_part(commands: &[Command], protocol: Protocol, run_id: &str, keys: bool) -> Vec<Prepared> {
-    commands
-        .iter()
-        .map(|c| {
-            // The params were serialised once, when validated: that text is
-            // the fingerprint's input and (api, legacy) the request; a derived
-            // idempotency key is spliced in, not re-encoded.
-            let text = c.params.get();
-            let fingerprint = state::fingerprint(c.method.name, text);
-            let keyed = c.method.retry == Retry::WithIdempotencyKey && (keys || c.target.idempotency_key);
-            let encoded = if protocol == Protocol::V1 {
-                protocol::encode(protocol, c.method.name, &c.params_map())
-            } else if keyed && !c.target.idempotency_key {
-                let key = serde_json::to_string(&idempotency_key(run_id, c.index, &fingerprint)).expect("JSON string");
-                let mut spliced = String::with_capacity(text.len() + key.len() + 20);
-                spliced.push_str(&text[..text.len() - 1]); // all but the object's closing brace
-                if text != "{}" {
-                    spliced.push(',');
-                }
-                spliced.push_str("\"idempotency_key\":");
-                spliced.push_str(&key);
-                spliced.push('}');
-                protocol::Encoded::from_json(c.method.name, spliced)
-            } else {
-                protocol::Encoded::from_json(c.method.name, text.to_owned())
-            };
-            let channels = match &c.target.channels {
-                Some(chs) if c.method.per_channel => chs.clone(),
-                _ => Vec::new(),
-            };
-            Prepared {
-                method: c.method,
-                encoded,
-                targets: lanes::targets(c.method, &c.target),
-                channels,
-                idempotent: keyed && protocol.has_idempotency(),
-                fingerprint,
-                item: (c.manifest, c.offset),
-                steps: c.steps.as_deref().cloned().map(Arc::new),
-            }
-        })
-        .collect()
-}
-
 /// Batches as a run would cut them if every request finished in order
 /// (what `plan` shows).
 /// Steps run separately (a `wait`, an `until`) are one-command groups with
 /// no request.
-pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>> {
+pub fn plan_batches(plan: &Plan, opts: &RunOptions) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
-    for seg in run::segments(prepared) {
+    for seg in run::segments(plan) {
         let todo: Vec<usize> = seg.collect();
-        let mut packer = packer(prepared, &todo, opts);
+        let mut packer = packer(plan, &todo, opts);
         let limits = limits(opts);
-        let size = |i: usize| request_size(&prepared[i]);
+        let size = |i: usize| plan.size(i);
         while let Some((b, used)) = packer.next(limits, &size) {
             packer.release(&used);
             out.push(b);
@@ -192,24 +113,19 @@ pub fn plan_batches(prepared: &[Prepared], opts: &RunOptions) -> Vec<Vec<usize>>
     out
 }
 
-/// Lanes over the commands `todo` (indices into `prepared`), ready to pack.
+/// Lanes over the commands `todo` (indices into the plan), ready to pack.
 /// With one request at a time everything is one lane: every command is
 /// applied in manifest order, whatever its target (SPEC §5).
-pub(crate) fn packer(prepared: &[Prepared], todo: &[usize], opts: &RunOptions) -> Packer {
+pub(crate) fn packer(plan: &Plan, todo: &[usize], opts: &RunOptions) -> Packer {
     if opts.concurrency <= 1 {
-        return Packer::new(vec![todo.to_vec()]);
+        return Packer::new(lanes::Lanes::one(todo));
     }
-    let targets: Vec<&[String]> = todo.iter().map(|&i| prepared[i].targets.as_slice()).collect();
-    Packer::new(lanes::lanes(&targets).into_iter().map(|l| l.into_iter().map(|k| todo[k]).collect()).collect())
+    Packer::new(lanes::lanes(todo, |i, out| lanes::keys(plan.command(i), false, out)))
 }
 
 /// A command's share of a request body: its params plus the method wrapper.
 pub fn command_size(params_len: usize) -> usize {
     params_len + 32
-}
-
-pub(crate) fn request_size(p: &Prepared) -> usize {
-    command_size(p.encoded.params.len())
 }
 
 pub(crate) fn limits(opts: &RunOptions) -> BatchLimits {
@@ -235,7 +151,7 @@ pub struct RunEnd {
 mod tests {
     use std::future::Future;
     use std::pin::Pin;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use tokio::sync::watch;
 
@@ -265,7 +181,7 @@ mod tests {
         Ok(HttpResponse { status: 200, body: body.as_bytes().to_vec(), location: None })
     }
 
-    fn commands(text: &str, protocol: Protocol) -> Vec<Command> {
+    fn commands(text: &str, protocol: Protocol) -> Arc<Vec<Command>> {
         let opts = crate::manifest::LoadOptions { protocol: Some(protocol), ..Default::default() };
         crate::manifest::load_text("t.yaml", text, &opts).unwrap().commands
     }
@@ -293,12 +209,12 @@ mod tests {
             retry: RetryPolicy { retries: 3, base: Duration::from_millis(1), max: Duration::from_millis(2) },
             ..RunOptions::default()
         };
-        let prepared = Arc::new(prepare(&commands(text, protocol), protocol, &opts.run_id, idempotency));
+        let plan = Arc::new(Plan::new(commands(text, protocol), protocol, &opts.run_id, idempotency));
         let (_tx, rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let recorder = Arc::new(Recorder::new(prepared.len()));
+        let recorder = Arc::new(Recorder::new(plan.len()));
         let nodes = Arc::new(Nodes::one(client, "http://h"));
-        rt.block_on(execute(nodes, prepared, &opts, &|_, _| false, rx, recorder.clone()));
+        rt.block_on(execute(nodes, plan, &opts, &|_, _| false, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();
         let outcomes = recorder.take();
         (outcomes, bodies)
@@ -310,10 +226,10 @@ mod tests {
             "commands:\n  - disconnect: {user: a}\n  - publish: {channel: x, data: 1}\n  - disconnect: {user: b}\n  - history: {channel: x, limit: 1}\n  - presence: {channel: y}\n  - disconnect: {user: a}\n",
             Protocol::Api,
         );
-        let prepared = prepare(&cmds, Protocol::Api, "r", true);
+        let plan = Plan::new(cmds, Protocol::Api, "r", true);
         let order = |concurrency, batch_size| {
             let opts = RunOptions { concurrency, batch_size, ..RunOptions::default() };
-            plan_batches(&prepared, &opts).concat()
+            plan_batches(&plan, &opts).concat()
         };
         assert_eq!(order(1, 100), [0, 1, 2, 3, 4, 5]);
         assert_eq!(order(1, 2), [0, 1, 2, 3, 4, 5]);
@@ -341,7 +257,7 @@ mod tests {
         let o = &outcomes[0];
         assert_eq!(o.status, Status::Failed, "channel c stays failed (102 is not retried)");
         assert_eq!(o.attempts, 2);
-        let st: Vec<Status> = o.channels.iter().map(|c| c.status).collect();
+        let st: Vec<Status> = o.channels().iter().map(|c| c.status).collect();
         assert_eq!(st, [Status::Ok, Status::Ok, Status::Failed]);
     }
 
@@ -390,24 +306,34 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_derived_from_run_id_position_and_content_unless_given() {
-        let text = "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: a, data: 2, idempotency_key: mine}\n  - history: {channel: a, limit: 1}\n";
+        let text = "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: a, data: 2, idempotency_key: mine}\n  - history: {channel: a, limit: 1}\n  - broadcast: {channels: [a, \"b\\\"c\"], data: \"idempotency_key\"}\n";
         let cmds = commands(text, Protocol::Api);
-        let p = prepare(&cmds, Protocol::Api, "ci-42", true);
-        let want = format!(r#""idempotency_key":"cent-run-ci-42-0-{}""#, &p[0].fingerprint[..12]);
-        assert!(p[0].encoded.params.contains(&want), "{}", p[0].encoded.params);
-        assert!(p[1].encoded.params.contains(r#""idempotency_key":"mine""#));
-        assert!(!p[2].encoded.params.contains("idempotency_key"));
-        let legacy = prepare(&cmds, Protocol::Legacy, "ci-42", true);
-        assert!(!legacy[0].encoded.params.contains("idempotency_key"));
-        assert_eq!(p[0].fingerprint, legacy[0].fingerprint, "fingerprints ignore the derived key");
+        let p = Plan::new(cmds.clone(), Protocol::Api, "ci-42", true);
+        let params = |p: &Plan, i| p.encoded(i).params.into_string();
+        let want = format!(r#""idempotency_key":"cent-run-ci-42-0-{}""#, &p.fingerprint(0)[..12]);
+        assert!(params(&p, 0).contains(&want), "{}", params(&p, 0));
+        assert!(params(&p, 1).ends_with(r#""idempotency_key":"mine"}"#), "{}", params(&p, 1));
+        assert!(!params(&p, 2).contains("idempotency_key"));
+        // A key's name inside the data is not the command's key.
+        assert!(params(&p, 3).contains(r#""idempotency_key":"cent-run-ci-42-3-"#), "{}", params(&p, 3));
+        assert_eq!(p.channels(3), ["a", "b\"c"]);
+        assert_eq!((0..4).map(|i| p.idempotent(i)).collect::<Vec<_>>(), [true, true, false, true]);
+        // A command's size in the byte budget is its size as sent.
+        for i in 0..4 {
+            assert_eq!(p.size(i), command_size(params(&p, i).len()), "command {i}");
+        }
+        let legacy = Plan::new(cmds.clone(), Protocol::Legacy, "ci-42", true);
+        assert!(!params(&legacy, 0).contains("idempotency_key"));
+        assert!(!legacy.idempotent(1), "v2-v4 servers ignore keys");
+        assert_eq!(p.fingerprint(0), legacy.fingerprint(0), "fingerprints ignore the derived key");
         // An edited command gets another key under the same run id.
-        let edited = commands(&text.replace("data: 1}", "data: 10}"), Protocol::Api);
-        let q = prepare(&edited, Protocol::Api, "ci-42", true);
-        assert_ne!(q[0].encoded.params, p[0].encoded.params);
-        assert!(q[0].encoded.params.contains(r#""idempotency_key":"cent-run-ci-42-0-"#));
+        let edited =
+            Plan::new(commands(&text.replace("data: 1}", "data: 10}"), Protocol::Api), Protocol::Api, "ci-42", true);
+        assert_ne!(params(&edited, 0), params(&p, 0));
+        assert!(params(&edited, 0).contains(r#""idempotency_key":"cent-run-ci-42-0-"#));
         // Without idempotency no key is derived; the manifest's own stays.
-        let bare = prepare(&cmds, Protocol::Api, "ci-42", false);
-        assert!(!bare[0].encoded.params.contains("idempotency_key") && !bare[0].idempotent);
-        assert!(bare[1].encoded.params.contains(r#""idempotency_key":"mine""#) && bare[1].idempotent);
+        let bare = Plan::new(cmds, Protocol::Api, "ci-42", false);
+        assert!(!params(&bare, 0).contains("idempotency_key") && !bare.idempotent(0));
+        assert!(params(&bare, 1).contains(r#""idempotency_key":"mine""#) && bare.idempotent(1));
     }
 }

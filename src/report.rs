@@ -20,7 +20,9 @@ pub use github::{annotations, step_summary};
 pub use json::{write_invalid_json, write_json};
 pub use junit::junit_report;
 pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
-pub use table::{quiet, table};
+#[cfg(test)]
+pub use table::table;
+pub use table::{quiet, write_table};
 
 use crate::executor::{Outcome, SkipReason, Status, Summary};
 use crate::manifest::{Command, Source};
@@ -75,7 +77,7 @@ impl Run<'_> {
         if let Some(pause) = c.steps.as_ref().and_then(|s| s.wait) {
             return duration(pause);
         }
-        let t = &c.target;
+        let t = c.target();
         let text = if let Some(chs) = &t.channels {
             chs.join(",")
         } else {
@@ -92,7 +94,7 @@ impl Run<'_> {
 
     /// `FILE:LINE` of a command's list item.
     pub fn location(&self, c: &Command) -> String {
-        format!("{}:{}", self.sources[c.manifest].name, c.line)
+        format!("{}:{}", self.sources[c.manifest()].name, c.line)
     }
 }
 

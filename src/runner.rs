@@ -12,7 +12,7 @@
 //! let run = runner::run(&manifest, &client, &RunOptions::default(), None).await;
 //! for (command, outcome) in manifest.commands.iter().zip(&run.outcomes) {
 //!     if outcome.status != Status::Ok {
-//!         println!("{}:{} {}: {:?}", manifest.sources[command.manifest].name, command.line, command.method_name(), outcome.message());
+//!         println!("{}:{} {}: {:?}", manifest.sources[command.manifest()].name, command.line(), command.method_name(), outcome.message());
 //!     }
 //! }
 //! # Ok(()) }
@@ -60,15 +60,19 @@ pub async fn run(
     options: &RunOptions,
     listener: Option<Arc<dyn Listener>>,
 ) -> Run {
-    let prepared =
-        Arc::new(crate::executor::prepare(&manifest.commands, client.protocol(), &options.run_id, options.idempotency));
-    let recorder = Arc::new(Recorder::new(prepared.len()));
+    let plan = Arc::new(crate::executor::Plan::new(
+        manifest.commands.clone(),
+        client.protocol(),
+        &options.run_id,
+        options.idempotency,
+    ));
+    let recorder = Arc::new(Recorder::new(plan.len()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
     listeners.extend(listener);
     // Nothing interrupts a library run but the caller dropping the future.
     let (_never, interrupt) = watch::channel(false);
     let nodes = Arc::new(crate::executor::Nodes::one(client.clone(), client.endpoint()));
     let end =
-        crate::executor::execute(nodes, prepared, options, &|_, _| false, interrupt, Arc::new(Fanout(listeners))).await;
+        crate::executor::execute(nodes, plan, options, &|_, _| false, interrupt, Arc::new(Fanout(listeners))).await;
     Run { outcomes: recorder.take(), duration: end.duration }
 }

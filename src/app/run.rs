@@ -34,7 +34,7 @@ pub fn run(files: &[PathBuf], args: &RunArgs, mode: Mode) -> Result<Exit, Error>
     if let Some((part, parts)) = settings.run.shard {
         let keep = executor::lanes::shard(&manifest.commands, part, parts);
         let mut k = keep.iter();
-        manifest.commands.retain(|_| *k.next().expect("one flag per command"));
+        std::sync::Arc::make_mut(&mut manifest.commands).retain(|_| *k.next().expect("one flag per command"));
     }
     let mut warnings: Vec<_> = manifest.warnings.iter().chain(&settings.warnings).cloned().collect();
     warnings.extend(oversized(&manifest, &settings.run));
@@ -138,18 +138,18 @@ fn invalid(problems: &[crate::manifest::Problem], args: &RunArgs, mode: Mode) {
 fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
     m.commands
         .iter()
-        .filter(|c| executor::command_size(c.params.get().len()) > opts.max_batch_bytes)
+        .filter(|c| executor::command_size(c.params().len()) > opts.max_batch_bytes)
         .take(10)
         .map(|c| {
             let p = crate::manifest::Problem::error(format!(
                 "command #{} ({}) is {} bytes, over --max-batch-bytes {}: it is sent alone, in a request over the limit",
                 c.index,
                 c.method.name,
-                executor::command_size(c.params.get().len()),
+                executor::command_size(c.params().len()),
                 opts.max_batch_bytes
             ));
-            let src = &m.sources[c.manifest];
-            p.at(src, crate::manifest::Span { offset: c.offset, len: 1 }, "this command").warning()
+            let src = &m.sources[c.manifest()];
+            p.at(src, crate::manifest::Span { offset: c.offset(), len: 1 }, "this command").warning()
         })
         .collect()
 }
@@ -215,15 +215,15 @@ fn client(conn: &Connection) -> Result<crate::client::Client, Error> {
 
 fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Error> {
     let client = client(conn)?;
-    let prepared = executor::prepare(&m.commands, conn.protocol, &opts.run_id, opts.idempotency);
-    let batches = executor::plan_batches(&prepared, opts);
+    let plan = executor::Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency);
+    let batches = executor::plan_batches(&plan, opts);
     let secrets = conn.secrets();
     let mut out = String::new();
     let requests = batches.iter().filter(|b| !m.commands[b[0]].is_wait()).count();
     out.push_str(&format!(
         "# run {}: {} commands in {} requests, protocol {}\n",
         opts.run_id,
-        prepared.len(),
+        plan.len(),
         requests,
         conn.protocol
     ));
@@ -234,7 +234,9 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
             let pause = report::duration(steps.wait.unwrap_or_default());
             out.push_str(&format!(
                 "\n# step {} ({}:{}): wait {pause} — every request above is answered first\n",
-                cmds[0], m.sources[first.manifest].name, first.line
+                cmds[0],
+                m.sources[first.manifest()].name,
+                first.line
             ));
             continue;
         }
@@ -247,7 +249,8 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
             }
             out.push_str(&steps_plan(c, cmd));
         }
-        let body = crate::protocol::body(conn.protocol, cmds.iter().map(|&c| &prepared[c].encoded));
+        let encoded: Vec<_> = cmds.iter().map(|&c| plan.encoded(c)).collect();
+        let body = crate::protocol::body(conn.protocol, &encoded);
         let req = client.request(body, true);
         out.push_str(&format!("POST {}\n", req.url));
         for (k, v) in &req.headers {
@@ -304,7 +307,7 @@ fn describe(m: &Manifest, cmds: &[usize]) -> String {
     cmds.iter()
         .map(|&c| {
             let cmd = &m.commands[c];
-            format!("{c} ({}:{})", m.sources[cmd.manifest].name, cmd.line)
+            format!("{c} ({}:{})", m.sources[cmd.manifest()].name, cmd.line)
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -334,13 +337,13 @@ fn send(
         clients.push(crate::client::Client::new(conn.client_config(url)).map_err(|e| Error::Usage(e.to_string()))?);
     }
     let nodes = Arc::new(executor::Nodes::new(clients, conn.urls.clone()));
-    let prepared = Arc::new(executor::prepare(&m.commands, conn.protocol, &opts.run_id, opts.idempotency));
-    let recorder = Arc::new(Recorder::new(prepared.len()));
+    let plan = Arc::new(executor::Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency));
+    let recorder = Arc::new(Recorder::new(plan.len()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
     if let Some(s) = &state {
         listeners.push(s.clone());
     }
-    if let Some(bar) = output::Progress::new(prepared.len(), args.quiet || args.format == Format::Json) {
+    if let Some(bar) = output::Progress::new(plan.len(), args.quiet || args.format == Format::Json) {
         listeners.push(Arc::new(bar));
     }
     if args.log.verbose > 0 {
@@ -359,8 +362,8 @@ fn send(
                 output::problems(&[crate::manifest::Problem::error(w).warning()]);
             }
         }
-        let applied = |i: usize, f: &str| state.as_ref().is_some_and(|s| s.is_applied(i, f));
-        executor::execute(nodes.clone(), prepared.clone(), &opts, &applied, rx, Arc::new(Fanout(listeners))).await
+        let applied = |i: usize, c: &manifest::Command| state.as_ref().is_some_and(|s| s.is_applied(i, c));
+        executor::execute(nodes.clone(), plan.clone(), &opts, &applied, rx, Arc::new(Fanout(listeners))).await
     });
     runtime.shutdown_background();
     let outcomes = recorder.take();
@@ -388,7 +391,7 @@ fn send(
     let _ = match args.format {
         Format::Json => report::write_json(&run, &mut stdout),
         Format::Table if args.quiet => stdout.write_all(report::quiet(&run).as_bytes()),
-        Format::Table => stdout.write_all(report::table(&run, output::color_stdout()).as_bytes()),
+        Format::Table => report::write_table(&run, output::color_stdout(), &mut stdout),
     };
     let _ = stdout.flush();
     drop(stdout);
@@ -421,6 +424,6 @@ fn send(
             "the server's TLS certificate is not trusted: give --cacert CA.pem (or server.cacert) with the CA that signed it, or --insecure; nothing was sent",
         );
     }
-    drop_in_background((prepared, outcomes));
+    drop_in_background((plan, outcomes));
     Ok(exit)
 }

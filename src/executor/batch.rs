@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value as Json};
 use tokio::sync::watch;
 
-use super::Prepared;
 use super::events::{Event, Exchange, Listener};
 use super::expect::{self, Verdict};
 use super::nodes::Nodes;
-use super::outcome::{ChannelOutcome, Outcome, SkipReason, Status};
+use super::outcome::{ChannelOutcome, Details, Outcome, SkipReason, Status};
+use super::plan::Plan;
 use crate::client::{Client, Error, TransportErrorKind};
 use crate::methods::Retry;
 use crate::protocol::{self, ApiError, Encoded};
@@ -72,8 +72,8 @@ pub struct BatchEnd {
 
 struct Pending {
     cmd: usize,
-    /// A re-encoded command (a broadcast re-sent to some channels), else the prepared one.
-    resend: Option<Encoded>,
+    /// The command as sent (a broadcast re-sent to some channels: those).
+    encoded: Encoded,
     started: Option<Instant>,
     attempts: u32,
     /// Broadcast: index in the original channel list for each channel sent.
@@ -84,30 +84,31 @@ struct Pending {
     last_error: Option<ApiError>,
 }
 
-/// Sends `cmds` (indices into `prepared`), retrying as allowed; returns each
+/// Sends `cmds` (indices into `plan`), retrying as allowed; returns each
 /// command's outcome.
 pub async fn run(
     nodes: &Nodes,
-    prepared: &[Prepared],
+    plan: &Plan,
     cmds: &[usize],
     policy: RetryPolicy,
     mut interrupt: watch::Receiver<bool>,
     listener: &dyn Listener,
 ) -> (Vec<(usize, Outcome)>, BatchEnd) {
     let mut done: Vec<(usize, Outcome)> = Vec::with_capacity(cmds.len());
+    let mut channel_state: Vec<Vec<ChannelOutcome>> = cmds.iter().map(|&c| channel_outcomes(plan, c)).collect();
     let mut pending: Vec<Pending> = cmds
         .iter()
-        .map(|&c| Pending {
+        .zip(&channel_state)
+        .map(|(&c, chans)| Pending {
             cmd: c,
-            resend: None,
+            encoded: plan.encoded(c),
             started: None,
             attempts: 0,
-            channel_map: (0..prepared[c].channels.len()).collect(),
+            channel_map: (0..chans.len()).collect(),
             maybe_applied: false,
             last_error: None,
         })
         .collect();
-    let mut channel_state: Vec<Vec<ChannelOutcome>> = cmds.iter().map(|&c| channel_outcomes(&prepared[c])).collect();
     let pos = |c: usize| cmds.iter().position(|&x| x == c).expect("command of this batch");
     let mut end = BatchEnd::default();
     let mut attempt = 0;
@@ -117,8 +118,7 @@ pub async fn run(
             p.started.get_or_insert(now);
             p.attempts += 1;
         }
-        let refs: Vec<&Encoded> =
-            pending.iter().map(|p| p.resend.as_ref().unwrap_or(&prepared[p.cmd].encoded)).collect();
+        let refs: Vec<&Encoded> = pending.iter().map(|p| &p.encoded).collect();
         let node = nodes.pick().await;
         let client = nodes.client(node);
         let url: Arc<str> = Arc::from(nodes.url(node));
@@ -129,40 +129,38 @@ pub async fn run(
         match result {
             Ok(replies) => {
                 for (p, reply) in pending.drain(..).zip(replies) {
-                    let prep = &prepared[p.cmd];
+                    let method = plan.method(p.cmd);
+                    let steps = plan.steps(p.cmd);
                     let chans = &mut channel_state[pos(p.cmd)];
                     let expected = |e: &ApiError| {
-                        prep.steps
-                            .as_ref()
-                            .and_then(|s| s.expect_error.as_ref())
-                            .is_some_and(|(c, _)| e.code == Some(*c))
+                        steps.as_ref().and_then(|s| s.expect_error.as_ref()).is_some_and(|(c, _)| e.code == Some(*c))
                     };
                     match reply {
-                        Err(e) if e.retryable() && !last_try && prep.method.retry != Retry::Unsafe && !expected(&e) => {
+                        Err(e) if e.retryable() && !last_try && method.retry != Retry::Unsafe && !expected(&e) => {
                             again.push(Pending { last_error: Some(e), ..p })
                         }
-                        reply if prep.steps.as_ref().is_some_and(|s| s.has_expectations()) => {
-                            let steps = prep.steps.as_ref().expect("checked");
+                        reply if steps.as_ref().is_some_and(|s| s.has_expectations()) => {
+                            let steps = steps.as_ref().expect("checked");
                             let (verdict, checks) = expect::judge(steps, &reply);
                             let mut o = match (verdict, reply) {
-                                (Verdict::Pass, Err(e)) => Outcome {
-                                    detail: Some(format!("refused as expected: {e}")),
-                                    ..finish(&p, Status::Ok, None, None, None, Vec::new())
-                                },
+                                (Verdict::Pass, Err(e)) => finish(&p, Status::Ok, None, None, None, Vec::new())
+                                    .with_detail(format!("refused as expected: {e}")),
                                 (Verdict::Pass, Ok(r)) => finish(&p, Status::Ok, None, None, Some(r), Vec::new()),
                                 (Verdict::Fail(why), reply) => {
                                     let e = ApiError { code: reply.as_ref().err().and_then(|e| e.code), message: why };
                                     finish(&p, Status::Failed, Some(e), None, reply.ok(), Vec::new())
                                 }
                             };
-                            o.checks = checks;
+                            if !checks.is_empty() {
+                                o.details_mut().checks = checks;
+                            }
                             done.push((p.cmd, o));
                         }
                         Err(e) => {
                             done.push((p.cmd, finish(&p, Status::Failed, Some(e), None, None, std::mem::take(chans))))
                         }
                         Ok(result) if !chans.is_empty() => {
-                            match broadcast_reply(client.protocol(), prep, &p, &result, chans, last_try) {
+                            match broadcast_reply(client.protocol(), method, &p, &result, chans, last_try) {
                                 Some(retry) => again.push(retry),
                                 None => {
                                     let failed = chans.iter().find_map(|c| c.error.clone());
@@ -207,7 +205,7 @@ pub async fn run(
                     for mut p in pending.drain(..) {
                         p.maybe_applied |= maybe_applied;
                         p.last_error = None;
-                        let safe = !p.maybe_applied || resend_safe(&prepared[p.cmd], client);
+                        let safe = !p.maybe_applied || resend_safe(plan, p.cmd, client);
                         if safe && !last_try {
                             again.push(p);
                             continue;
@@ -259,18 +257,18 @@ pub async fn run(
     (done, end)
 }
 
-fn resend_safe(prep: &Prepared, client: &Client) -> bool {
-    match prep.method.retry {
+fn resend_safe(plan: &Plan, cmd: usize, client: &Client) -> bool {
+    match plan.method(cmd).retry {
         Retry::Safe => true,
-        Retry::WithIdempotencyKey => client.protocol().has_idempotency() && prep.idempotent,
+        Retry::WithIdempotencyKey => client.protocol().has_idempotency() && plan.idempotent(cmd),
         Retry::Unsafe => false,
     }
 }
 
-fn channel_outcomes(prep: &Prepared) -> Vec<ChannelOutcome> {
-    prep.channels
-        .iter()
-        .map(|c| ChannelOutcome { channel: c.clone(), status: Status::Unknown, error: None, result: None })
+fn channel_outcomes(plan: &Plan, cmd: usize) -> Vec<ChannelOutcome> {
+    plan.channels(cmd)
+        .into_iter()
+        .map(|channel| ChannelOutcome { channel, status: Status::Unknown, error: None, result: None })
         .collect()
 }
 
@@ -278,7 +276,7 @@ fn channel_outcomes(prep: &Prepared) -> Vec<ChannelOutcome> {
 /// the channels that failed with a retryable error.
 fn broadcast_reply(
     protocol: protocol::Protocol,
-    prep: &Prepared,
+    method: &crate::methods::Method,
     p: &Pending,
     result: &Json,
     chans: &mut [ChannelOutcome],
@@ -316,14 +314,14 @@ fn broadcast_reply(
     if retry.is_empty() {
         return None;
     }
-    let mut params: Map<String, Json> = serde_json::from_str(&prep.encoded.params).ok()?;
+    let mut params: Map<String, Json> = serde_json::from_str(&p.encoded.params).ok()?;
     params.insert(
         "channels".into(),
         Json::Array(retry.iter().map(|&i| Json::String(chans[i].channel.clone())).collect()),
     );
     Some(Pending {
         cmd: p.cmd,
-        resend: Some(protocol::encode(protocol, prep.method.name, &params)),
+        encoded: protocol::encode(protocol, method.name, &params),
         started: p.started,
         attempts: p.attempts,
         channel_map: retry,
@@ -340,15 +338,15 @@ fn finish(
     result: Option<Json>,
     channels: Vec<ChannelOutcome>,
 ) -> Outcome {
+    let details = (error.is_some() || transport.is_some() || !channels.is_empty())
+        .then(|| Box::new(Details { error, transport, channels, ..Details::default() }));
     Outcome {
         status,
+        skip: None,
         attempts: p.attempts,
         duration: p.started.map_or(Duration::ZERO, |s| s.elapsed()),
-        error,
-        transport,
-        skip: None,
-        result,
-        channels,
-        ..Outcome::skipped(SkipReason::Interrupted)
+        node: None,
+        result: result.and_then(|r| serde_json::value::to_raw_value(&r).ok()),
+        details,
     }
 }

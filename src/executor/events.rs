@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::outcome::Outcome;
 use crate::client::TransportError;
+use crate::manifest::Command;
 
 /// One exchange with the server.
 #[derive(Debug)]
@@ -61,8 +62,8 @@ pub enum Event<'a> {
     Outcome {
         /// The command's index in the run.
         index: usize,
-        /// A digest of its method and params (what `--state` records).
-        fingerprint: &'a str,
+        /// The command.
+        command: &'a Command,
         /// What happened to it.
         outcome: &'a Outcome,
     },

@@ -3,79 +3,170 @@
 //! with several targets (a broadcast) joins their lanes. The [`Packer`] cuts
 //! lanes into batches: consecutive commands of a free lane, then of the next
 //! free lane, up to the batch size and byte budget. Pure logic, no I/O.
+//!
+//! Sized for a million commands: a target is a 64-bit hash (FNV-1a of its
+//! kind and name; two targets that collide only share a lane, which costs
+//! concurrency, never order), commands sharing a key are found by sorting
+//! (key, command) pairs, lanes are one array of command indices cut into
+//! runs, and the packer keeps a cursor per lane and a heap of free lanes —
+//! a few bytes per command, no allocation per lane.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
-use crate::manifest::Target;
-use crate::methods::{Method, TargetKind};
+use crate::manifest::Command;
+use crate::methods::TargetKind;
 
-/// The targets a command acts on, as lane keys (`c:` channel, `u:` user...).
-pub fn targets(method: &Method, target: &Target) -> Vec<String> {
-    fn s(v: &Option<String>) -> Option<&str> {
+/// FNV-1a over a target's kind and name.
+fn key(kind: u8, name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in std::iter::once(kind).chain(name.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The targets a command acts on, as lane keys, appended to `out`.
+/// `saves`: a name it saves or uses is a target too (sharding keeps a saver
+/// and its users together).
+pub fn keys(c: &Command, saves: bool, out: &mut Vec<u64>) {
+    let t = c.target_ref();
+    fn s<'a>(v: &'a Option<std::borrow::Cow<'_, str>>) -> Option<&'a str> {
         v.as_deref().filter(|v| !v.is_empty())
     }
-    let mut out = Vec::new();
-    match method.target {
-        TargetKind::Channel => out.extend(s(&target.channel).map(|c| format!("c:{c}"))),
-        TargetKind::Channels => {
-            if let Some(chs) = &target.channels {
-                out.extend(chs.iter().map(|c| format!("c:{c}")));
-            }
-        }
+    let start = out.len();
+    match c.method.target {
+        TargetKind::Channel => out.extend(s(&t.channel).map(|v| key(b'c', v))),
+        TargetKind::Channels => out.extend(t.channels.iter().flatten().map(|v| key(b'c', v))),
         TargetKind::User => {
-            out.extend(s(&target.user).map(|u| format!("u:{u}")));
-            out.extend(s(&target.client).map(|c| format!("k:{c}")));
-            out.extend(s(&target.session).map(|c| format!("s:{c}")));
-            out.extend(s(&target.channel).map(|c| format!("c:{c}")));
-            if out.is_empty() {
+            out.extend(s(&t.user).map(|v| key(b'u', v)));
+            out.extend(s(&t.client).map(|v| key(b'k', v)));
+            out.extend(s(&t.session).map(|v| key(b's', v)));
+            out.extend(s(&t.channel).map(|v| key(b'c', v)));
+            if out.len() == start {
                 // No user: anonymous connections, or every channel of them.
-                out.push("u:".into());
+                out.push(key(b'u', ""));
             }
         }
         TargetKind::None => {}
     }
-    out
+    if saves && let Some(steps) = &c.steps {
+        out.extend(steps.save.iter().map(|(n, _)| key(b'$', n)));
+        out.extend(steps.uses.iter().map(|n| key(b'$', n)));
+    }
 }
 
-/// Groups commands into lanes: union-find over shared targets. Returns, per
-/// lane, its command indices in manifest order; lanes ordered by first command.
-pub fn lanes(targets: &[&[String]]) -> Vec<Vec<usize>> {
-    let n = targets.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
+/// Commands grouped into lanes: each lane's command indices in manifest
+/// order, lanes ordered by their first command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lanes {
+    /// Every command, lane after lane.
+    order: Vec<u32>,
+    /// Where each lane starts in `order`, and a last entry: its length.
+    start: Vec<u32>,
+}
+
+impl Lanes {
+    /// One lane of these commands, in this order.
+    pub fn one(cmds: &[usize]) -> Self {
+        Lanes { order: cmds.iter().map(|&c| c as u32).collect(), start: vec![0, cmds.len() as u32] }
+    }
+
+    /// How many lanes.
+    pub fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// Lane `l`'s commands.
+    pub fn lane(&self, l: usize) -> impl Iterator<Item = usize> + '_ {
+        self.order[self.start[l] as usize..self.start[l + 1] as usize].iter().map(|&c| c as usize)
+    }
+
+    /// Each lane as a list.
+    #[cfg(test)]
+    pub fn to_vecs(&self) -> Vec<Vec<usize>> {
+        (0..self.len()).map(|l| self.lane(l).collect()).collect()
+    }
+}
+
+impl From<Vec<Vec<usize>>> for Lanes {
+    fn from(lanes: Vec<Vec<usize>>) -> Self {
+        let mut start = vec![0];
+        let mut order = Vec::new();
+        for l in lanes {
+            order.extend(l.iter().map(|&c| c as u32));
+            start.push(order.len() as u32);
+        }
+        Lanes { order, start }
+    }
+}
+
+/// Groups `cmds` into lanes: union-find over shared keys (`keys(c, out)`
+/// appends command `c`'s).
+pub fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lanes {
+    let n = cmds.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn find(p: &mut [u32], mut x: u32) -> u32 {
+        while p[x as usize] != x {
+            p[x as usize] = p[p[x as usize] as usize];
+            x = p[x as usize];
         }
         x
     }
-    let mut owner: HashMap<&str, usize> = HashMap::new();
-    for (i, ts) in targets.iter().enumerate() {
-        for t in *ts {
-            match owner.get(t.as_str()) {
-                Some(&j) => {
-                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                    if a != b {
-                        parent[a.max(b)] = a.min(b);
-                    }
-                }
-                None => {
-                    owner.insert(t, i);
-                }
+    // Every (key, command) pair, sorted by key: commands sharing a key are
+    // neighbours (16 bytes a pair, less than a map from key to command).
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
+    let mut ks = Vec::new();
+    for (i, &c) in cmds.iter().enumerate() {
+        ks.clear();
+        keys(c, &mut ks);
+        pairs.extend(ks.iter().map(|&k| (k, i as u32)));
+    }
+    pairs.sort_unstable();
+    for w in pairs.windows(2) {
+        if w[0].0 == w[1].0 {
+            let (a, b) = (find(&mut parent, w[0].1), find(&mut parent, w[1].1));
+            if a != b {
+                parent[a.max(b) as usize] = a.min(b);
             }
         }
     }
-    let mut index: HashMap<usize, usize> = HashMap::new();
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for i in 0..n {
-        let root = find(&mut parent, i);
-        let lane = *index.entry(root).or_insert_with(|| {
-            out.push(Vec::new());
-            out.len() - 1
-        });
-        out[lane].push(i);
+    drop(pairs);
+    // Every command points at its root: the smallest index of its lane.
+    for i in 0..n as u32 {
+        parent[i as usize] = find(&mut parent, i);
     }
-    out
+    // Number lanes by their root, in order: a root's entry becomes its lane
+    // number before any later command of the lane reads it.
+    let mut lane_of = parent;
+    let mut sizes: Vec<u32> = Vec::new();
+    for i in 0..n {
+        let root = lane_of[i] as usize;
+        let lane = if root == i {
+            sizes.push(0);
+            (sizes.len() - 1) as u32
+        } else {
+            lane_of[root]
+        };
+        lane_of[i] = lane;
+        sizes[lane as usize] += 1;
+    }
+    let mut start = Vec::with_capacity(sizes.len() + 1);
+    let mut at = 0u32;
+    for s in &sizes {
+        start.push(at);
+        at += s;
+    }
+    start.push(at);
+    let mut fill: Vec<u32> = start[..sizes.len()].to_vec();
+    let mut order = vec![0u32; n];
+    for (i, &c) in cmds.iter().enumerate() {
+        let l = lane_of[i] as usize;
+        order[fill[l] as usize] = c as u32;
+        fill[l] += 1;
+    }
+    Lanes { order, start }
 }
 
 /// Which commands belong to part `part` of `parts` (0-based), cut by lanes
@@ -83,29 +174,18 @@ pub fn lanes(targets: &[&[String]]) -> Vec<Vec<usize>> {
 /// lane, in order of its first command, goes to the part with the fewest
 /// commands so far. A saved name joins its saver's and its users' lanes. A
 /// `wait` step is in every part (it is a barrier within each).
-pub fn shard(commands: &[crate::manifest::Command], part: usize, parts: usize) -> Vec<bool> {
-    let is_wait = |c: &crate::manifest::Command| c.is_wait();
-    let targets: Vec<Vec<String>> = commands
-        .iter()
-        .map(|c| {
-            let mut t = targets(c.method, &c.target);
-            if let Some(s) = &c.steps {
-                t.extend(s.save.iter().map(|(n, _)| format!("s:{n}")));
-                t.extend(s.uses.iter().map(|n| format!("s:{n}")));
-            }
-            t
-        })
-        .collect();
-    let ordinary: Vec<usize> = (0..commands.len()).filter(|&i| !is_wait(&commands[i])).collect();
-    let refs: Vec<&[String]> = ordinary.iter().map(|&i| targets[i].as_slice()).collect();
-    let mut keep: Vec<bool> = commands.iter().map(is_wait).collect();
+pub fn shard(commands: &[Command], part: usize, parts: usize) -> Vec<bool> {
+    let ordinary: Vec<usize> = (0..commands.len()).filter(|&i| !commands[i].is_wait()).collect();
+    let mut keep: Vec<bool> = commands.iter().map(Command::is_wait).collect();
     let mut load = vec![0usize; parts.max(1)];
-    for lane in lanes(&refs) {
+    let lanes = lanes(&ordinary, |c, out| keys(&commands[c], true, out));
+    for l in 0..lanes.len() {
+        let size = lanes.lane(l).count();
         let to = (0..load.len()).min_by_key(|&p| (load[p], p)).unwrap_or(0);
-        load[to] += lane.len();
+        load[to] += size;
         if to == part {
-            for k in lane {
-                keep[ordinary[k]] = true;
+            for c in lanes.lane(l) {
+                keep[c] = true;
             }
         }
     }
@@ -122,15 +202,25 @@ pub struct BatchLimits {
 /// Hands out batches from lanes; a lane is out of `ready` while a batch of
 /// it is in flight.
 pub struct Packer {
-    queues: Vec<VecDeque<usize>>,
-    /// Free lanes with work, ordered by their next command's index.
-    ready: BTreeSet<(usize, usize)>,
+    lanes: Lanes,
+    /// Per lane, how many of its commands were handed out.
+    taken: Vec<u32>,
+    /// Free lanes with work, by their next command's index (smallest first).
+    ready: BinaryHeap<Reverse<(u32, u32)>>,
 }
 
 impl Packer {
-    pub fn new(lanes: Vec<Vec<usize>>) -> Self {
-        let ready = lanes.iter().enumerate().filter_map(|(l, q)| q.first().map(|&h| (h, l))).collect();
-        Packer { queues: lanes.into_iter().map(VecDeque::from).collect(), ready }
+    pub fn new(lanes: impl Into<Lanes>) -> Self {
+        let lanes = lanes.into();
+        let ready =
+            (0..lanes.len()).filter_map(|l| lanes.lane(l).next().map(|h| Reverse((h as u32, l as u32)))).collect();
+        Packer { taken: vec![0; lanes.len()], lanes, ready }
+    }
+
+    /// Lane `l`'s next command.
+    fn front(&self, l: usize) -> Option<usize> {
+        let at = self.lanes.start[l] + self.taken[l];
+        (at < self.lanes.start[l + 1]).then(|| self.lanes.order[at as usize] as usize)
     }
 
     /// The next batch: `(commands, lanes it took from)`; `None` when no free
@@ -140,23 +230,23 @@ impl Packer {
         let mut used = Vec::new();
         let mut bytes = 0;
         while batch.len() < limits.max_commands {
-            let Some(&(head, lane)) = self.ready.iter().next() else { break };
-            if !batch.is_empty() && bytes + size(head) > limits.max_bytes {
+            let Some(&Reverse((head, lane))) = self.ready.peek() else { break };
+            if !batch.is_empty() && bytes + size(head as usize) > limits.max_bytes {
                 break;
             }
-            self.ready.remove(&(head, lane));
+            self.ready.pop();
+            let lane = lane as usize;
             used.push(lane);
-            let q = &mut self.queues[lane];
-            while let Some(&c) = q.front() {
+            while let Some(c) = self.front(lane) {
                 let sz = size(c);
                 if batch.len() >= limits.max_commands || (!batch.is_empty() && bytes + sz > limits.max_bytes) {
                     break;
                 }
-                q.pop_front();
+                self.taken[lane] += 1;
                 bytes += sz;
                 batch.push(c);
             }
-            if q.front().is_some() {
+            if self.front(lane).is_some() {
                 // The lane still has work but this batch is full.
                 break;
             }
@@ -167,8 +257,8 @@ impl Packer {
     /// Marks lanes free again after their batch finished.
     pub fn release(&mut self, lanes: &[usize]) {
         for &l in lanes {
-            if let Some(&h) = self.queues[l].front() {
-                self.ready.insert((h, l));
+            if let Some(h) = self.front(l) {
+                self.ready.push(Reverse((h as u32, l as u32)));
             }
         }
     }
@@ -176,7 +266,13 @@ impl Packer {
     /// Takes every command not yet handed out (the run is stopping).
     pub fn drain(&mut self) -> Vec<usize> {
         self.ready.clear();
-        let mut all: Vec<usize> = self.queues.iter_mut().flat_map(|q| q.drain(..)).collect();
+        let mut all = Vec::new();
+        for l in 0..self.lanes.len() {
+            while let Some(c) = self.front(l) {
+                self.taken[l] += 1;
+                all.push(c);
+            }
+        }
         all.sort_unstable();
         all
     }
@@ -186,22 +282,32 @@ impl Packer {
 mod tests {
     use super::*;
 
-    fn t(v: &[&[&str]]) -> Vec<Vec<String>> {
-        v.iter().map(|ts| ts.iter().map(|s| s.to_string()).collect()).collect()
+    /// Lanes over commands 0..n whose keys are the given names.
+    fn grouped(v: &[&[&str]]) -> Vec<Vec<usize>> {
+        let all: Vec<usize> = (0..v.len()).collect();
+        lanes(&all, |c, out| out.extend(v[c].iter().map(|s| key(b'c', s)))).to_vecs()
     }
 
     #[test]
     fn shared_targets_form_one_lane_in_order() {
-        let ts = t(&[&["c:a"], &["c:b"], &["c:a"], &[], &["c:b", "c:c"], &["c:c"]]);
-        let lanes = lanes(&ts.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let lanes = grouped(&[&["a"], &["b"], &["a"], &[], &["b", "c"], &["c"]]);
         assert_eq!(lanes, vec![vec![0, 2], vec![1, 4, 5], vec![3]]);
     }
 
     #[test]
     fn broadcast_joins_lanes_transitively() {
-        let ts = t(&[&["c:a"], &["c:b"], &["c:a", "c:b"], &["c:b"]]);
-        let lanes = lanes(&ts.iter().map(Vec::as_slice).collect::<Vec<_>>());
-        assert_eq!(lanes, vec![vec![0, 1, 2, 3]]);
+        assert_eq!(grouped(&[&["a"], &["b"], &["a", "b"], &["b"]]), vec![vec![0, 1, 2, 3]]);
+        // Joined late: the lane keeps manifest order and its first command's place.
+        let lanes = grouped(&[&["x"], &["a"], &["b"], &["a"], &["b"], &["a", "b"], &["x"]]);
+        assert_eq!(lanes, vec![vec![0, 6], vec![1, 2, 3, 4, 5]]);
+    }
+
+    #[test]
+    fn lanes_of_a_subset_hold_the_given_indices() {
+        let names = ["a", "b", "a", "b", "a"];
+        let todo = [1, 2, 4];
+        let lanes = lanes(&todo, |c, out| out.push(key(b'c', names[c])));
+        assert_eq!(lanes.to_vecs(), vec![vec![1], vec![2, 4]]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use super::expect::CheckOutcome;
 use crate::protocol::ApiError;
@@ -84,31 +85,48 @@ pub struct ChannelOutcome {
     pub result: Option<Json>,
 }
 
-/// What happened to one command.
-#[derive(Debug, Clone, PartialEq)]
+/// What happened to one command. Compact: the common parts inline, the
+/// rest (an error, a transport problem, per-channel results, checks) boxed
+/// when there is any.
+#[derive(Debug, Clone)]
 pub struct Outcome {
     /// How it ended.
     pub status: Status,
+    /// Why it was skipped.
+    pub skip: Option<SkipReason>,
     /// How many times the command was sent.
     pub attempts: u32,
     /// From its first send to its outcome.
     pub duration: Duration,
-    /// The server's error (code and message), or a refused request.
+    /// The node (URL) that answered it, or was tried last.
+    pub node: Option<std::sync::Arc<str>>,
+    /// The server's result, as JSON text.
+    pub result: Option<Box<RawValue>>,
+    /// Everything else, when there is any.
+    pub details: Option<Box<Details>>,
+}
+
+/// The less common parts of an [`Outcome`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Details {
+    /// The server's error (code and message), a refused request, a failed check.
     pub error: Option<ApiError>,
     /// The last transport problem, for unknown and transport-skipped commands.
     pub transport: Option<String>,
-    /// Why it was skipped.
-    pub skip: Option<SkipReason>,
-    /// The server's result.
-    pub result: Option<Json>,
+    /// More about how it ended (an expected refusal, a missing saved name).
+    pub detail: Option<String>,
     /// Broadcast only: one entry per channel, in order.
     pub channels: Vec<ChannelOutcome>,
     /// Each `expect:` check and how it went.
     pub checks: Vec<CheckOutcome>,
-    /// More about how it ended (an expected refusal, a missing saved name).
-    pub detail: Option<String>,
-    /// The node (URL) that answered it, or was tried last.
-    pub node: Option<std::sync::Arc<str>>,
+}
+
+impl PartialEq for Outcome {
+    fn eq(&self, other: &Self) -> bool {
+        (self.status, self.skip, self.attempts, self.duration, &self.node, &self.details)
+            == (other.status, other.skip, other.attempts, other.duration, &other.node, &other.details)
+            && self.result.as_ref().map(|r| r.get()) == other.result.as_ref().map(|r| r.get())
+    }
 }
 
 impl Outcome {
@@ -116,34 +134,77 @@ impl Outcome {
     pub fn skipped(reason: SkipReason) -> Self {
         Outcome {
             status: Status::Skipped,
+            skip: Some(reason),
             attempts: 0,
             duration: Duration::ZERO,
-            error: None,
-            transport: None,
-            skip: Some(reason),
-            result: None,
-            channels: Vec::new(),
-            checks: Vec::new(),
-            detail: None,
             node: None,
+            result: None,
+            details: None,
         }
+    }
+
+    /// The server's error (code and message), a refused request, a failed check.
+    pub fn error(&self) -> Option<&ApiError> {
+        self.details.as_ref().and_then(|d| d.error.as_ref())
+    }
+
+    /// The last transport problem.
+    pub fn transport(&self) -> Option<&str> {
+        self.details.as_ref().and_then(|d| d.transport.as_deref())
+    }
+
+    /// More about how it ended.
+    pub fn detail(&self) -> Option<&str> {
+        self.details.as_ref().and_then(|d| d.detail.as_deref())
+    }
+
+    /// A broadcast's per-channel results.
+    pub fn channels(&self) -> &[ChannelOutcome] {
+        self.details.as_ref().map_or(&[], |d| &d.channels)
+    }
+
+    /// Each `expect:` check and how it went.
+    pub fn checks(&self) -> &[CheckOutcome] {
+        self.details.as_ref().map_or(&[], |d| &d.checks)
+    }
+
+    /// The result, decoded.
+    pub fn result_json(&self) -> Option<Json> {
+        self.result.as_ref().and_then(|r| serde_json::from_str(r.get()).ok())
+    }
+
+    /// The details, made when there are none yet.
+    pub(crate) fn details_mut(&mut self) -> &mut Details {
+        self.details.get_or_insert_with(Box::default)
+    }
+
+    /// With this much more said about it.
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.details_mut().detail = Some(detail.into());
+        self
+    }
+
+    /// With this transport problem.
+    pub(crate) fn with_transport(mut self, transport: impl Into<String>) -> Self {
+        self.details_mut().transport = Some(transport.into());
+        self
     }
 
     /// One line for the table: the error, or why it was skipped.
     pub fn message(&self) -> Option<String> {
-        if let Some(e) = &self.error {
+        if let Some(e) = self.error() {
             let failed: Vec<&str> =
-                self.channels.iter().filter(|c| c.status != Status::Ok).map(|c| c.channel.as_str()).collect();
+                self.channels().iter().filter(|c| c.status != Status::Ok).map(|c| c.channel.as_str()).collect();
             return Some(if failed.is_empty() {
                 e.to_string()
             } else {
                 format!("{e} (channels: {})", failed.join(", "))
             });
         }
-        if let Some(t) = self.transport.as_ref().or(self.detail.as_ref()) {
+        if let Some(t) = self.transport().or(self.detail()) {
             return Some(match self.skip {
                 Some(r) => format!("{}: {t}", r.describe()),
-                None => t.clone(),
+                None => t.to_owned(),
             });
         }
         self.skip.map(|r| r.describe().to_owned())

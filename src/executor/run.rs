@@ -17,9 +17,9 @@ use super::batch::{self, BatchEnd};
 use super::events::{Event, Listener};
 use super::nodes::Nodes;
 use super::outcome::{Outcome, SkipReason, Status};
-use super::{Prepared, RunEnd, RunOptions, limits, packer, request_size};
-use crate::manifest::steps;
-use crate::protocol;
+use super::plan::Plan;
+use super::{RunEnd, RunOptions, limits, packer};
+use crate::manifest::{Command, steps};
 
 /// A finished batch: outcomes, how it ended, and the lanes it held.
 type BatchDone = (Vec<(usize, Outcome)>, BatchEnd, Vec<usize>);
@@ -29,7 +29,7 @@ type SavedValue = Result<Json, String>;
 
 struct Runner<'a> {
     nodes: Arc<Nodes>,
-    prepared: Arc<Vec<Prepared>>,
+    plan: Arc<Plan>,
     opts: &'a RunOptions,
     listener: Arc<dyn Listener>,
     interrupt: watch::Receiver<bool>,
@@ -43,17 +43,17 @@ struct Runner<'a> {
 /// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
 pub async fn execute(
     nodes: Arc<Nodes>,
-    prepared: Arc<Vec<Prepared>>,
+    plan: Arc<Plan>,
     opts: &RunOptions,
-    applied: &dyn Fn(usize, &str) -> bool,
+    applied: &dyn Fn(usize, &Command) -> bool,
     interrupt: watch::Receiver<bool>,
     listener: Arc<dyn Listener>,
 ) -> RunEnd {
     let started = Instant::now();
-    let n = prepared.len();
+    let n = plan.len();
     let mut r = Runner {
         nodes,
-        prepared,
+        plan,
         opts,
         listener,
         interrupt,
@@ -62,15 +62,14 @@ pub async fn execute(
         interrupted: false,
         saved: HashMap::new(),
     };
-    for seg in segments(&r.prepared) {
+    for seg in segments(&r.plan) {
         if *r.interrupt.borrow() && !r.interrupted {
             r.interrupted = true;
             r.stop.get_or_insert(SkipReason::Interrupted);
         }
         let todo: Vec<usize> = seg
             .filter(|&i| {
-                let p = &r.prepared[i];
-                if applied(i, &p.fingerprint) {
+                if applied(i, r.plan.command(i)) {
                     r.report(i, &Outcome::skipped(SkipReason::AlreadyApplied));
                     r.unsave(i, "was applied by an earlier run (state file)");
                     false
@@ -85,7 +84,7 @@ pub async fn execute(
             }
             continue;
         }
-        match todo.first().map(|&i| r.prepared[i].steps.clone()) {
+        match todo.first().map(|&i| r.plan.steps(i)) {
             Some(Some(s)) if s.wait.is_some() => r.wait(todo[0], s.wait.unwrap_or_default()).await,
             Some(Some(s)) if s.until.is_some() => r.until(todo[0]).await,
             Some(_) => r.segment(todo).await,
@@ -98,17 +97,19 @@ pub async fn execute(
 /// Where the commands are cut: before and after every `wait` and `until`,
 /// and before a command using saved names (unless the one before it is of
 /// the same list item and uses them too).
-pub(crate) fn segments(prepared: &[Prepared]) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
-    let barrier = |p: &Prepared| p.steps.as_ref().is_some_and(|s| s.wait.is_some() || s.until.is_some());
-    let uses = |p: &Prepared| p.steps.as_ref().is_some_and(|s| !s.uses.is_empty());
+pub(crate) fn segments(plan: &Plan) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
+    let barrier = |c: &Command| c.steps.as_ref().is_some_and(|s| s.wait.is_some() || s.until.is_some());
+    let uses = |c: &Command| c.steps.as_ref().is_some_and(|s| !s.uses.is_empty());
+    let cmds = plan.commands();
     let mut cuts = vec![0];
-    for i in 1..prepared.len() {
-        let (a, b) = (&prepared[i - 1], &prepared[i]);
-        if barrier(a) || barrier(b) || (uses(b) && !(uses(a) && a.item == b.item)) {
+    for i in 1..cmds.len() {
+        let (a, b) = (&cmds[i - 1], &cmds[i]);
+        let same_item = (a.manifest, a.offset) == (b.manifest, b.offset);
+        if barrier(a) || barrier(b) || (uses(b) && !(uses(a) && same_item)) {
             cuts.push(i);
         }
     }
-    cuts.push(prepared.len());
+    cuts.push(cmds.len());
     cuts.dedup();
     cuts.windows(2).map(|w| w[0]..w[1]).collect::<Vec<_>>().into_iter()
 }
@@ -116,15 +117,16 @@ pub(crate) fn segments(prepared: &[Prepared]) -> impl Iterator<Item = std::ops::
 impl Runner<'_> {
     fn report(&mut self, i: usize, o: &Outcome) {
         self.reported[i] = true;
-        self.listener.event(&Event::Outcome { index: i, fingerprint: &self.prepared[i].fingerprint, outcome: o });
+        self.listener.event(&Event::Outcome { index: i, command: self.plan.command(i), outcome: o });
         self.save(i, o);
     }
 
     /// Takes the values a command saves from its result.
     fn save(&mut self, i: usize, o: &Outcome) {
-        let Some(steps) = self.prepared[i].steps.clone() else { return };
+        let Some(steps) = self.plan.steps(i).filter(|s| !s.save.is_empty()) else { return };
+        let result = o.result_json();
         for (name, path) in &steps.save {
-            let value = match (&o.status, &o.result) {
+            let value = match (&o.status, &result) {
                 (Status::Ok, Some(result)) => match path.find(result) {
                     Some(v) => Ok(v.clone()),
                     None => Err(format!("the result of command #{i} has no `{path}`")),
@@ -139,7 +141,7 @@ impl Runner<'_> {
     }
 
     fn unsave(&mut self, i: usize, why: &str) {
-        if let Some(steps) = self.prepared[i].steps.clone() {
+        if let Some(steps) = self.plan.steps(i) {
             for (name, _) in &steps.save {
                 self.saved.insert(name.clone(), Err(format!("command #{i} {why}")));
             }
@@ -149,7 +151,7 @@ impl Runner<'_> {
     /// Fills saved values into a command that uses them; `Err` names the
     /// one that has no value.
     fn fill(&mut self, i: usize) -> Result<(), String> {
-        let Some(steps) = self.prepared[i].steps.clone().filter(|s| !s.uses.is_empty()) else { return Ok(()) };
+        let Some(steps) = self.plan.command(i).steps.clone().filter(|s| !s.uses.is_empty()) else { return Ok(()) };
         let mut values = HashMap::new();
         for name in &steps.uses {
             match self.saved.get(name) {
@@ -160,19 +162,15 @@ impl Runner<'_> {
                 None => return Err(format!("`${{{name}}}` was never saved")),
             }
         }
-        let prepared = Arc::make_mut(&mut self.prepared);
-        let p = &mut prepared[i];
-        let mut params: serde_json::Map<String, Json> =
-            serde_json::from_str(&p.encoded.params).expect("encoded params are a JSON object");
+        let mut params: serde_json::Map<String, Json> = self.plan.command(i).params_map();
         for v in params.values_mut() {
             steps::substitute(v, &values);
         }
-        p.encoded = protocol::encode(self.nodes.client(0).protocol(), p.method.name, &params);
         let mut filled = (*steps).clone();
         for c in &mut filled.expect {
             steps::substitute(&mut c.wanted, &values);
         }
-        p.steps = Some(Arc::new(filled));
+        self.plan.fill(i, serde_json::to_string(&params).expect("a JSON map serialises"), filled);
         Ok(())
     }
 
@@ -214,24 +212,24 @@ impl Runner<'_> {
     /// for at most `timeout`.
     async fn until(&mut self, i: usize) {
         if let Err(why) = self.fill(i) {
-            self.report(i, &Outcome { detail: Some(why), ..Outcome::skipped(SkipReason::NotSaved) });
+            self.report(i, &Outcome::skipped(SkipReason::NotSaved).with_detail(why));
             return;
         }
-        let until = self.prepared[i].steps.as_ref().and_then(|s| s.until).expect("an until command");
+        let until = self.plan.steps(i).and_then(|s| s.until).expect("an until command");
         let started = Instant::now();
         let mut attempts = 0;
         loop {
             let (mut done, end) =
-                batch::run(&self.nodes, &self.prepared, &[i], self.opts.retry, self.interrupt.clone(), &*self.listener)
+                batch::run(&self.nodes, &self.plan, &[i], self.opts.retry, self.interrupt.clone(), &*self.listener)
                     .await;
             let (_, mut o) = done.pop().expect("one outcome per command");
             attempts += o.attempts;
             o.attempts = attempts;
             o.duration = started.elapsed();
-            let checks_failed = o.status == Status::Failed && o.checks.iter().any(|c| !c.ok);
+            let checks_failed = o.status == Status::Failed && o.checks().iter().any(|c| !c.ok);
             let time_left = until.timeout.saturating_sub(started.elapsed());
             if !checks_failed || time_left.is_zero() || *self.interrupt.borrow() {
-                if checks_failed && let Some(e) = &mut o.error {
+                if checks_failed && let Some(e) = &mut o.details_mut().error {
                     e.message = format!("until gave up after {:.1}s: {}", until.timeout.as_secs_f64(), e.message);
                 }
                 self.stop_after(&o, end);
@@ -248,18 +246,19 @@ impl Runner<'_> {
     }
 
     /// One segment: lanes and batches, concurrently up to the limit.
-    async fn segment(&mut self, todo: Vec<usize>) {
-        let mut ready = Vec::with_capacity(todo.len());
-        for i in todo {
-            match self.fill(i) {
-                Ok(()) => ready.push(i),
-                Err(why) => self.report(i, &Outcome { detail: Some(why), ..Outcome::skipped(SkipReason::NotSaved) }),
+    async fn segment(&mut self, mut todo: Vec<usize>) {
+        todo.retain(|&i| match self.fill(i) {
+            Ok(()) => true,
+            Err(why) => {
+                self.report(i, &Outcome::skipped(SkipReason::NotSaved).with_detail(why));
+                false
             }
-        }
-        let prepared = self.prepared.clone();
-        let mut packer = packer(&prepared, &ready, self.opts);
+        });
+        let plan = self.plan.clone();
+        let mut packer = packer(&plan, &todo, self.opts);
+        drop(todo);
         let limits = limits(self.opts);
-        let size = |i: usize| request_size(&prepared[i]);
+        let size = |i: usize| plan.size(i);
         let mut in_flight: JoinSet<BatchDone> = JoinSet::new();
         let mut next_send = Instant::now();
         let mut int_rx = self.interrupt.clone();
@@ -289,12 +288,12 @@ impl Runner<'_> {
                     }
                 }
                 let nodes = self.nodes.clone();
-                let prepared = prepared.clone();
+                let plan = plan.clone();
                 let policy = self.opts.retry;
                 let rx = self.interrupt.clone();
                 let listener = self.listener.clone();
                 in_flight.spawn(async move {
-                    let (done, end) = batch::run(&nodes, &prepared, &cmds, policy, rx, &*listener).await;
+                    let (done, end) = batch::run(&nodes, &plan, &cmds, policy, rx, &*listener).await;
                     (done, end, used)
                 });
             }
@@ -332,13 +331,9 @@ impl Runner<'_> {
     }
 
     fn finish(mut self, started: Instant) -> RunEnd {
-        let lost = Outcome {
-            status: Status::Unknown,
-            attempts: 1,
-            transport: Some("no answer before the run stopped".into()),
-            skip: None,
-            ..Outcome::skipped(SkipReason::Interrupted)
-        };
+        let lost =
+            Outcome { status: Status::Unknown, attempts: 1, skip: None, ..Outcome::skipped(SkipReason::Interrupted) }
+                .with_transport("no answer before the run stopped");
         for i in 0..self.reported.len() {
             if !self.reported[i] {
                 self.report(i, &lost);

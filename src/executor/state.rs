@@ -17,6 +17,7 @@ use std::sync::Mutex;
 
 use super::events::{Event, Listener};
 use super::outcome::Status;
+use crate::manifest::Command;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -109,8 +110,9 @@ impl State {
         })
     }
 
-    pub fn is_applied(&self, index: usize, fingerprint: &str) -> bool {
-        self.applied.contains(&(index, fingerprint.to_owned()))
+    /// Whether command `index` was applied by an earlier run, unchanged.
+    pub fn is_applied(&self, index: usize, command: &Command) -> bool {
+        !self.applied.is_empty() && self.applied.contains(&(index, fingerprint(command.method.name, command.params())))
     }
 
     /// The first write that failed, if any.
@@ -137,9 +139,9 @@ impl State {
 impl Listener for State {
     fn event(&self, event: &Event<'_>) {
         match event {
-            Event::Outcome { index, fingerprint, outcome } if outcome.status == Status::Ok => {
-                let line =
-                    serde_json::to_string(&Entry { i: *index, f: (*fingerprint).to_owned() }).expect("serialises");
+            Event::Outcome { index, command, outcome } if outcome.status == Status::Ok => {
+                let f = fingerprint(command.method.name, command.params());
+                let line = serde_json::to_string(&Entry { i: *index, f }).expect("serialises");
                 let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
                 out.1.push_str(&line);
                 out.1.push('\n');
@@ -154,33 +156,43 @@ impl Listener for State {
 mod tests {
     use super::*;
 
-    fn record(s: &State, applied: &[(usize, &str)]) {
+    fn record(s: &State, commands: &[Command], applied: &[usize]) {
         let ok = crate::executor::Outcome {
             status: Status::Ok,
             ..crate::executor::Outcome::skipped(super::super::SkipReason::FailFast)
         };
-        for &(index, fingerprint) in applied {
-            s.event(&Event::Outcome { index, fingerprint, outcome: &ok });
+        for &index in applied {
+            s.event(&Event::Outcome { index, command: &commands[index], outcome: &ok });
         }
         s.event(&Event::BatchDone);
+    }
+
+    fn commands(data: u32) -> std::sync::Arc<Vec<Command>> {
+        let text = format!(
+            "commands:\n  - publish: {{channel: a, data: {data}}}\n  - publish: {{channel: b, data: 1}}\n  - disconnect: {{user: u}}\n  - history: {{channel: a, limit: 1}}\n  - publish: {{channel: c, data: 1}}\n"
+        );
+        crate::manifest::load_text("t.yaml", &text, &Default::default()).unwrap().commands
     }
 
     #[test]
     fn reopened_state_keeps_run_id_and_applied_commands() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.jsonl");
+        let cmds = commands(1);
         let s = State::open(&p, "run-a").unwrap();
-        record(&s, &[(0, "f0"), (2, "f2")]);
+        record(&s, &cmds, &[0, 2]);
         drop(s);
         // A torn last line (killed mid-write) is ignored.
         std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"{\"i\":3,").unwrap();
         let s = State::open(&p, "run-b").unwrap();
         assert_eq!(s.run_id, "run-a");
-        assert!(s.is_applied(0, "f0") && s.is_applied(2, "f2"));
-        assert!(!s.is_applied(2, "other") && !s.is_applied(3, "f3"));
-        record(&s, &[(4, "f4")]);
+        assert!(s.is_applied(0, &cmds[0]) && s.is_applied(2, &cmds[2]));
+        assert!(!s.is_applied(1, &cmds[1]) && !s.is_applied(3, &cmds[3]));
+        // The same position with other content is another command.
+        assert!(!s.is_applied(0, &commands(2)[0]) && !s.is_applied(1, &cmds[0]));
+        record(&s, &cmds, &[4]);
         drop(s);
-        assert!(State::open(&p, "x").unwrap().is_applied(4, "f4"));
+        assert!(State::open(&p, "x").unwrap().is_applied(4, &cmds[4]));
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub fn command(
             None => return declared,
         },
     };
+    if let Some(items) = &items {
+        out.reserve(items.len());
+    }
     let mut build = |ck: &mut Checker, scope: &Scope| {
         // `None`: the name did not interpolate; `Some(None)`: there is none.
         let name = match name {
@@ -143,8 +146,8 @@ pub fn command(
             && let Some(name) = name
             && checked
         {
-            let params = serde_json::value::to_raw_value(&params).expect("a JSON map always serialises");
-            steps.uses = steps::placeholders_in(params.get());
+            let params = serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str();
+            steps.uses = steps::placeholders_in(&params);
             for c in &steps.expect {
                 for n in steps::placeholders_in(&c.wanted.to_string()) {
                     if !steps.uses.contains(&n) {
@@ -159,14 +162,13 @@ pub fn command(
                 && steps.uses.is_empty();
             out.push(Command {
                 index: 0,
-                manifest: cx.manifest,
-                offset: item.span.offset,
-                line,
-                name,
+                manifest: cx.manifest as u32,
+                offset: item.span.offset as u32,
+                line: line as u32,
+                name: name.map(String::into_boxed_str),
                 method: m,
-                target: super::Target::of(&serde_json::from_str(params.get()).expect("params are JSON")),
                 params,
-                steps: (!plain).then(|| Box::new(steps)),
+                steps: (!plain).then(|| std::sync::Arc::new(steps)),
             });
         }
     };
@@ -215,14 +217,13 @@ fn wait_step(
     };
     out.push(Command {
         index: 0,
-        manifest: cx.manifest,
-        offset: item.span.offset,
-        line: ck.line_of(item.span),
-        name,
+        manifest: cx.manifest as u32,
+        offset: item.span.offset as u32,
+        line: ck.line_of(item.span) as u32,
+        name: name.map(String::into_boxed_str),
         method: &methods::WAIT,
-        target: super::Target::default(),
-        params: serde_json::value::to_raw_value(&serde_json::Map::new()).expect("{}"),
-        steps: Some(Box::new(Steps { wait: Some(pause), ..Steps::default() })),
+        params: "{}".into(),
+        steps: Some(std::sync::Arc::new(Steps { wait: Some(pause), ..Steps::default() })),
     });
 }
 

@@ -15,7 +15,7 @@ fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
     match r {
         Ok(m) => {
             let mut out = format!("ok {:?}\n", m.protocol);
-            for c in &m.commands {
+            for c in m.commands.iter() {
                 out.push_str(&format!(
                     "{} {} {} {} {:?} {} {} {:?}\n",
                     c.index,
@@ -24,8 +24,8 @@ fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
                     c.line,
                     c.name,
                     c.method.name,
-                    c.params.get(),
-                    c.target
+                    c.params(),
+                    c.target()
                 ));
             }
             m.warnings.iter().for_each(|p| out.push_str(&problem(p)));

@@ -133,10 +133,10 @@ pub(super) fn validate(
     let mut commands = Vec::new();
     for (v, _) in runs.into_iter().flatten() {
         problems.extend(v.problems);
-        commands.extend(v.commands);
+        append(&mut commands, v.commands);
     }
     for (i, c) in commands.iter_mut().enumerate() {
-        c.index = i;
+        c.index = i as u32;
     }
     let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
     if !errors.is_empty() {
@@ -147,7 +147,7 @@ pub(super) fn validate(
     if commands.is_empty() {
         warnings.push(Problem::error("0 commands: this run sends nothing").warning());
     }
-    (Ok(Manifest { sources, settings: layer, commands, warnings, protocol }), parts)
+    (Ok(Manifest { sources, settings: layer, commands: std::sync::Arc::new(commands), warnings, protocol }), parts)
 }
 
 /// `--protocol` or the profile's, else the manifests', else what the profile implies, else `api`.
@@ -209,9 +209,11 @@ fn validate_in_parts(
     let mut assumed = None;
     let mut commands = Vec::new();
     let mut saves = false;
+    let total: usize = done.iter().map(|p| p.commands.len()).sum();
     for part in done {
         problems.extend(part.ck.problems);
-        commands.extend(part.commands);
+        append(&mut commands, part.commands);
+        commands.reserve(total - commands.len());
         assumed = assumed.or(part.settings);
         saves |= !part.saved.is_empty();
     }
@@ -304,6 +306,15 @@ impl Items<'_> {
         let opts = self.opts;
         let protocol = opts.protocol.or(self.earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
         ItemSettings { vars, protocol }
+    }
+}
+
+/// Moves `more` to the end of `all` (no copy when `all` is empty).
+fn append(all: &mut Vec<Command>, mut more: Vec<Command>) {
+    if all.is_empty() {
+        std::mem::swap(all, &mut more);
+    } else {
+        all.append(&mut more);
     }
 }
 

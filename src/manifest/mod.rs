@@ -25,7 +25,8 @@ pub mod yaml;
 
 use std::collections::HashMap;
 
-use serde_json::value::RawValue;
+use std::borrow::Cow;
+
 use serde_json::{Map, Value as Json};
 
 pub use check::parse_duration;
@@ -41,29 +42,23 @@ use crate::settings::Layer;
 /// Largest manifest file read (bounded memory on hostile input).
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 
-/// One server-API command, validated and expanded.
+/// One server-API command, validated and expanded. Compact: a million of
+/// them are a million `for_each` items, so a command is its params' JSON
+/// text and a few numbers; what it targets is read from the text on demand.
 #[derive(Debug, Clone)]
 pub struct Command {
-    /// Position after `for_each` expansion, from 0, across all manifests.
-    pub index: usize,
-    /// Index into [`Manifest::sources`].
-    pub manifest: usize,
-    /// Byte offset of the list item in its manifest.
-    pub offset: usize,
-    /// 1-based line where the list item starts.
-    pub line: usize,
-    /// The command's `name:` label.
-    pub name: Option<String>,
+    pub(crate) index: u32,
+    pub(crate) manifest: u32,
+    pub(crate) offset: u32,
+    pub(crate) line: u32,
+    pub(crate) name: Option<Box<str>>,
     /// The method as sent on the manifest's protocol.
     pub(crate) method: &'static Method,
     /// The method's request object exactly as it will be sent: compact JSON,
     /// keys in manifest order (a derived idempotency key is added when sent).
-    /// Kept as text, not as a tree: a command costs its JSON's size in memory.
-    pub params: Box<RawValue>,
-    /// The fields of `params` that lanes and reports read.
-    pub target: Target,
+    pub(crate) params: Box<str>,
     /// A `wait` step, or checks, repeats and saves (SPEC §3.1).
-    pub(crate) steps: Option<Box<steps::Steps>>,
+    pub(crate) steps: Option<std::sync::Arc<steps::Steps>>,
 }
 
 impl Command {
@@ -77,10 +72,77 @@ impl Command {
         self.steps.as_ref().is_some_and(|s| s.wait.is_some())
     }
 
+    /// Position after `for_each` expansion, from 0, across all manifests.
+    pub fn index(&self) -> usize {
+        self.index as usize
+    }
+
+    /// Its manifest: an index into [`Manifest::sources`].
+    pub fn manifest(&self) -> usize {
+        self.manifest as usize
+    }
+
+    /// Byte offset of its list item in its manifest.
+    pub fn offset(&self) -> usize {
+        self.offset as usize
+    }
+
+    /// 1-based line where its list item starts.
+    pub fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    /// Its `name:` label.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The params as they will be sent: compact JSON (a derived
+    /// idempotency key is added when sent).
+    pub fn params(&self) -> &str {
+        &self.params
+    }
+
     /// `params` as a map (decoded on demand).
     pub fn params_map(&self) -> Map<String, Json> {
-        serde_json::from_str(self.params.get()).expect("params are a JSON object")
+        serde_json::from_str(&self.params).expect("params are a JSON object")
     }
+
+    /// What the command acts on.
+    pub fn target(&self) -> Target {
+        let t = self.target_ref();
+        let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
+        Target {
+            channel: own(t.channel),
+            channels: t.channels.map(|cs| cs.into_iter().map(Cow::into_owned).collect()),
+            user: own(t.user),
+            client: own(t.client),
+            session: own(t.session),
+            idempotency_key: t.idempotency_key.is_some(),
+        }
+    }
+
+    /// What the command acts on, borrowed from its params where it can be.
+    pub(crate) fn target_ref(&self) -> TargetRef<'_> {
+        serde_json::from_str(&self.params).unwrap_or_default()
+    }
+}
+
+/// The fields lanes and reports read, borrowed from a command's params.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct TargetRef<'a> {
+    #[serde(borrow, default)]
+    pub channel: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub channels: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub user: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub client: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub session: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub idempotency_key: Option<serde::de::IgnoredAny>,
 }
 
 /// What a command acts on, lifted out of its params as given (empty strings
@@ -101,23 +163,6 @@ pub struct Target {
     pub idempotency_key: bool,
 }
 
-impl Target {
-    fn of(params: &Map<String, Json>) -> Self {
-        let s = |k: &str| params.get(k).and_then(Json::as_str).map(str::to_owned);
-        Target {
-            channel: s("channel"),
-            channels: params
-                .get("channels")
-                .and_then(Json::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()),
-            user: s("user"),
-            client: s("client"),
-            session: s("session"),
-            idempotency_key: params.contains_key("idempotency_key"),
-        }
-    }
-}
-
 /// A validated run: every manifest's commands in order.
 #[derive(Debug)]
 pub struct Manifest {
@@ -125,8 +170,9 @@ pub struct Manifest {
     pub sources: Vec<Source>,
     /// `server:` and `defaults:` (the first manifest that sets a key wins).
     pub(crate) settings: Layer,
-    /// Every command after `for_each` expansion, in order.
-    pub commands: Vec<Command>,
+    /// Every command after `for_each` expansion, in order (shared with a
+    /// run: a million commands are not copied).
+    pub commands: std::sync::Arc<Vec<Command>>,
     /// Problems that do not stop a run.
     pub warnings: Vec<Problem>,
     /// The protocol the commands were validated for.

@@ -29,7 +29,7 @@ pub fn annotations(run: &Run) -> String {
             );
             out.push_str(&format!(
                 "::error file={},line={},title={}::{}\n",
-                escape(&run.sources[c.manifest].name, true),
+                escape(&run.sources[c.manifest()].name, true),
                 c.line,
                 escape("cent-run", true),
                 escape(&msg, false)

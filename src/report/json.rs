@@ -4,7 +4,6 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use super::Run;
 use crate::executor::{ChannelOutcome, Status, Summary};
@@ -29,14 +28,14 @@ pub struct JsonCommand<'a> {
     pub line: usize,
     pub name: Option<Cow<'a, str>>,
     pub method: &'a str,
-    pub target: Json,
+    pub target: JsonTarget<'a>,
     pub status: Status,
     pub attempts: u32,
     pub duration_ms: u64,
     pub error: Option<ApiError>,
     /// Why it was skipped, or the transport problem behind `unknown`.
     pub detail: Option<String>,
-    pub result: Option<&'a Json>,
+    pub result: Option<&'a serde_json::value::RawValue>,
     pub channels: &'a [ChannelOutcome],
     /// Each `expect:` check: where, path, operator, wanted, got, whether it held.
     pub checks: &'a [crate::executor::expect::CheckOutcome],
@@ -46,22 +45,29 @@ pub struct JsonCommand<'a> {
 
 /// Writes the JSON report compact, one command per line: valid JSON that
 /// `grep` and line diffs can still read, streamed so that 100,000 commands
-/// never sit in memory as one text.
+/// never sit in memory as one text (nor as a list of rows: each row is
+/// made, written and dropped).
 pub fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
-    let report = json_report(run);
+    let head = JsonReport {
+        version: 1,
+        run_id: run.run_id,
+        duration_ms: run.ms(run.duration),
+        summary: run.summary(),
+        problems: super::json_problems(run.warnings),
+        commands: Vec::new(),
+    };
     let mut line = Vec::with_capacity(512);
     let emit = |out: &mut dyn Write, line: &mut Vec<u8>| {
         let result = out.write_all(line);
         line.clear();
         result
     };
-    let head = JsonReport { commands: Vec::new(), ..report };
     serde_json::to_writer(&mut line, &head).expect("report serialises");
     // `head` ends with `"commands":[]}`: reopen the list.
     line.truncate(line.len() - 2);
-    for (i, c) in report.commands.iter().enumerate() {
+    for (i, (c, o)) in run.rows().enumerate() {
         line.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
-        serde_json::to_writer(&mut line, c).expect("report serialises");
+        serde_json::to_writer(&mut line, &json_command(run, c, o)).expect("report serialises");
         emit(out, &mut line)?;
     }
     line.extend_from_slice(b"\n]}\n");
@@ -83,48 +89,51 @@ pub fn write_invalid_json(problems: &[crate::manifest::Problem], out: &mut dyn W
     out.write_all(b"\n")
 }
 
-pub fn json_report<'a>(run: &'a Run) -> JsonReport<'a> {
-    JsonReport {
-        version: 1,
-        run_id: run.run_id,
-        duration_ms: run.ms(run.duration),
-        summary: run.summary(),
-        problems: super::json_problems(run.warnings),
-        commands: run
-            .rows()
-            .map(|(c, o)| JsonCommand {
-                index: c.index,
-                manifest: &run.sources[c.manifest].name,
-                line: c.line,
-                name: c.name.as_deref().map(|n| run.secrets.redact(n)),
-                method: c.method.name,
-                target: target_json(run, c),
-                status: o.status,
-                attempts: o.attempts,
-                duration_ms: run.ms(o.duration),
-                error: o.error.clone(),
-                detail: if o.error.is_none() { o.message() } else { None },
-                result: o.result.as_ref(),
-                channels: &o.channels,
-                checks: &o.checks,
-                node: o.node.as_deref(),
-            })
-            .collect(),
+fn json_command<'a>(run: &'a Run, c: &'a crate::manifest::Command, o: &'a crate::executor::Outcome) -> JsonCommand<'a> {
+    JsonCommand {
+        index: c.index(),
+        manifest: &run.sources[c.manifest()].name,
+        line: c.line(),
+        name: c.name().map(|n| run.secrets.redact(n)),
+        method: c.method.name,
+        target: target_json(run, c),
+        status: o.status,
+        attempts: o.attempts,
+        duration_ms: run.ms(o.duration),
+        error: o.error().cloned(),
+        detail: if o.error().is_none() { o.message() } else { None },
+        result: o.result.as_deref(),
+        channels: o.channels(),
+        checks: o.checks(),
+        node: o.node.as_deref(),
     }
 }
 
-/// The channel, the list of channels, or the user, as JSON.
-fn target_json(run: &Run, c: &crate::manifest::Command) -> Json {
-    let t = &c.target;
-    let text = |s: &str| Json::String(run.secrets.redact(s).into_owned());
-    if let Some(chs) = &t.channels {
-        return Json::Array(chs.iter().map(|c| text(c)).collect());
+/// The channel, the list of channels, or the user, as JSON: read from the
+/// command's params without copying them, redacted.
+fn target_json<'a>(run: &Run, c: &'a crate::manifest::Command) -> JsonTarget<'a> {
+    let t = c.target_ref();
+    let text = |s: Cow<'a, str>| match run.secrets.redact(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(r) => Cow::Owned(r),
+    };
+    if let Some(chs) = t.channels {
+        return JsonTarget::Many(chs.into_iter().map(text).collect());
     }
     // A channel next to a user is where the user is, not the target.
-    let channel = t.channel.as_ref().filter(|_| t.user.is_none());
-    [channel, t.user.as_ref(), t.client.as_ref(), t.session.as_ref()]
+    let channel = t.channel.filter(|_| t.user.is_none());
+    [channel, t.user, t.client, t.session]
         .into_iter()
         .flatten()
         .find(|s| !s.is_empty())
-        .map_or(Json::Null, |s| text(s))
+        .map_or(JsonTarget::None, |s| JsonTarget::One(text(s)))
+}
+
+/// A command's target in the JSON report.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum JsonTarget<'a> {
+    None,
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
 }

@@ -42,7 +42,7 @@ pub fn junit_report(run: &Run) -> String {
         let mut case = TestCase::new(name.trim_end(), status);
         case.set_classname(run.location(c));
         case.set_time(std::time::Duration::from_millis(run.ms(o.duration)));
-        suites[c.manifest].add_test_case(case);
+        suites[c.manifest()].add_test_case(case);
     }
     report.add_test_suites(suites);
     report.to_string().unwrap_or_default()

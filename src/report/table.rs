@@ -3,57 +3,87 @@
 //! `--quiet` keeps only the recap and the summary, and prints nothing when
 //! every command is ok (a cron job mails only on trouble).
 
-use comfy_table::{Cell, Color, ContentArrangement, LineStyle, Table, TableStyle};
+use std::io::{self, Write};
+
+use unicode_width::UnicodeWidthStr;
 
 use super::Run;
 use crate::executor::Status;
 
-/// Columns separated by space, one rule under the header.
-const STYLE: TableStyle = TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
+const HEADER: [&str; 7] = ["#", "command", "target", "status", "tries", "time", "detail"];
+
+/// One row's cells (status last but one is coloured apart).
+fn cells(run: &Run, c: &crate::manifest::Command, o: &crate::executor::Outcome) -> [String; 7] {
+    [
+        c.index.to_string(),
+        run.label(c).into_owned(),
+        truncate(&run.target(c), 40),
+        o.status.as_str().to_owned(),
+        o.attempts.to_string(),
+        format!("{}ms", run.ms(o.duration)),
+        truncate(&o.message().unwrap_or_else(|| short_result(o.result_json().as_ref())), 70),
+    ]
+}
 
 /// Renders the per-command table; `color` only on a terminal.
+#[cfg(test)]
 pub fn table(run: &Run, color: bool) -> String {
-    let mut t = Table::new();
-    t.load_style(STYLE).set_content_arrangement(ContentArrangement::Disabled);
-    if !color {
-        t.force_no_tty();
-    }
-    t.set_header(["#", "command", "target", "status", "tries", "time", "detail"]);
+    let mut out = Vec::new();
+    write_table(run, color, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// Writes the per-command table, its recap and summary line. Streamed: the
+/// column widths are measured in a first pass and the rows written in a
+/// second, so a million rows never sit in memory (a table crate holds them
+/// all: about a kilobyte each).
+pub fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let mut widths = HEADER.map(UnicodeWidthStr::width);
     for (c, o) in run.rows() {
-        let status = Cell::new(o.status.as_str());
-        let status = if color {
-            status.fg(match o.status {
-                Status::Ok => Color::Green,
-                Status::Failed => Color::Red,
-                Status::Unknown => Color::Yellow,
-                Status::Skipped => Color::DarkGrey,
-            })
-        } else {
-            status
-        };
-        t.add_row(vec![
-            Cell::new(c.index),
-            Cell::new(run.label(c)),
-            Cell::new(truncate(&run.target(c), 40)),
-            status,
-            Cell::new(o.attempts),
-            Cell::new(format!("{}ms", run.ms(o.duration))),
-            Cell::new(truncate(&o.message().unwrap_or_else(|| short_result(o.result.as_ref())), 70)),
-        ]);
+        for (w, cell) in widths.iter_mut().zip(cells(run, c, o)) {
+            *w = (*w).max(cell.width());
+        }
     }
-    let mut out = String::new();
-    for line in t.lines() {
-        out.push_str(line.trim_end());
-        out.push('\n');
+    let mut line = String::with_capacity(256);
+    let mut emit = |out: &mut dyn Write, cells: &[&str], status: Option<Status>| {
+        line.clear();
+        for (k, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if k > 0 {
+                line.push(' ');
+            }
+            line.push(' ');
+            match status.filter(|_| color && k == 3) {
+                Some(s) => {
+                    let code = match s {
+                        Status::Ok => "32",
+                        Status::Failed => "31",
+                        Status::Unknown => "33",
+                        Status::Skipped => "90",
+                    };
+                    line.push_str(&format!("\x1b[{code}m{cell}\x1b[39m"));
+                }
+                None => line.push_str(cell),
+            }
+            line.extend(std::iter::repeat_n(' ', w - cell.width() + 1));
+        }
+        let end = line.trim_end().len();
+        line.truncate(end);
+        line.push('\n');
+        out.write_all(line.as_bytes())
+    };
+    emit(out, &HEADER, None)?;
+    let rule = widths.iter().map(|w| w + 2).sum::<usize>() + widths.len() - 1;
+    writeln!(out, "{}", "─".repeat(rule))?;
+    for (c, o) in run.rows() {
+        let row = cells(run, c, o);
+        emit(out, &row.each_ref().map(String::as_str), Some(o.status))?;
     }
     let recap = recap(run);
     if !recap.is_empty() {
-        out.push('\n');
-        out.push_str(&recap);
+        out.write_all(b"\n")?;
+        out.write_all(recap.as_bytes())?;
     }
-    out.push_str(&summary_line(run));
-    out.push('\n');
-    out
+    writeln!(out, "{}", summary_line(run))
 }
 
 /// Every command that is not ok: `FILE:LINE`, label, status and full cause,
@@ -93,11 +123,15 @@ pub fn quiet(run: &Run) -> String {
 /// and the transport problem that stopped the run, if one did.
 pub fn summary_line(run: &Run) -> String {
     let s = run.summary();
-    let transport = run.outcomes.iter().find_map(|o| o.transport.as_deref());
+    let transport = run.outcomes.iter().find_map(|o| o.transport());
     let served = {
-        let mut urls: Vec<&str> = run.outcomes.iter().filter_map(|o| o.node.as_deref()).collect();
-        urls.sort_unstable();
-        urls.dedup();
+        // A few nodes, a million outcomes: no list of them all.
+        let mut urls: Vec<&str> = Vec::new();
+        for url in run.outcomes.iter().filter_map(|o| o.node.as_deref()) {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
         urls.len()
     };
     format!(

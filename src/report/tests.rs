@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::*;
 use crate::executor::ChannelOutcome;
+use crate::executor::outcome::Details;
 use crate::methods::lookup;
 use crate::protocol::ApiError;
 
@@ -25,22 +26,15 @@ commands:
   - publish: {channel: again, data: 5}
 ";
 
-fn command(index: usize, line: usize, name: Option<&str>, method: &str, params: &str) -> Command {
-    let params: serde_json::Map<String, serde_json::Value> = serde_json::from_str(params).unwrap();
+fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str) -> Command {
     Command {
         index,
         manifest: 0,
         offset: 0,
         line,
-        name: name.map(str::to_owned),
+        name: name.map(Box::from),
         method: lookup(method).unwrap(),
-        target: crate::manifest::Target {
-            channel: params.get("channel").and_then(|v| v.as_str()).map(str::to_owned),
-            channels: params.get("channels").map(|v| serde_json::from_value(v.clone()).unwrap()),
-            user: params.get("user").and_then(|v| v.as_str()).map(str::to_owned),
-            ..Default::default()
-        },
-        params: serde_json::value::to_raw_value(&params).unwrap(),
+        params: params.into(),
         steps: None,
     }
 }
@@ -59,6 +53,14 @@ fn err(code: u32, message: &str) -> Option<ApiError> {
     Some(ApiError { code: Some(code), message: message.into() })
 }
 
+fn raw(v: serde_json::Value) -> Option<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(&v).ok()
+}
+
+fn details(d: Details) -> Option<Box<Details>> {
+    Some(Box::new(d))
+}
+
 /// Renders `f` over the hand-built run.
 fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
     let sources = [Source::new("deploy.yaml", MANIFEST)];
@@ -72,35 +74,37 @@ fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
         command(6, 9, None, "publish", r#"{"channel":"again","data":5}"#),
     ];
     let outcomes = [
-        Outcome { result: Some(json!({"offset": 7, "epoch": "kTbX"})), ..outcome(Status::Ok, 1, 12) },
-        Outcome { error: err(102, "unknown channel"), ..outcome(Status::Failed, 1, 12) },
+        Outcome { result: raw(json!({"offset": 7, "epoch": "kTbX"})), ..outcome(Status::Ok, 1, 12) },
         Outcome {
-            error: err(102, "unknown channel"),
-            result: Some(json!({"responses": [{"result": {"offset": 8}}, {"error": {"code": 102}}]})),
-            channels: vec![
-                ChannelOutcome {
-                    channel: "news".into(),
-                    status: Status::Ok,
-                    error: None,
-                    result: Some(json!({"offset": 8})),
-                },
-                ChannelOutcome {
-                    channel: "nope:y".into(),
-                    status: Status::Failed,
-                    error: err(102, "unknown channel"),
-                    result: None,
-                },
-            ],
+            details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
+            ..outcome(Status::Failed, 1, 12)
+        },
+        Outcome {
+            result: raw(json!({"responses": [{"result": {"offset": 8}}, {"error": {"code": 102}}]})),
+            details: details(Details {
+                error: err(102, "unknown channel"),
+                channels: vec![
+                    ChannelOutcome {
+                        channel: "news".into(),
+                        status: Status::Ok,
+                        error: None,
+                        result: Some(json!({"offset": 8})),
+                    },
+                    ChannelOutcome {
+                        channel: "nope:y".into(),
+                        status: Status::Failed,
+                        error: err(102, "unknown channel"),
+                        result: None,
+                    },
+                ],
+                ..Details::default()
+            }),
             ..outcome(Status::Failed, 2, 40)
         },
+        outcome(Status::Unknown, 4, 5000).with_transport("connection reset by peer (http://127.0.0.1:8000/api/batch)"),
         Outcome {
-            transport: Some("connection reset by peer (http://127.0.0.1:8000/api/batch)".into()),
-            ..outcome(Status::Unknown, 4, 5000)
-        },
-        Outcome {
-            transport: Some("connection refused (http://127.0.0.1:8000/api/batch)".into()),
             skip: Some(SkipReason::Transport),
-            ..outcome(Status::Skipped, 4, 0)
+            ..outcome(Status::Skipped, 4, 0).with_transport("connection refused (http://127.0.0.1:8000/api/batch)")
         },
         Outcome::skipped(SkipReason::FailFast),
         Outcome::skipped(SkipReason::AlreadyApplied),
@@ -154,7 +158,10 @@ fn github_annotations_and_step_summary() {
 fn names_and_targets_never_show_a_secret() {
     let sources = [Source::new("m.yaml", "")];
     let commands = [command(0, 2, Some("key s3cret-k3y"), "publish", r#"{"channel":"s3cret-k3y","data":1}"#)];
-    let outcomes = [Outcome { error: err(102, "unknown channel"), ..outcome(Status::Failed, 1, 1) }];
+    let outcomes = [Outcome {
+        details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
+        ..outcome(Status::Failed, 1, 1)
+    }];
     let secrets = Secrets::new(["s3cret-k3y"]);
     let run = Run {
         run_id: "r",

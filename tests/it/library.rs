@@ -199,6 +199,6 @@ fn the_runner_as_a_library_loads_validates_runs_and_reports() {
     let statuses: Vec<runner::Status> = run.outcomes.iter().map(|o| o.status).collect();
     assert_eq!(statuses, [runner::Status::Ok, runner::Status::Failed]);
     assert_eq!(run.summary().failed, 1);
-    assert_eq!(m.commands[1].line, 3);
+    assert_eq!(m.commands[1].line(), 3);
     assert_eq!(server.history(&ch), vec![json!(1)]);
 }

@@ -5,6 +5,8 @@
 //! - `build`: parser events to nodes (anchors, aliases with a budget,
 //!   merge keys, depth and size limits), the scanner on a second thread;
 //! - `scalar`: YAML 1.2 core-schema resolution of plain scalars;
+//! - `fast`: the items of the plain shape (one `key: value` per line,
+//!   flow values) parsed without the YAML crate, equal to it;
 //! - `parts`: cutting a long block list at its items and parsing the
 //!   parts on their own threads, equal to one sequential parse.
 //!
@@ -17,6 +19,7 @@
 //! nesting is limited to 64 levels, and a manifest is one document.
 
 mod build;
+mod fast;
 mod parts;
 mod scalar;
 

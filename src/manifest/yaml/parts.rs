@@ -1,29 +1,60 @@
 //! Cutting a long block list at its items and parsing the parts on their
-//! own threads. The result is always that of one sequential parse: any doubt
-//! about a cut sends the whole text back to one part.
+//! own threads, each item through the fast path where it has the plain
+//! shape and through the full parser where it does not. The result is
+//! always that of one sequential parse: any doubt about a cut sends the
+//! whole text back to one sequential parse.
 
 use std::sync::atomic::AtomicUsize;
 
 use granit_parser::Parser;
 
 use super::build::{Sink, build, pipeline};
-use super::{ItemSink, Node, Stream, SyntaxError, Value, parse};
+use super::{ItemSink, Node, Stream, SyntaxError, Value, fast, parse};
 
 pub(super) fn parse_in_parts<'a, S: ItemSink<'a>>(
     source: &'a str,
     stream: Stream<'_>,
     sink: &S,
 ) -> Result<(Node<'a>, Vec<S::Part>), SyntaxError> {
-    if stream.parts > 1
-        && let Some(cuts) = cut(source, stream)
+    if let Some(cuts) = cut(source, stream)
         && let Some(done) = parse_parts(source, stream.key, &cuts, sink)
     {
         return Ok(done);
     }
+    sequential(source, stream.key, sink)
+}
+
+/// One parse by the full parser, start to end.
+pub(super) fn sequential<'a, S: ItemSink<'a>>(
+    source: &'a str,
+    key: &str,
+    sink: &S,
+) -> Result<(Node<'a>, Vec<S::Part>), SyntaxError> {
     let mut part = sink.part();
     let mut on_item = |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item);
-    let root = pipeline(source, Some(Sink::List(stream.key, &mut on_item)))?;
+    let root = pipeline(source, Some(Sink::List(key, &mut on_item)))?;
     Ok((root, vec![part]))
+}
+
+/// Whether `line` is an item of the list indented `indent` spaces: that
+/// indentation, then `-` and a space or the end of the line.
+fn is_item(line: &str, indent: usize) -> bool {
+    line.len() > indent
+        && line.as_bytes()[..indent].iter().all(|&b| b == b' ')
+        && matches!(line.as_bytes()[indent..], [b'-', b' ' | b'\n' | b'\r', ..] | [b'-'])
+}
+
+/// The start of the first item line after the line at `at`, or `end`.
+fn next_item(source: &str, mut at: usize, end: usize, indent: usize) -> usize {
+    loop {
+        match source.as_bytes()[at..end].iter().position(|&b| b == b'\n') {
+            Some(i) => at += i + 1,
+            None => return end,
+        }
+        if at >= end || is_item(&source[at..end], indent) {
+            return at.min(end);
+        }
+    }
 }
 
 /// Where a text can be cut into `stream.parts` parts: the start of the list
@@ -36,7 +67,7 @@ pub(super) fn parse_in_parts<'a, S: ItemSink<'a>>(
 /// item of that list: a block scalar ends at a line indented that little, and
 /// inside a multi-line flow collection or quoted scalar the part before the
 /// cut fails to parse, which sends the whole text to the sequential path.
-fn cut(source: &str, stream: Stream<'_>) -> Option<Vec<usize>> {
+fn cut(source: &str, stream: Stream<'_>) -> Option<(Vec<usize>, usize)> {
     let parts = stream.parts;
     let lines = || {
         source.split_inclusive('\n').scan(0, |at, line| {
@@ -64,12 +95,7 @@ fn cut(source: &str, stream: Stream<'_>) -> Option<Vec<usize>> {
         return None;
     }
     let indent = first.len() - first.trim_start_matches(' ').len();
-    let is_item = |l: &str| {
-        l.len() > indent
-            && l.as_bytes()[..indent].iter().all(|&b| b == b' ')
-            && matches!(l.as_bytes()[indent..], [b'-', b' ' | b'\n' | b'\r', ..] | [b'-'])
-    };
-    if !is_item(first) {
+    if !is_item(first, indent) {
         return None;
     }
     let mut cuts = vec![list];
@@ -80,22 +106,26 @@ fn cut(source: &str, stream: Stream<'_>) -> Option<Vec<usize>> {
         let mut at = (list + share * k).max(*cuts.last()?);
         loop {
             at += source.as_bytes()[at..].iter().position(|&b| b == b'\n')? + 1;
-            if is_item(&source[at..]) {
+            if is_item(&source[at..], indent) {
                 break;
             }
         }
         cuts.push(at);
     }
-    Some(cuts)
+    Some((cuts, indent))
 }
 
-/// Parses the parts on their own threads; `None` when a cut proved unsafe.
+/// Parses the parts on their own threads (the first on this one); `None`
+/// when a cut proved unsafe. The first part is the head and the first item,
+/// by the full parser (it makes the root), then items; every other part is
+/// items only.
 fn parse_parts<'a, S: ItemSink<'a>>(
     source: &'a str,
     key: &str,
-    cuts: &[usize],
+    (cuts, indent): &(Vec<usize>, usize),
     sink: &S,
 ) -> Option<(Node<'a>, Vec<S::Part>)> {
+    let indent = *indent;
     // The entries before the list, as the sink sees them in one part.
     let Ok(Node { value: Value::Map(mut head), .. }) = parse(&source[..cuts[0]]) else {
         return None;
@@ -103,31 +133,30 @@ fn parse_parts<'a, S: ItemSink<'a>>(
     if head.pop()?.0.as_str() != Some(key) {
         return None;
     }
-    let ends: Vec<usize> = cuts[2..].iter().copied().chain([source.len()]).collect();
+    let ends: Vec<usize> = cuts[1..].iter().copied().chain([source.len()]).collect();
     let replayed = &AtomicUsize::new(0);
+    let head = &head;
     std::thread::scope(|threads| {
         let rest: Vec<_> = cuts[1..]
             .iter()
-            .zip(&ends)
+            .zip(&ends[1..])
             .map(|(&from, &to)| {
-                let head = &head;
                 threads.spawn(move || {
                     let mut part = sink.part();
-                    let mut item = |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item);
-                    let events = Parser::new_from_str(&source[from..to]);
-                    let tail = build(source, from, events, Some(Sink::Tail(head, &mut item)), replayed);
-                    matches!(tail, Ok(Node { value: Value::Seq(_), .. })).then_some(part)
+                    items(source, from, to, indent, head, sink, &mut part, replayed).then_some(part)
                 })
             })
             .collect();
         let mut part = sink.part();
+        let second = next_item(source, cuts[0], ends[0], indent);
         let first = build(
             source,
             0,
-            Parser::new_from_str(&source[..cuts[1]]),
+            Parser::new_from_str(&source[..second]),
             Some(Sink::List(key, &mut |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item))),
             replayed,
         );
+        let first_done = items(source, second, ends[0], indent, head, sink, &mut part, replayed);
         let mut done = vec![part];
         for handle in rest {
             done.push(handle.join().ok()??);
@@ -135,15 +164,63 @@ fn parse_parts<'a, S: ItemSink<'a>>(
         // The list must be the document's last entry, running to the cut.
         let root = first.ok()?;
         let last = root.as_map()?.last()?;
-        (last.0.as_str() == Some(key) && matches!(&last.1.value, Value::Seq(items) if items.is_empty()))
+        (first_done && last.0.as_str() == Some(key) && matches!(&last.1.value, Value::Seq(items) if items.is_empty()))
             .then_some((root, done))
     })
 }
 
+/// Hands the items of `source[from..to]` to `sink`: each through the fast
+/// path if it has the plain shape, runs of the others through the full
+/// parser. `false` when the full parser found the run not to be list items
+/// on its own (an alias to another part, a syntax error).
+#[allow(clippy::too_many_arguments)]
+fn items<'a, S: ItemSink<'a>>(
+    source: &'a str,
+    from: usize,
+    to: usize,
+    indent: usize,
+    head: &[(Node<'a>, Node<'a>)],
+    sink: &S,
+    part: &mut S::Part,
+    replayed: &AtomicUsize,
+) -> bool {
+    let full = |from: usize, to: usize, part: &mut S::Part| {
+        let mut item = |entries: &[(Node<'a>, Node<'a>)], item| sink.item(part, entries, item);
+        let events = Parser::new_from_str(&source[from..to]);
+        let run = build(source, from, events, Some(Sink::Tail(head, &mut item)), replayed);
+        matches!(run, Ok(Node { value: Value::Seq(_), .. }))
+    };
+    let mut slow: Option<usize> = None;
+    let mut at = from;
+    while at < to {
+        let next = next_item(source, at, to, indent);
+        match fast::item(source, at, next, indent) {
+            Some(node) => {
+                if let Some(s) = slow.take()
+                    && !full(s, at, part)
+                {
+                    return false;
+                }
+                sink.item(part, head, node);
+            }
+            None => {
+                slow.get_or_insert(at);
+            }
+        }
+        at = next;
+    }
+    slow.is_none_or(|s| full(s, to, part))
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::*;
     use super::*;
+
+    /// Whether an item's first line is a list item line (what a cut sees).
+    pub(in super::super) fn is_item_line(item: &str, indent: usize) -> bool {
+        is_item(item, indent)
+    }
 
     /// Records every streamed item with the names of the entries before it.
     struct Collect;
@@ -167,7 +244,7 @@ mod tests {
         let flat = |r: Result<(Node, Vec<Vec<String>>), SyntaxError>| {
             r.map(|(root, p)| (p.len(), (format!("{root:?}"), p.concat()))).map_err(|e| format!("{e:?}"))
         };
-        let (_, one) = match flat(parse_in_parts(src, Stream { key: "commands", parts: 1 }, &Collect)) {
+        let (_, one) = match flat(sequential(src, "commands", &Collect)) {
             Ok((n, r)) => (n, Ok(r)),
             Err(e) => (1, Err(e)),
         };
