@@ -48,7 +48,9 @@ say "machine and builds"
 date
 echo "nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo || true); loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in "${NAMES[@]}"; do echo "$n: ${BIN[$n]} ($("${BIN[$n]}" --version))"; done
-echo "source: commit $(git rev-parse --short HEAD)$(git status --porcelain -- src Cargo.toml Cargo.lock | grep -q . && echo ' + uncommitted changes' || true)"
+dirty=""
+if git status --porcelain -- src Cargo.toml Cargo.lock | grep -q .; then dirty=" + uncommitted changes in src"; fi
+echo "working tree: commit $(git rev-parse --short HEAD)$dirty"
 
 WORK="$(mktemp -d /tmp/cent-run-scale.XXXXXX)"
 SERVER=""
@@ -57,6 +59,7 @@ trap '[ -n "$SERVER" ] && kill $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 say "inputs"
 for n in 100000 1000000; do
   awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "user-%07d\n", i }' >"$WORK/users-$n.txt"
+  # shellcheck disable=SC2016 # `${item}` is for cent-run, not the shell
   printf 'commands:\n  - disconnect: {user: "${item}"}\n    for_each: {file: users-%s.txt}\n' "$n" >"$WORK/disconnect-$n.yaml"
   echo "disconnect-$n.yaml: for_each over $n users ($(wc -c <"$WORK/users-$n.txt") bytes)"
 done

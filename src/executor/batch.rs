@@ -72,6 +72,8 @@ pub struct BatchEnd {
 
 struct Pending {
     cmd: usize,
+    /// Its place in the batch.
+    slot: usize,
     /// The command as sent (a broadcast re-sent to some channels: those).
     encoded: Encoded,
     started: Option<Instant>,
@@ -99,8 +101,10 @@ pub async fn run(
     let mut pending: Vec<Pending> = cmds
         .iter()
         .zip(&channel_state)
-        .map(|(&c, chans)| Pending {
+        .enumerate()
+        .map(|(slot, (&c, chans))| Pending {
             cmd: c,
+            slot,
             encoded: plan.encoded(c),
             started: None,
             attempts: 0,
@@ -109,7 +113,6 @@ pub async fn run(
             last_error: None,
         })
         .collect();
-    let pos = |c: usize| cmds.iter().position(|&x| x == c).expect("command of this batch");
     let mut end = BatchEnd::default();
     let mut attempt = 0;
     loop {
@@ -131,7 +134,7 @@ pub async fn run(
                 for (p, reply) in pending.drain(..).zip(replies) {
                     let method = plan.method(p.cmd);
                     let steps = plan.steps(p.cmd);
-                    let chans = &mut channel_state[pos(p.cmd)];
+                    let chans = &mut channel_state[p.slot];
                     let expected = |e: &ApiError| {
                         steps.as_ref().and_then(|s| s.expect_error.as_ref()).is_some_and(|(c, _)| e.code == Some(*c))
                     };
@@ -190,7 +193,7 @@ pub async fn run(
                     // Never reached the server: a configuration problem, not an outage.
                     end.untrusted = true;
                     for p in pending.drain(..) {
-                        let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                        let chans = std::mem::take(&mut channel_state[p.slot]);
                         let o = finish(&p, Status::Skipped, None, Some(message.clone()), None, chans);
                         done.push((p.cmd, Outcome { skip: Some(SkipReason::Untrusted), ..o }));
                     }
@@ -198,7 +201,7 @@ pub async fn run(
                     end.refused = true;
                     let e = ApiError { code: None, message };
                     for p in pending.drain(..) {
-                        let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                        let chans = std::mem::take(&mut channel_state[p.slot]);
                         done.push((p.cmd, finish(&p, Status::Failed, Some(e.clone()), None, None, chans)));
                     }
                 } else {
@@ -211,7 +214,7 @@ pub async fn run(
                             continue;
                         }
                         end.transport_failed = true;
-                        let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                        let chans = std::mem::take(&mut channel_state[p.slot]);
                         let (status, skip) = if p.maybe_applied {
                             (Status::Unknown, None)
                         } else {
@@ -238,7 +241,7 @@ pub async fn run(
             _ = interrupt.wait_for(|&v| v) => {
                 // Interrupted while waiting to retry: report what is known.
                 for p in pending.drain(..) {
-                    let chans = std::mem::take(&mut channel_state[pos(p.cmd)]);
+                    let chans = std::mem::take(&mut channel_state[p.slot]);
                     let note = Some("interrupted before a retry".to_owned());
                     let o = if p.maybe_applied {
                         end.transport_failed = true;
@@ -321,6 +324,7 @@ fn broadcast_reply(
     );
     Some(Pending {
         cmd: p.cmd,
+        slot: p.slot,
         encoded: protocol::encode(protocol, method.name, &params),
         started: p.started,
         attempts: p.attempts,

@@ -89,3 +89,32 @@ fn the_examples_are_valid() {
     }
     assert!(n >= 1);
 }
+
+#[test]
+fn the_readme_manifests_are_valid() {
+    // Every YAML block of the README that is a manifest passes `check`, with
+    // the files its `for_each` reads made up beside it.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .filter(|b| b.contains("commands:"))
+        .collect();
+    assert!(blocks.len() >= 2, "the README's manifests were not found");
+    let dir = tempfile::tempdir().unwrap();
+    for (i, block) in blocks.iter().enumerate() {
+        for file in block.split("{file: ").skip(1).filter_map(|f| f.split('}').next()) {
+            std::fs::write(dir.path().join(file), "u1\nu2\n").unwrap();
+        }
+        let path = dir.path().join(format!("readme-{i}.yaml"));
+        std::fs::write(&path, block).unwrap();
+        let out = cent_run().arg("check").arg(&path).env("CENTRIFUGO_API_KEY", "k").output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "README manifest {i}:\n{block}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -88,6 +88,39 @@ fn unsubscribe_drops_a_live_subscriber_and_one_without_a_channel_is_refused_befo
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Why cent-run refuses an unsubscribe without a channel (SPEC says the
+/// server ignores it): sent straight to the server, it drops the user from
+/// every channel.
+#[test]
+fn the_server_drops_every_channel_on_an_unsubscribe_without_one() {
+    let server = shared();
+    let (a, b) = (harness::channel("chat:unsub-all-a"), harness::channel("chat:unsub-all-b"));
+    let user = "unsub-all-user";
+    let out = cent_run()
+        .args(["token", "connect", "--user", user, "--ttl", "10m"])
+        .env("CENTRIFUGO_TOKEN_SECRET", HMAC_SECRET)
+        .output()
+        .unwrap();
+    let conn = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let subs = json!([{"channel": a}, {"channel": b}]).to_string();
+    let python = root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "centrifuge-python missing: run scripts/setup-python.sh");
+    let mut child = Command::new(python)
+        .arg(root().join("tests/py/subscriber.py"))
+        .args([&format!("ws://127.0.0.1:{}/connection/websocket", server.port), &conn, "1000", "15", &subs])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().and_then(Result::ok).unwrap_or_default(), "READY");
+    assert_eq!((clients_in(server, &a), clients_in(server, &b)), (1, 1));
+    server.api("unsubscribe", json!({"user": user}));
+    assert_eq!((await_clients(server, &a, 0), await_clients(server, &b, 0)), (0, 0), "not ignored: every channel");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[test]
 fn a_broadcast_failing_on_some_channels_is_an_error_that_names_them_and_gives_every_outcome() {
     let server = shared();
