@@ -22,7 +22,9 @@ die() { echo "cluster: $*" >&2; exit 1; }
 
 scripts/install-centrifugo.sh >/dev/null
 scripts/install-redis.sh >/dev/null
-command -v hyperfine >/dev/null || die "hyperfine missing (bench/run.sh installs it)"
+# shellcheck source=scripts/lib/apt.sh
+source scripts/lib/apt.sh
+apt_install hyperfine hyperfine
 CF="$ROOT/.tools/bin/centrifugo"
 if [ -n "${BENCH_CENT_RUN:-}" ]; then
   CR="$BENCH_CENT_RUN"

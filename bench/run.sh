@@ -68,19 +68,15 @@ die() { echo "bench: FAILED: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tools
 say "tools"
-missing=()
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
-[ -x /usr/bin/time ] || missing+=(time)
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing with apt-get: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/lib/apt.sh
+source scripts/lib/apt.sh
+apt_install wrk wrk
+apt_install hyperfine hyperfine
+apt_install /usr/bin/time time
 scripts/install-centrifugo.sh >/dev/null
 CENTRIFUGO="$ROOT/.tools/bin/centrifugo"
 echo "wrk: $(wrk -v 2>&1 | head -1 | cut -c1-40)"
-echo "$(hyperfine --version)"
+hyperfine --version
 echo "centrifugo: $("$CENTRIFUGO" version | head -1)"
 VENV="$ROOT/.tools/bench-venv"
 if [ -z "$BENCH_ONLY" ]; then  # the subset needs no Python client
@@ -92,8 +88,9 @@ fi
 PY="$VENV/bin/python"
 "$PY" -c 'import yaml; assert yaml.__with_libyaml__, "PyYAML without libyaml"; yaml.CSafeLoader' \
   || die "PyYAML has no libyaml-backed CSafeLoader"
-echo "python: $("$PY" --version), cent $("$PY" -c 'import importlib.metadata as m; print(m.version("cent"))'),"\
-" PyYAML $("$PY" -c 'import yaml; print(yaml.__version__)') (libyaml $("$PY" -c 'import yaml; print(yaml.__with_libyaml__)'))"
+CENT_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("cent"))')"
+YAML_VERSION="$("$PY" -c 'import yaml; print(yaml.__version__, "(libyaml", str(yaml.__with_libyaml__) + ")")')"
+echo "python: $("$PY" --version), cent $CENT_VERSION, PyYAML $YAML_VERSION"
 fi
 
 # ---------------------------------------------------------------- build
@@ -349,7 +346,9 @@ hyperfine --style basic --runs 3 --export-json "$WORK/batch-sweep.hf.json" \
 say "6. extra: check time and peak memory by manifest size (memory must grow at most linearly)"
 for kind in run check; do
   for n in 25000 50000 100000 200000; do
-    python3 bench/gen.py "$kind" "$WORK/scale.yaml" "$n" $([ "$kind" = run ] && echo "$CHANNELS")
+    extra=()
+    [ "$kind" = run ] && extra=("$CHANNELS")
+    python3 bench/gen.py "$kind" "$WORK/scale.yaml" "$n" "${extra[@]}"
     /usr/bin/time -v -o "$WORK/scale-$kind-$n.time.txt" "$CR" check "$WORK/scale.yaml" >/dev/null 2>&1 \
       || die "cent-run check exited non-zero"
     echo "$kind $n commands ($(wc -c <"$WORK/scale.yaml") bytes): $(grep -E 'Elapsed|Maximum resident' "$WORK/scale-$kind-$n.time.txt" | tr -s ' \t\n' ' ')"

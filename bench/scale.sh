@@ -27,7 +27,9 @@ exec > >(tee "$OUT") 2>&1
 die() { echo "scale: $*" >&2; exit 1; }
 say() { printf '\n### %s\n' "$*"; }
 
-command -v /usr/bin/time >/dev/null || { sudo apt-get install -y time >/dev/null 2>&1 || apt-get install -y time >/dev/null; }
+# shellcheck source=scripts/lib/apt.sh
+source scripts/lib/apt.sh
+apt_install /usr/bin/time time
 scripts/install-centrifugo.sh >/dev/null
 CF="$ROOT/.tools/bin/centrifugo"
 if [ -n "${BENCH_CENT_RUN:-}" ]; then

@@ -7,6 +7,8 @@
 # zizmor comes from PyPI into .tools/venv (scripts/setup-python.sh).
 # Does nothing, and prints nothing, when both are already there.
 set -euo pipefail
+# shellcheck source=scripts/lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 ACTIONLINT_VERSION=1.7.12
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN_DIR="$ROOT/.tools/bin"
@@ -25,24 +27,6 @@ if ! { [ -x "$ACTIONLINT" ] && "$ACTIONLINT" -version 2>/dev/null | head -n 1 | 
 fi
 
 if ! command -v shellcheck >/dev/null 2>&1; then
-  SUDO=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if ! command -v sudo >/dev/null 2>&1; then
-      echo "error: shellcheck is missing and installing it needs root (no sudo found); run: apt-get install -y shellcheck" >&2
-      exit 1
-    fi
-    SUDO=(sudo)
-  fi
-  echo "installing shellcheck (Debian package)..."
-  export DEBIAN_FRONTEND=noninteractive
-  # A fresh machine may have no package lists yet: update once and retry.
-  if ! "${SUDO[@]}" apt-get install -y -qq shellcheck >/dev/null; then
-    "${SUDO[@]}" apt-get update -qq
-    "${SUDO[@]}" apt-get install -y -qq shellcheck >/dev/null
-  fi
-  if ! command -v shellcheck >/dev/null 2>&1; then
-    echo "error: shellcheck still not on PATH after installing the shellcheck package" >&2
-    exit 1
-  fi
+  apt_install shellcheck shellcheck
   shellcheck --version | sed -n 2p
 fi

@@ -10,6 +10,8 @@ scripts/install-redis.sh
 scripts/setup-python.sh
 scripts/install-linters.sh
 cargo fmt --all --check
+# The project's own scripts, held to shellcheck like the CI examples.
+shellcheck -x -S warning scripts/*.sh scripts/lib/*.sh bench/*.sh examples/cron/*.sh .ci/run
 cargo clippy --locked --all-targets -- -D warnings
 # The library alone, as a user with `default-features = false` builds it.
 cargo clippy --locked --lib --no-default-features -- -D warnings

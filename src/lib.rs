@@ -60,3 +60,6 @@ pub mod internals {
         crate::methods::lookup(name).map(|m| m.name)
     }
 }
+
+#[cfg(test)]
+mod testutil;

@@ -6,6 +6,7 @@
 
 use super::load::validate;
 use super::*;
+use crate::testutil::Rng;
 
 /// Everything a validation result says, as comparable text.
 fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
@@ -80,17 +81,6 @@ fn shapes(n: usize) -> String {
         });
     }
     s
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
 }
 
 /// Lines dropped, doubled, re-indented, cut short, and characters inserted.

@@ -187,3 +187,57 @@ pub fn manifest(text: &str) -> (tempfile::TempDir, PathBuf) {
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
+
+/// A connection token for `user`, minted by `cent-run token` (`args` after
+/// the user: a channel for a subscription token, more flags).
+pub fn token(kind: &str, user: &str, args: &[&str]) -> String {
+    let out = cent_run()
+        .args(["token", kind, "--user", user, "--ttl", "10m"])
+        .args(args)
+        .env("CENTRIFUGO_TOKEN_SECRET", HMAC_SECRET)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "token {kind}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A real WebSocket client (centrifuge-python, `tests/py/subscriber.py`)
+/// connected to `port` with `token` and subscribed to `subs` (a JSON list of
+/// `{channel, token?}`), ready (it said `READY`) when this returns. It
+/// waits for `expected` publications for at most `timeout_s` seconds, then
+/// prints what it got as one JSON line; dropping it kills it.
+pub struct Subscriber {
+    child: Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Subscriber {
+    pub fn start(port: u16, token: &str, expected: usize, timeout_s: u64, subs: &Value) -> Self {
+        let python = root().join(".tools/venv/bin/python");
+        assert!(python.exists(), "centrifuge-python missing: run scripts/setup-python.sh");
+        let mut child = Command::new(python)
+            .arg(root().join("tests/py/subscriber.py"))
+            .arg(format!("ws://127.0.0.1:{port}/connection/websocket"))
+            .args([token, &expected.to_string(), &timeout_s.to_string(), &subs.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+        assert_eq!(lines.next().and_then(Result::ok).unwrap_or_default(), "READY", "the subscriber did not get ready");
+        Subscriber { child, lines }
+    }
+
+    /// What it received, by channel (waits for it to finish).
+    pub fn received(mut self) -> Value {
+        let line = self.lines.next().and_then(Result::ok).unwrap_or_default();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("subscriber output {line:?}: {e}"))
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

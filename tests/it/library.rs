@@ -6,15 +6,13 @@
 //! whether a retry is safe, a batch moved into a task, per-call timeouts,
 //! idempotency keys, and the runner as a library.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cent_run::client::{ApiError, BroadcastError, Client, ClientConfig, Error, Protocol, Reply, codes};
 use cent_run::runner;
 use serde_json::json;
 
-use crate::harness::{self, API_KEY, HMAC_SECRET, Server, cent_run, manifest, root, shared};
+use crate::harness::{self, API_KEY, Server, Subscriber, cent_run, manifest, shared};
 
 fn client(server: &Server) -> Client {
     Client::new(ClientConfig::api(&server.url, API_KEY)).unwrap()
@@ -40,29 +38,20 @@ fn await_clients(server: &Server, channel: &str, n: u64) -> u64 {
     }
 }
 
+/// `user` connected and subscribed to channels `a` and `b` (presence says so).
+fn live_in(server: &Server, user: &str, a: &str, b: &str) -> Subscriber {
+    let conn = harness::token("connect", user, &[]);
+    let subscriber = Subscriber::start(server.port, &conn, 1000, 15, &json!([{"channel": a}, {"channel": b}]));
+    assert_eq!((clients_in(server, a), clients_in(server, b)), (1, 1));
+    subscriber
+}
+
 #[test]
 fn unsubscribe_drops_a_live_subscriber_and_one_without_a_channel_is_refused_before_sending() {
     let server = shared();
     let (a, b) = (harness::channel("chat:unsub-a"), harness::channel("chat:unsub-b"));
     let user = "unsub-user";
-    let token = |args: &[&str]| {
-        let out = cent_run().arg("token").args(args).env("CENTRIFUGO_TOKEN_SECRET", HMAC_SECRET).output().unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let conn = token(&["connect", "--user", user, "--ttl", "10m"]);
-    let subs = json!([{"channel": a}, {"channel": b}]).to_string();
-    let python = root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "centrifuge-python missing: run scripts/setup-python.sh");
-    let mut child = Command::new(python)
-        .arg(root().join("tests/py/subscriber.py"))
-        .args([&format!("ws://127.0.0.1:{}/connection/websocket", server.port), &conn, "1000", "15", &subs])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().and_then(Result::ok).unwrap_or_default(), "READY");
-    assert_eq!((clients_in(server, &a), clients_in(server, &b)), (1, 1));
+    let subscriber = live_in(server, user, &a, &b);
     let c = client(server);
     // Without a channel the library refuses before sending: v5/v6 need a
     // channel (this server dropped every channel of the user and sent a
@@ -74,8 +63,7 @@ fn unsubscribe_drops_a_live_subscriber_and_one_without_a_channel_is_refused_befo
     block_on(c.unsubscribe(user, &a)).unwrap();
     assert_eq!(await_clients(server, &a, 0), 0);
     assert_eq!(clients_in(server, &b), 1);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(subscriber);
     // The manifest and `call` refuse it too (exit 2, nothing sent).
     let (_dir, path) = manifest("commands:\n  - unsubscribe: {user: u1}\n");
     let out = cent_run().arg("check").arg(&path).output().unwrap();
@@ -96,29 +84,9 @@ fn the_server_drops_every_channel_on_an_unsubscribe_without_one() {
     let server = shared();
     let (a, b) = (harness::channel("chat:unsub-all-a"), harness::channel("chat:unsub-all-b"));
     let user = "unsub-all-user";
-    let out = cent_run()
-        .args(["token", "connect", "--user", user, "--ttl", "10m"])
-        .env("CENTRIFUGO_TOKEN_SECRET", HMAC_SECRET)
-        .output()
-        .unwrap();
-    let conn = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let subs = json!([{"channel": a}, {"channel": b}]).to_string();
-    let python = root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "centrifuge-python missing: run scripts/setup-python.sh");
-    let mut child = Command::new(python)
-        .arg(root().join("tests/py/subscriber.py"))
-        .args([&format!("ws://127.0.0.1:{}/connection/websocket", server.port), &conn, "1000", "15", &subs])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().and_then(Result::ok).unwrap_or_default(), "READY");
-    assert_eq!((clients_in(server, &a), clients_in(server, &b)), (1, 1));
+    let _subscriber = live_in(server, user, &a, &b);
     server.api("unsubscribe", json!({"user": user}));
     assert_eq!((await_clients(server, &a, 0), await_clients(server, &b, 0)), (0, 0), "not ignored: every channel");
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]

@@ -3,12 +3,9 @@
 //! v1 server), `--profile` for the runner, and delivery to a real WebSocket
 //! subscriber (the centrifuge-python SDK) using tokens cent-run minted.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
-use crate::harness::{self, API_KEY, HMAC_SECRET, cent_run, manifest, root, shared};
+use crate::harness::{self, API_KEY, HMAC_SECRET, Subscriber, cent_run, manifest, shared};
 use crate::v1server::V1Server;
 
 fn cent() -> assert_cmd::Command {
@@ -113,25 +110,14 @@ fn token(args: &[&str]) -> String {
 #[test]
 fn a_real_subscriber_receives_every_publication_once_in_order() {
     let server = shared();
-    let python = root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "centrifuge-python missing: run scripts/setup-python.sh");
     let public = format!("chat:{}", harness::channel("sub"));
     let private = format!("$chat:{}", harness::channel("priv"));
     let user = "u-42";
     let conn = token(&["connect", "--user", user, "--ttl", "10m"]);
     let sub = token(&["subscribe", "--user", user, "--channel", &private, "--ttl", "10m"]);
-    let subs = json!([{"channel": public}, {"channel": private, "token": sub}]).to_string();
+    let subs = json!([{"channel": public}, {"channel": private, "token": sub}]);
     let n = 60;
-    let mut child = Command::new(python)
-        .arg(root().join("tests/py/subscriber.py"))
-        .args([&format!("ws://127.0.0.1:{}/connection/websocket", server.port), &conn, &n.to_string(), "20", &subs])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    assert_eq!(first, "READY", "subscriber did not get ready");
+    let subscriber = Subscriber::start(server.port, &conn, n, 20, &subs);
     let mut text = String::from("commands:\n");
     let mut want_pub = Vec::new();
     let mut want_priv = Vec::new();
@@ -148,9 +134,7 @@ fn a_real_subscriber_receives_every_publication_once_in_order() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let got: Value =
-        serde_json::from_str(&lines.next().and_then(Result::ok).unwrap_or_default()).unwrap_or(Value::Null);
-    let _ = child.wait();
+    let got = subscriber.received();
     assert_eq!(got[&public], Value::Array(want_pub), "public channel: lost, doubled or reordered");
     assert_eq!(got[&private], Value::Array(want_priv), "private channel: lost, doubled or reordered");
 }

@@ -6,13 +6,12 @@
 //! users; Ctrl-C during a wait ends the run at once; the cron maintenance
 //! example disconnects a live subscriber and checks presence.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{self, API_KEY, HMAC_SECRET, Server, cent_run, manifest, root, shared};
+use crate::harness::{self, API_KEY, Server, Subscriber, cent_run, manifest, root, shared};
 use crate::proxy::{Fault, Proxy};
 
 fn run(path: &std::path::Path, server_url: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
@@ -218,24 +217,8 @@ fn ctrl_c_during_a_wait_ends_the_run_at_once() {
 #[test]
 fn the_cron_maintenance_example_disconnects_a_live_subscriber_and_checks_presence() {
     let server = Server::start();
-    let token = {
-        let out = cent_run()
-            .args(["token", "connect", "--user", "1001", "--ttl", "10m"])
-            .env("CENTRIFUGO_TOKEN_SECRET", HMAC_SECRET)
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let mut child = Command::new(root().join(".tools/venv/bin/python"))
-        .arg(root().join("tests/py/subscriber.py"))
-        .args([&format!("ws://127.0.0.1:{}/connection/websocket", server.port), &token, "1", "20"])
-        .arg(json!([{"channel": "chat:team"}]).to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert_eq!(lines.next().and_then(Result::ok).unwrap_or_default(), "READY");
+    let token = harness::token("connect", "1001", &[]);
+    let subscriber = Subscriber::start(server.port, &token, 1, 20, &json!([{"channel": "chat:team"}]));
     assert_eq!(server.api("presence_stats", json!({"channel": "chat:team"}))["num_clients"], 1);
     let out = cent_run()
         .current_dir(root())
@@ -244,8 +227,7 @@ fn the_cron_maintenance_example_disconnects_a_live_subscriber_and_checks_presenc
         .env("GRACE", "1s")
         .output()
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(subscriber);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(out.stdout.is_empty(), "--quiet: nothing when all is ok");
     assert_eq!(server.api("presence_stats", json!({"channel": "chat:team"}))["num_clients"], 0);

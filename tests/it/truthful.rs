@@ -183,18 +183,26 @@ fn concurrency_one_sends_every_command_in_manifest_order() {
     assert_eq!(order, ["disconnect", "disconnect", "history", "presence", "disconnect", "publish"]);
 }
 
-#[test]
-fn the_innermost_cause_of_a_transport_failure_is_shown_whole() {
+/// Runs `text` against a port nobody listens on, without retries, with
+/// `report_flag` writing the report into `file` (in the returned dir);
+/// checks the exit code says transport trouble (3).
+fn against_no_server(text: &str, report_flag: &str, file: &str) -> (tempfile::TempDir, std::process::Output) {
     let port = harness::free_port();
-    let (dir, path) = manifest("commands:\n  - publish: {channel: news, data: 1}\n");
-    let report = dir.path().join("r.json");
+    let (dir, path) = manifest(text);
     let out = cent_run()
         .arg(&path)
-        .args(["--url", &format!("http://127.0.0.1:{port}"), "--api-key", API_KEY, "--retries", "0", "--report-json"])
-        .arg(&report)
+        .args(["--url", &format!("http://127.0.0.1:{port}"), "--api-key", API_KEY, "--retries", "0", report_flag])
+        .arg(dir.path().join(file))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
+    (dir, out)
+}
+
+#[test]
+fn the_innermost_cause_of_a_transport_failure_is_shown_whole() {
+    let (dir, out) = against_no_server("commands:\n  - publish: {channel: news, data: 1}\n", "--report-json", "r.json");
+    let report = dir.path().join("r.json");
     let text = stdout(&out);
     let row = text.lines().find(|l| l.contains("skipped")).unwrap();
     assert!(row.contains("Connection refused"), "table: {text}");
@@ -281,16 +289,9 @@ fn nothing_panics_on_a_closed_stdout() {
 
 #[test]
 fn junit_shows_an_outage_as_errors_not_green() {
-    let port = harness::free_port();
-    let (dir, path) = manifest("commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: b, data: 2}\n");
+    let text = "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: b, data: 2}\n";
+    let (dir, _) = against_no_server(text, "--report-junit", "r.xml");
     let junit = dir.path().join("r.xml");
-    let out = cent_run()
-        .arg(&path)
-        .args(["--url", &format!("http://127.0.0.1:{port}"), "--api-key", API_KEY, "--retries", "0", "--report-junit"])
-        .arg(&junit)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
     let py = root().join(".tools/venv/bin/python");
     let parsed = std::process::Command::new(py)
         .arg("-c")

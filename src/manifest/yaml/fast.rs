@@ -140,52 +140,54 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn mapping(&mut self, depth: usize) -> Option<Node<'a>> {
+    /// A flow collection on this line: its opening bracket, entries
+    /// separated by commas (a trailing one allowed), `close`. Returns where
+    /// it starts.
+    fn collection(&mut self, depth: usize, close: u8, mut entry: impl FnMut(&mut Self) -> Option<()>) -> Option<usize> {
         if depth > DEPTH {
             return None;
         }
         let start = self.at;
         self.at += 1;
         self.spaces();
-        let mut entries = Vec::new();
-        while !self.eat("}") {
-            let key = match self.peek()? {
-                b'"' => self.double_quoted()?,
-                b'\'' => self.single_quoted()?,
-                _ => self.key()?,
-            };
-            if !self.eat(": ") {
-                return None;
-            }
+        while self.peek()? != close {
+            entry(self)?;
             self.spaces();
-            entries.push((key, self.value(depth, true)?));
-            self.spaces();
-            if self.eat(",") {
+            if self.peek()? == b',' {
+                self.at += 1;
                 self.spaces();
-            } else if self.peek()? != b'}' {
+            } else if self.peek()? != close {
                 return None;
             }
         }
+        self.at += 1;
+        Some(start)
+    }
+
+    fn mapping(&mut self, depth: usize) -> Option<Node<'a>> {
+        let mut entries = Vec::new();
+        let start = self.collection(depth, b'}', |p| {
+            let key = match p.peek()? {
+                b'"' => p.double_quoted()?,
+                b'\'' => p.single_quoted()?,
+                _ => p.key()?,
+            };
+            if !p.eat(": ") {
+                return None;
+            }
+            p.spaces();
+            entries.push((key, p.value(depth, true)?));
+            Some(())
+        })?;
         Some(self.node(start, Value::Map(entries)))
     }
 
     fn sequence(&mut self, depth: usize) -> Option<Node<'a>> {
-        if depth > DEPTH {
-            return None;
-        }
-        let start = self.at;
-        self.at += 1;
-        self.spaces();
         let mut items = Vec::new();
-        while !self.eat("]") {
-            items.push(self.value(depth, true)?);
-            self.spaces();
-            if self.eat(",") {
-                self.spaces();
-            } else if self.peek()? != b']' {
-                return None;
-            }
-        }
+        let start = self.collection(depth, b']', |p| {
+            items.push(p.value(depth, true)?);
+            Some(())
+        })?;
         Some(self.node(start, Value::Seq(items)))
     }
 
@@ -373,13 +375,8 @@ mod tests {
             "- history: {channel: 'it''s', limit: 10}  # c\n",
         ];
         let alphabet: Vec<char> = " -:,[]{}#&*!|>'\"%@`?~.+/\\\n\t\r0aZ_ßü世\u{85}\u{2028}".chars().collect();
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         let (mut taken, mut total) = (0, 0);
         for seed in seeds {
             for _ in 0..4000 {

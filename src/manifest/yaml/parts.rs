@@ -325,13 +325,8 @@ pub(super) mod tests {
         // the error) must be the sequential one.
         let base = format!("version: 1\nvars: {{a: &v 1}}\ncommands:\n{}", items(120, "  "));
         let lines: Vec<&str> = base.split_inclusive('\n').collect();
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
+        let mut rng = crate::testutil::Rng(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         let mut cut_runs = 0;
         for _ in 0..600 {
             let mut text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
