@@ -234,7 +234,7 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
             let pause = report::duration(steps.wait.unwrap_or_default());
             out.push_str(&format!(
                 "\n# step {} ({}:{}): wait {pause} — every request above is answered first\n",
-                cmds[0],
+                first.index,
                 m.sources[first.manifest()].name,
                 first.line
             ));
@@ -243,11 +243,13 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
         n += 1;
         out.push_str(&format!("\n# request {n} of {requests}: commands {}\n", describe(m, cmds)));
         for &c in cmds {
+            // Shown by its index in the whole run (a shard holds a part of it).
             let cmd = &m.commands[c];
             if cmd.method.pro {
-                out.push_str(&format!("# command {c} ({}) is PRO-only: an OSS server answers 104\n", cmd.method.name));
+                let i = cmd.index;
+                out.push_str(&format!("# command {i} ({}) is PRO-only: an OSS server answers 104\n", cmd.method.name));
             }
-            out.push_str(&steps_plan(c, cmd));
+            out.push_str(&steps_plan(cmd.index(), cmd));
         }
         let encoded: Vec<_> = cmds.iter().map(|&c| plan.encoded(c)).collect();
         let body = crate::protocol::body(conn.protocol, &encoded);
@@ -307,7 +309,7 @@ fn describe(m: &Manifest, cmds: &[usize]) -> String {
     cmds.iter()
         .map(|&c| {
             let cmd = &m.commands[c];
-            format!("{c} ({}:{})", m.sources[cmd.manifest()].name, cmd.line)
+            format!("{} ({}:{})", cmd.index, m.sources[cmd.manifest()].name, cmd.line)
         })
         .collect::<Vec<_>>()
         .join(", ")

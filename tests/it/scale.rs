@@ -165,6 +165,24 @@ fn shards_run_at_once_each_do_a_part_and_together_everything_once_in_order() {
     parts.sort();
     whole.sort();
     assert_eq!(parts, whole);
+    // A part's plan numbers its commands as the whole run does.
+    let mut listed: Vec<u64> = (0..4)
+        .flat_map(|i| {
+            let out = cent_run()
+                .arg("plan")
+                .arg(&path)
+                .args(["--api-key", "k", "--run-id", "shards-1", "--shard", &format!("{i}/4")])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.lines()
+                .filter_map(|l| l.strip_prefix("# request ").and_then(|l| l.split_once(": commands ")))
+                .flat_map(|(_, list)| list.split(", ").map(|c| c.split(' ').next().unwrap().parse::<u64>().unwrap()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, (0..n as u64).collect::<Vec<_>>(), "the parts' plans list every index once");
     let out = cent_run().arg(&path).args(["--api-key", "k", "--shard", "1/4"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "--shard without --run-id");
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs the same run id"));
