@@ -91,7 +91,17 @@ pub fn new_run_id() -> String {
 /// re-run under the same run id is not applied twice while an edited
 /// command is published.
 pub fn idempotency_key(run_id: &str, index: usize, fingerprint: &str) -> String {
-    format!("cent-run-{run_id}-{index}-{}", &fingerprint[..fingerprint.len().min(12)])
+    format!("cent-run-{run_id}-{index}-{}", &fingerprint[..fingerprint.len().min(KEY_DIGEST)])
+}
+
+/// Hex digits of the fingerprint a derived key ends with.
+const KEY_DIGEST: usize = 12;
+
+/// The length of [`idempotency_key`]'s key, without making it (and hashing
+/// the command): what a batch's byte budget counts.
+pub(crate) fn idempotency_key_len(run_id: &str, index: usize) -> usize {
+    let digits = index.checked_ilog10().unwrap_or(0) as usize + 1;
+    "cent-run-".len() + run_id.len() + 1 + digits + 1 + KEY_DIGEST
 }
 
 /// Batches as a run would cut them if every request finished in order

@@ -134,18 +134,20 @@ fn invalid(problems: &[crate::manifest::Problem], args: &RunArgs, mode: Mode) {
 }
 
 /// A command whose request alone exceeds `--max-batch-bytes` is sent alone,
-/// over the limit a proxy in front of the server may enforce.
+/// over the limit a proxy in front of the server may enforce. Its size is
+/// the one the batches are cut by (a derived key included).
 fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
-    m.commands
-        .iter()
-        .filter(|c| executor::command_size(c.params().len()) > opts.max_batch_bytes)
+    let plan = executor::Plan::new(m.commands.clone(), m.protocol, &opts.run_id, opts.idempotency);
+    (0..plan.len())
+        .filter(|&i| plan.size(i) > opts.max_batch_bytes)
         .take(10)
-        .map(|c| {
+        .map(|i| {
+            let c = plan.command(i);
             let p = crate::manifest::Problem::error(format!(
                 "command #{} ({}) is {} bytes, over --max-batch-bytes {}: it is sent alone, in a request over the limit",
                 c.index,
                 c.method.name,
-                executor::command_size(c.params().len()),
+                plan.size(i),
                 opts.max_batch_bytes
             ));
             let src = &m.sources[c.manifest()];
@@ -259,7 +261,7 @@ fn plan(m: &Manifest, conn: &Connection, opts: &RunOptions) -> Result<Exit, Erro
             out.push_str(&format!("{k}: {v}\n"));
         }
         let body = String::from_utf8_lossy(&req.body);
-        out.push_str(&format!("\n{}\n", shown_placeholders(&secrets.redact(&body))));
+        out.push_str(&format!("\n{}\n", manifest::steps::shown_placeholders(&secrets.redact(&body))));
         if out.len() > 1 << 16 {
             output::write(&out);
             out.clear();
@@ -288,21 +290,13 @@ fn steps_plan(c: usize, cmd: &crate::manifest::Command) -> String {
         out.push_str(&format!("# command {c} expects the server to refuse it with {code} ({at})\n"));
     }
     for check in &s.expect {
-        let wanted = shown_placeholders(&check.wanted.to_string());
+        let wanted = manifest::steps::shown_placeholders(&check.wanted.to_string());
         out.push_str(&format!("# command {c} expects {} {} {wanted} ({})\n", check.path, check.op.as_str(), check.at));
     }
     for (name, path) in &s.save {
         out.push_str(&format!("# command {c} saves ${{{name}}} = result.{path}\n"));
     }
     out
-}
-
-/// Saved-name placeholders as the manifest wrote them (`${NAME}`).
-fn shown_placeholders(text: &str) -> String {
-    if !text.contains("\\u0000saved:") {
-        return text.to_owned();
-    }
-    text.replace("\\u0000saved:", "${").replace("\\u0000", "}")
 }
 
 fn describe(m: &Manifest, cmds: &[usize]) -> String {

@@ -95,9 +95,13 @@ impl Plan {
     }
 
     /// The manifest's own `idempotency_key:` (publish and broadcast only).
+    /// Asked for every command packed and sent: the params are decoded only
+    /// when their text holds the name at all.
     fn own_key(&self, i: usize) -> bool {
         let c = &self.commands[i];
-        c.method.retry == Retry::WithIdempotencyKey && c.target_ref().idempotency_key.is_some()
+        c.method.retry == Retry::WithIdempotencyKey
+            && c.params().contains("\"idempotency_key\"")
+            && c.target_ref().idempotency_key.is_some()
     }
 
     /// A key is derived for command `i` (it has none of its own).
@@ -113,8 +117,7 @@ impl Plan {
 
     /// Command `i`'s digest (what `--state` records and keys end with).
     pub fn fingerprint(&self, i: usize) -> String {
-        let c = &self.commands[i];
-        state::fingerprint(c.method.name, c.params())
+        state::fingerprint(&self.commands[i])
     }
 
     /// Broadcast: command `i`'s channels, in order (empty for other methods).
@@ -158,9 +161,8 @@ impl Plan {
         let c = &self.commands[i];
         let params = self.filled(i).map_or(c.params().len(), |f| f.params.len());
         let key = if self.derives_key(i) {
-            // ,"idempotency_key":"cent-run-RUN-INDEX-FINGERPRINT"
-            let digits = (c.index.checked_ilog10().unwrap_or(0) + 1) as usize;
-            1 + 18 + 2 + "cent-run-".len() + self.run_id.len() + 1 + digits + 1 + 12
+            // ,"idempotency_key":"KEY"
+            ",\"idempotency_key\":\"\"".len() + super::idempotency_key_len(&self.run_id, c.index())
         } else {
             0
         };

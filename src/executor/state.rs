@@ -40,12 +40,13 @@ struct Entry {
     f: String,
 }
 
-/// A stable fingerprint of a command.
-pub fn fingerprint(method: &str, params_json: &str) -> String {
+/// A stable fingerprint of a command: its method and its params as
+/// validated (before a derived idempotency key is added).
+pub fn fingerprint(command: &Command) -> String {
     let mut h = Sha256::new();
-    h.update(method.as_bytes());
+    h.update(command.method.name.as_bytes());
     h.update([0]);
-    h.update(params_json.as_bytes());
+    h.update(command.params().as_bytes());
     hex::encode(&h.finalize()[..12])
 }
 
@@ -112,7 +113,7 @@ impl State {
 
     /// Whether command `index` was applied by an earlier run, unchanged.
     pub fn is_applied(&self, index: usize, command: &Command) -> bool {
-        !self.applied.is_empty() && self.applied.contains(&(index, fingerprint(command.method.name, command.params())))
+        !self.applied.is_empty() && self.applied.contains(&(index, fingerprint(command)))
     }
 
     /// The first write that failed, if any.
@@ -140,7 +141,7 @@ impl Listener for State {
     fn event(&self, event: &Event<'_>) {
         match event {
             Event::Outcome { index, command, outcome } if outcome.status == Status::Ok => {
-                let f = fingerprint(command.method.name, command.params());
+                let f = fingerprint(command);
                 let line = serde_json::to_string(&Entry { i: *index, f }).expect("serialises");
                 let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
                 out.1.push_str(&line);

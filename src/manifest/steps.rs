@@ -136,6 +136,15 @@ pub fn placeholders_in(json_text: &str) -> Vec<String> {
     out
 }
 
+/// A JSON text with its placeholders shown as the manifest wrote them
+/// (`${NAME}`), for `plan`.
+pub fn shown_placeholders(json_text: &str) -> String {
+    if !json_text.contains("\\u0000saved:") {
+        return json_text.to_owned();
+    }
+    json_text.replace("\\u0000saved:", "${").replace("\\u0000", "}")
+}
+
 /// Replaces placeholders in `value` with saved values: a string that is a
 /// placeholder becomes the value itself (its JSON type kept); a string
 /// holding placeholders gets their text.
