@@ -74,7 +74,6 @@ use serde_json::{Map, Value as Json};
 
 pub use self::error::{ApiError, BroadcastError, ChannelReply, DecodeError, Error, Reply, codes};
 pub use self::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError, TransportErrorKind};
-use crate::methods::Retry;
 pub use crate::protocol::Protocol;
 use crate::protocol::{self, Encoded};
 use crate::redact::Secrets;
@@ -307,20 +306,9 @@ impl Client {
     async fn broadcast_params(&self, channels: &[&str], params: Map<String, Json>) -> Result<Json, Error> {
         let result = self.call("broadcast", params).await?;
         // v1 servers answer a broadcast without per-channel detail.
-        let Some(responses) = result.get("responses").and_then(Json::as_array) else { return Ok(result) };
+        let Some(replies) = protocol::channel_replies(&result) else { return Ok(result) };
         let per_channel: Vec<ChannelReply> =
-            channels
-                .iter()
-                .zip(responses)
-                .map(|(c, r)| ChannelReply {
-                    channel: (*c).to_owned(),
-                    reply: match r.get("error") {
-                        Some(e) => Err(serde_json::from_value(e.clone())
-                            .unwrap_or(ApiError { code: None, message: e.to_string() })),
-                        None => Ok(r.get("result").cloned().unwrap_or(Json::Object(Map::new()))),
-                    },
-                })
-                .collect();
+            channels.iter().zip(replies).map(|(c, reply)| ChannelReply { channel: (*c).to_owned(), reply }).collect();
         if per_channel.iter().any(|c| c.reply.is_err()) {
             return Err(Error::Broadcast(BroadcastError { channels: per_channel }));
         }
@@ -419,13 +407,8 @@ impl Batch {
                 .collect();
             Error::Config(format!("{method}: {}", all.join("; ")))
         })?;
-        self.idempotent &= match m.retry {
-            Retry::Safe => true,
-            Retry::WithIdempotencyKey => {
-                self.client.protocol.has_idempotency() && params.contains_key("idempotency_key")
-            }
-            Retry::Unsafe => false,
-        };
+        self.idempotent &=
+            m.retry.resend_safe(self.client.protocol.has_idempotency() && params.contains_key("idempotency_key"));
         self.commands.push(protocol::encode(self.client.protocol, m.name, &params));
         Ok(self)
     }

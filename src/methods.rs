@@ -83,6 +83,18 @@ pub enum Retry {
     Unsafe,
 }
 
+impl Retry {
+    /// Whether a command that may have been applied can be sent again;
+    /// `keyed`: it carries an idempotency key the server honours.
+    pub fn resend_safe(self, keyed: bool) -> bool {
+        match self {
+            Retry::Safe => true,
+            Retry::WithIdempotencyKey => keyed,
+            Retry::Unsafe => false,
+        }
+    }
+}
+
 /// A set of protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Protocols(u8);

@@ -240,6 +240,20 @@ impl fmt::Display for ApiError {
 /// The server's answer to one command.
 pub type Reply = Result<Json, ApiError>;
 
+/// A broadcast result's answer for each of its channels, in order; `None`
+/// when the result has no per-channel detail (v1 servers).
+pub fn channel_replies(result: &Json) -> Option<Vec<Reply>> {
+    let responses = result.get("responses")?.as_array()?;
+    let reply = |r: &Json| match r.get("error") {
+        Some(e) => Err(ApiError {
+            code: e.get("code").and_then(Json::as_u64).and_then(|c| u32::try_from(c).ok()),
+            message: e.get("message").and_then(Json::as_str).unwrap_or_default().to_owned(),
+        }),
+        None => Ok(r.get("result").cloned().unwrap_or_else(|| Json::Object(Default::default()))),
+    };
+    Some(responses.iter().map(reply).collect())
+}
+
 /// Why a response body could not be read as replies.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]

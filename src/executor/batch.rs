@@ -208,7 +208,7 @@ pub async fn run(
                     for mut p in pending.drain(..) {
                         p.maybe_applied |= maybe_applied;
                         p.last_error = None;
-                        let safe = !p.maybe_applied || resend_safe(plan, p.cmd, client);
+                        let safe = !p.maybe_applied || plan.method(p.cmd).retry.resend_safe(plan.idempotent(p.cmd));
                         if safe && !last_try {
                             again.push(p);
                             continue;
@@ -260,14 +260,6 @@ pub async fn run(
     (done, end)
 }
 
-fn resend_safe(plan: &Plan, cmd: usize, client: &Client) -> bool {
-    match plan.method(cmd).retry {
-        Retry::Safe => true,
-        Retry::WithIdempotencyKey => client.protocol().has_idempotency() && plan.idempotent(cmd),
-        Retry::Unsafe => false,
-    }
-}
-
 fn channel_outcomes(plan: &Plan, cmd: usize) -> Vec<ChannelOutcome> {
     plan.channels(cmd)
         .into_iter()
@@ -285,7 +277,7 @@ fn broadcast_reply(
     chans: &mut [ChannelOutcome],
     last_try: bool,
 ) -> Option<Pending> {
-    let Some(responses) = result.get("responses").and_then(Json::as_array) else {
+    let Some(replies) = protocol::channel_replies(result) else {
         // v1 servers answer a broadcast with no per-channel detail.
         for &i in &p.channel_map {
             chans[i].status = Status::Ok;
@@ -293,24 +285,19 @@ fn broadcast_reply(
         return None;
     };
     let mut retry = Vec::new();
-    for (k, resp) in responses.iter().enumerate() {
-        let Some(&i) = p.channel_map.get(k) else { break };
-        match resp.get("error") {
-            Some(err) => {
-                let e: ApiError = ApiError {
-                    code: err.get("code").and_then(Json::as_u64).map(|c| c as u32),
-                    message: err.get("message").and_then(Json::as_str).unwrap_or_default().to_owned(),
-                };
+    for (&i, reply) in p.channel_map.iter().zip(replies) {
+        match reply {
+            Err(e) => {
                 if e.retryable() && !last_try {
                     retry.push(i);
                 }
                 chans[i].status = Status::Failed;
                 chans[i].error = Some(e);
             }
-            None => {
+            Ok(r) => {
                 chans[i].status = Status::Ok;
                 chans[i].error = None;
-                chans[i].result = resp.get("result").cloned();
+                chans[i].result = Some(r);
             }
         }
     }
