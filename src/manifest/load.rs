@@ -206,6 +206,21 @@ fn validate_in_parts(
     let doc = document::document(&mut ck, &root, opts, source, &dir, layer);
     let mut problems = ck.problems;
     let parts = done.len();
+    let mut done = done;
+    // Items that did not stream (a list given by alias) are in the tree:
+    // validated as one more part.
+    if let Some((_, Some(list))) = &doc
+        && let Value::Seq(items) = &list.value
+        && !items.is_empty()
+    {
+        let entries = root.as_map().unwrap_or_default();
+        let head = &entries[..entries.iter().position(|(k, _)| k.as_str() == Some(COMMANDS)).unwrap_or(0)];
+        let mut part = sink.part();
+        for item in items {
+            sink.item(&mut part, head, item.clone());
+        }
+        done.push(part);
+    }
     let mut assumed = None;
     let mut commands = Vec::new();
     let mut saves = false;
@@ -217,24 +232,7 @@ fn validate_in_parts(
         assumed = assumed.or(part.settings);
         saves |= !part.saved.is_empty();
     }
-    let Some((vars, list)) = doc else {
-        return Validated { problems, commands, assumed, vars: HashMap::new(), parts, saves };
-    };
-    // Items that did not stream (a list given by alias) are in the tree.
-    if let Some(Value::Seq(items)) = list.map(|n| &n.value)
-        && !items.is_empty()
-    {
-        let entries = root.as_map().unwrap_or_default();
-        let head = &entries[..entries.iter().position(|(k, _)| k.as_str() == Some(COMMANDS)).unwrap_or(0)];
-        let mut part = sink.part();
-        for item in items {
-            sink.item(&mut part, head, item.clone());
-        }
-        problems.extend(part.ck.problems);
-        commands.extend(part.commands);
-        assumed = assumed.or(part.settings);
-        saves |= !part.saved.is_empty();
-    }
+    let vars = doc.map(|(vars, _)| vars).unwrap_or_default();
     Validated { problems, commands, assumed, vars, parts, saves }
 }
 
@@ -358,5 +356,18 @@ fn decode(name: String, bytes: Vec<u8>) -> Result<Source, Box<Problem>> {
                     .help("save the file as UTF-8"),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_list_given_by_alias_is_validated_after_the_document() {
+        let text = "x: &l\n  - publish: {channel: a, data: 1}\n  - publish: {chanel: a, data: 1}\ncommands: *l\n";
+        let problems = load_text("m.yaml", text, &LoadOptions::default()).unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages, ["unknown top-level key `x`", "unknown field `chanel` in `publish`"]);
     }
 }
