@@ -30,6 +30,9 @@ pub fn command(
     cx: &CommandContext,
     out: &mut Vec<Command>,
 ) -> Vec<String> {
+    // Problems of this item so far: a missing method is not reported on top
+    // of one (an unknown method key, a bad `save`).
+    let before = ck.problems.len();
     let Some(entries) = ck.entries(item, "a command") else { return Vec::new() };
     let mut method: Option<(&Node, &Node, &'static Method)> = None;
     let mut name = None;
@@ -82,11 +85,7 @@ pub fn command(
     let saves_ok = save.is_none_or(|(_, v)| steps::save(ck, v, scope, &mut saves));
     let declared: Vec<String> = saves.save.iter().map(|(n, _)| n.clone()).collect();
     let Some((mkey, body, m)) = method else {
-        if !ck
-            .problems
-            .iter()
-            .any(|p| p.span.offset >= item.span.offset && p.span.offset < item.span.offset + item.span.len.max(1))
-        {
+        if ck.problems.len() == before {
             ck.error(item.span, "no method", "a command needs one method key").help =
                 Some("e.g. `- publish: {channel: news, data: {text: hi}}`".into());
         }

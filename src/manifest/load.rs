@@ -370,4 +370,13 @@ mod tests {
         let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(messages, ["unknown top-level key `x`", "unknown field `chanel` in `publish`"]);
     }
+
+    #[test]
+    fn an_unknown_method_below_the_first_line_is_the_only_problem_of_its_item() {
+        let text = "commands:\n  - name: x\n    publsh: {channel: a, data: 1}\n  - name: y\n";
+        let problems = load_text("m.yaml", text, &LoadOptions::default()).unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages, ["unknown method `publsh`", "a command needs one method key"]);
+        assert_eq!(problems[1].span.offset, text.find("- name: y").unwrap() + 2, "the second item's, not the first's");
+    }
 }

@@ -310,6 +310,7 @@ fn is_placeholder(v: &Json) -> bool {
 
 /// `until: {every: DURATION, timeout: DURATION}` (`every` defaults to 1s).
 pub(super) fn until(ck: &mut Checker, v: &Node, scope: &Scope) -> Option<Until> {
+    let before = ck.problems.len();
     let entries = ck.entries(v, "`until`")?;
     let (mut every, mut timeout) = (Some(Duration::from_secs(1)), None);
     let mut ok = true;
@@ -323,7 +324,8 @@ pub(super) fn until(ck: &mut Checker, v: &Node, scope: &Scope) -> Option<Until> 
             }
         }
     }
-    if ok && timeout.is_none() && !ck.problems.iter().any(|p| p.span.offset >= v.span.offset) {
+    // A missing `timeout` is said only when nothing else about `until` was.
+    if ok && timeout.is_none() && ck.problems.len() == before {
         ck.error(v.span, "no `timeout`", "`until` needs a `timeout`").help =
             Some("e.g. `until: {every: 1s, timeout: 30s}`".into());
     }
