@@ -310,22 +310,20 @@ fn a_second_run_on_a_state_file_in_use_is_refused_and_sends_nothing() {
     let state = dir.path().join("state.jsonl");
     let held = std::fs::OpenOptions::new().create(true).append(true).open(&state).unwrap();
     held.try_lock().unwrap();
-    let out = cent_run()
-        .arg(&path)
-        .args(["--url", &server.url, "--api-key", API_KEY, "--state"])
-        .arg(&state)
-        .output()
-        .unwrap();
+    let run = || {
+        cent_run()
+            .arg(&path)
+            .args(["--url", &server.url, "--api-key", API_KEY, "--state"])
+            .arg(&state)
+            .output()
+            .unwrap()
+    };
+    let out = run();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains(&state.display().to_string()) && stderr(&out).contains("in use"), "{}", stderr(&out));
     assert!(server.history(&ch).is_empty());
     drop(held);
-    let out = cent_run()
-        .arg(&path)
-        .args(["--url", &server.url, "--api-key", API_KEY, "--state"])
-        .arg(&state)
-        .output()
-        .unwrap();
+    let out = run();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
