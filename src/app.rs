@@ -3,45 +3,56 @@
 //! `Exit` — or an `Error`, printed here with its exit code.
 
 mod call;
+mod check;
 mod console;
 mod output;
+mod outputs;
+mod plan;
 mod run;
+mod send;
 mod token;
-
-use std::collections::HashMap;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Cli, ConnArgs, Sub};
+use crate::cli::{Cli, ProfileArgs, Sub};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::settings::{self, Layer, Profile};
+use crate::resolve::Sources;
+use crate::settings::{self, Env, Layer};
 
 /// The `cent-run` program: its arguments in, how the process ends out.
 pub fn cent_run() -> Exit {
-    main(Cli::parse())
+    let env = Env::read();
+    output::init(&env);
+    main(Cli::parse(), &env)
 }
 
 /// The `cent` console program: its arguments in, how the process ends out.
 pub fn cent() -> Exit {
-    console::main(console::ConsoleCli::parse())
+    let env = Env::read();
+    output::init(&env);
+    console::main(console::ConsoleCli::parse(), &env)
 }
 
 /// Runs the parsed command line; returns how the process ends.
-fn main(cli: Cli) -> Exit {
+fn main(cli: Cli, env: &Env) -> Exit {
     let result = match cli.command {
         None if cli.files.is_empty() => {
             let _ = Cli::command().print_help();
             Ok(Exit::Invalid)
         }
-        None => run::run(&cli.files, &cli.run, run::Mode::Run),
-        Some(Sub::Run { files, run }) => run::run(&files, &run, run::Mode::Run),
-        Some(Sub::Check { files, run }) => run::run(&files, &run, run::Mode::Check),
-        Some(Sub::Plan { files, run }) => run::run(&files, &run, run::Mode::Plan),
-        Some(Sub::Call { method, params, conn, output }) => {
-            call::call(&method, params.as_deref(), &conn, output.verbose)
+        None => run::run(&cli.files, cli.settings.layer, &cli.profile, env, run::Mode::Run),
+        Some(Sub::Run { files, settings, profile }) => run::run(&files, settings.layer, &profile, env, run::Mode::Run),
+        Some(Sub::Check { files, settings, profile }) => {
+            run::run(&files, settings.layer, &profile, env, run::Mode::Check)
         }
-        Some(Sub::Token(t)) => token::token(t),
+        Some(Sub::Plan { files, settings, profile }) => {
+            run::run(&files, settings.layer, &profile, env, run::Mode::Plan)
+        }
+        Some(Sub::Call { method, params, settings, profile }) => {
+            call::call(&method, params.as_deref(), settings.layer, &profile, env)
+        }
+        Some(Sub::Token(t)) => token::token(t, env),
         Some(Sub::Schema) => {
             let schema = crate::manifest::schema::schema();
             output::line(&serde_json::to_string_pretty(&schema).expect("schema serialises"));
@@ -51,6 +62,7 @@ fn main(cli: Cli) -> Exit {
             output::write(&output::completions(shell));
             Ok(Exit::Ok)
         }
+        Some(Sub::Man { subcommand }) => output::man(subcommand.as_deref()),
     };
     finish(result)
 }
@@ -70,17 +82,12 @@ fn finish(result: Result<Exit, Error>) -> Exit {
     }
 }
 
-/// The `--profile` section, if one was named.
-fn profile(conn: &ConnArgs) -> Result<Option<Profile>, Error> {
-    let Some(name) = &conn.profile else { return Ok(None) };
-    Ok(Some(settings::load_profile(conn.config.as_deref(), name)?))
-}
-
-/// Flags over the profile: the settings that beat the environment and the manifest.
-fn upper(flags: Layer, profile: Option<&Profile>) -> Layer {
-    flags.over(profile.map(Profile::layer).unwrap_or_default())
-}
-
-fn environment() -> HashMap<String, String> {
-    std::env::vars().collect()
+/// The sources of a subcommand's settings: its flags, the `--profile`
+/// section if one was named, the environment.
+fn sources(flags: Layer, profile: &ProfileArgs, env: &Env) -> Result<Sources, Error> {
+    let profile = match &profile.profile {
+        Some(name) => settings::load_profile(profile.config.as_deref(), name, env)?,
+        None => settings::Profile::default(),
+    };
+    Ok(Sources { flags, profile, env: env.layer() })
 }

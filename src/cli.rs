@@ -1,28 +1,29 @@
-//! Command-line arguments (clap derive). Parsed arguments become a settings
-//! [`Layer`] at once ([`RunArgs::layer`]), so nothing else depends on clap.
+//! Command-line arguments. The options that are settings come from the
+//! settings table ([`TableArgs`] turns its rows into clap arguments for the
+//! subcommand that uses them, and the matches into a settings [`Layer`] at
+//! once), so nothing else depends on clap and no option is spelled twice.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use secrecy::SecretString;
+use clap::builder::ValueParser;
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand};
 
 use crate::exit::Exit;
-use crate::protocol::Protocol;
-use crate::settings::{Layer, Origin, Setting};
+use crate::settings::table::{Def, Key, Kind, TABLE, Uses};
+use crate::settings::{Layer, Origin, Setting, Value};
 
 /// The exit-code table (from `exit`, the one place it is written) and examples.
 fn after_help() -> String {
     format!(
         "{}\n\n\
          Environment: CENTRIFUGO_URL (one URL or a comma-separated list), CENTRIFUGO_API_KEY,\n\
-         CENTRIFUGO_SECRET; an empty variable counts as unset. Precedence: flags > --profile >\n\
-         environment > the manifest's server: and defaults:.\n\n\
-         Idempotency: publish and broadcast carry a key derived from the run id, the command's\n\
-         position and its content; Centrifugo remembers keys for 5 minutes, so past that window\n\
-         only --state prevents a re-run from publishing twice.\n\n\
+         CENTRIFUGO_SECRET, CENTRIFUGO_TOKEN_SECRET; an empty variable counts as unset. Precedence:\n\
+         flags > --profile > environment > the manifest's server: and defaults:.\n\n\
+         Idempotency: publish and broadcast carry a key derived from the run id and the command's\n\
+         content (and its occurrence among equal commands); Centrifugo remembers keys for 5 minutes,\n\
+         so past that window only --state prevents a re-run from publishing twice.\n\n\
          Examples:\n  \
-         cent-run broadcast.yaml --url http://localhost:8000 --api-key \"$KEY\"   run a manifest\n  \
+         cent-run broadcast.yaml --url http://localhost:8000 --api-key-file key.txt   run a manifest\n  \
          cent-run broadcast.yaml --run-id \"$CI_PIPELINE_ID\" --state state.jsonl  safe to re-run\n  \
          cent-run check broadcast.yaml                   validate only: no network\n  \
          cent-run check --format json broadcast.yaml     problems as JSON\n  \
@@ -37,6 +38,12 @@ fn after_help() -> String {
 /// Describes the manifest argument in every subcommand's help.
 const FILE_HELP: &str = "Manifests (YAML) to run in order as one run; `-` reads one from standard input";
 
+const RUN: u8 = Uses::RUN.bits();
+const CHECK: u8 = Uses::CHECK.bits();
+const PLAN: u8 = Uses::PLAN.bits();
+const CALL: u8 = Uses::CALL.bits();
+pub(crate) const CENT: u8 = Uses::CENT.bits();
+
 /// Run YAML manifests of Centrifugo server-API commands: validated first,
 /// sent in authenticated batches, ordered per channel, retried safely, and
 /// reported with exit codes a CI job can trust.
@@ -50,7 +57,9 @@ pub struct Cli {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub settings: TableArgs<RUN>,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,33 +69,40 @@ pub enum Sub {
         #[arg(value_name = "FILE", required = true, help = FILE_HELP)]
         files: Vec<PathBuf>,
         #[command(flatten)]
-        run: RunArgs,
+        settings: TableArgs<RUN>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Validate manifests and exit; needs no credentials and no network.
     Check {
         #[arg(value_name = "FILE", required = true, help = FILE_HELP)]
         files: Vec<PathBuf>,
         #[command(flatten)]
-        run: RunArgs,
+        settings: TableArgs<CHECK>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Print the exact requests `run` would send (secrets as ***); no network.
     Plan {
         #[arg(value_name = "FILE", required = true, help = FILE_HELP)]
         files: Vec<PathBuf>,
         #[command(flatten)]
-        run: RunArgs,
+        settings: TableArgs<PLAN>,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// Send one command and print the server's reply as JSON.
     Call {
         /// Method name, e.g. publish, history, info.
+        #[arg(value_parser = MethodName, hide_possible_values = true)]
         method: String,
         /// Params as a JSON object; `-` reads them from stdin.
-        #[arg(long, allow_hyphen_values = true)]
+        #[arg(long, allow_hyphen_values = true, value_name = "JSON")]
         params: Option<String>,
         #[command(flatten)]
-        conn: ConnArgs,
+        settings: TableArgs<CALL>,
         #[command(flatten)]
-        output: LogArgs,
+        profile: ProfileArgs,
     },
     /// Make and check tokens and signs.
     #[command(subcommand)]
@@ -94,159 +110,207 @@ pub enum Sub {
     /// Print the manifest's JSON Schema (for editors' YAML language servers).
     Schema,
     /// Print a shell completion script.
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff); `man -l <(cent-run man)` shows it.
+    Man {
+        /// The manual page of this subcommand (e.g. `run`, `token`) instead of the main one.
+        subcommand: Option<String>,
+    },
 }
 
-/// Where the server is and how to authenticate.
-#[derive(Debug, Clone, Args)]
-pub struct ConnArgs {
-    /// Server address: http://host:8000, with or without `/api`; repeat for the nodes of a cluster
-    /// [env: CENTRIFUGO_URL] [default: http://localhost:8000]
-    #[arg(long, allow_hyphen_values = true)]
-    pub url: Vec<String>,
-    /// API key (protocols api and legacy) [env: CENTRIFUGO_API_KEY]
-    #[arg(long, allow_hyphen_values = true)]
-    pub api_key: Option<String>,
-    /// HMAC secret (protocol v1) [env: CENTRIFUGO_SECRET]
-    #[arg(long, allow_hyphen_values = true)]
-    pub secret: Option<String>,
-    /// Server protocol: api (v5/v6), legacy (v2–v4 `/api`), v1 (HMAC-signed) [default: api]
-    #[arg(long, value_parser = parse_protocol)]
-    pub protocol: Option<Protocol>,
-    /// Profile (section) of the ~/.centrc file; its values count as flags
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// Profile file instead of ~/.centrc.
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// Request timeout, e.g. 5s, 500ms [default: 5s]
-    #[arg(long, value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
-    /// Do not verify TLS certificates (a warning says so)
-    #[arg(long)]
-    pub insecure: bool,
-    /// Trust this CA certificate (PEM) too
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-}
+/// A method name of the method table: completion offers them, and a
+/// misspelled one gets a did-you-mean.
+#[derive(Debug, Clone, Copy)]
+struct MethodName;
 
-impl ConnArgs {
-    /// The connection flags as a settings layer (an empty value counts as not given).
-    pub fn layer(&self) -> Layer {
-        let flag = |name| Origin::Flag(name);
-        let secret = |v: &Option<String>, name| {
-            v.clone().filter(|s| !s.is_empty()).map(|s| Setting::new(SecretString::from(s), flag(name)))
+impl clap::builder::TypedValueParser for MethodName {
+    type Value = String;
+
+    fn parse_ref(&self, _: &clap::Command, _: Option<&Arg>, value: &std::ffi::OsStr) -> Result<String, clap::Error> {
+        let name = value.to_string_lossy();
+        if crate::methods::lookup(&name).is_some() {
+            return Ok(name.into_owned());
+        }
+        let hint = match crate::diagnostic::did_you_mean(&name, crate::methods::names()) {
+            Some(m) => format!(": did you mean `{m}`?"),
+            None => " (`cent-run schema` lists the methods)".into(),
         };
-        let urls: Vec<String> = self.url.iter().flat_map(|u| crate::settings::split_urls(u)).collect();
-        Layer {
-            urls: (!self.url.is_empty()).then(|| Setting::new(urls, flag("--url"))),
-            api_key: secret(&self.api_key, "--api-key"),
-            secret: secret(&self.secret, "--secret"),
-            protocol: self.protocol.map(|p| Setting::new(p, flag("--protocol"))),
-            timeout: self.timeout.map(|t| Setting::new(t, flag("--timeout"))),
-            insecure: self.insecure.then(|| Setting::new(true, flag("--insecure"))),
-            cacert: self.cacert.clone().map(|c| Setting::new(c, flag("--cacert"))),
-            ..Layer::default()
+        Err(clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("unknown method `{name}`{hint}\n")))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(crate::methods::names().map(clap::builder::PossibleValue::new)))
+    }
+}
+
+/// Which `~/.centrc` section to use, and which file.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    /// Profile (section) of the ~/.centrc file; its values count as flags
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub profile: Option<String>,
+    /// Profile file instead of ~/.centrc
+    #[arg(long, value_name = "PATH", help_heading = "Connection")]
+    pub config: Option<PathBuf>,
+}
+
+/// The settings table's options for the subcommands in `USES` (a bit set
+/// of [`Uses`]), parsed into a settings layer.
+#[derive(Debug, Clone, Default)]
+pub struct TableArgs<const USES: u8> {
+    /// What was given, each value with its flag as origin.
+    pub layer: Layer,
+}
+
+fn rows(uses: u8) -> impl Iterator<Item = &'static Def> {
+    TABLE.iter().filter(move |d| d.flag.is_some() && d.uses.has(Uses::from_bits(uses)))
+}
+
+/// Help text with the environment variable and default the table states.
+fn help(d: &Def) -> String {
+    let mut h = d.help.to_owned();
+    if let Some(e) = d.env {
+        h.push_str(&format!(" [env: {e}]"));
+    }
+    if let Some(v) = d.default {
+        h.push_str(&format!(" [default: {v}]"));
+    }
+    h
+}
+
+fn arg(d: &'static Def) -> Arg {
+    let flag = d.flag.expect("a flag");
+    let mut a = Arg::new(flag).long(flag).help(help(d)).help_heading(d.heading);
+    if let Some(c) = d.short {
+        a = a.short(c);
+    }
+    match d.kind {
+        Kind::Switch(_) => a.action(ArgAction::SetTrue),
+        Kind::Count => a.action(ArgAction::Count),
+        kind => {
+            let many = matches!(kind, Kind::Urls | Kind::Assign | Kind::List { .. }) || d.key == Key::Secret;
+            a = a.value_name(d.value_name).allow_hyphen_values(true);
+            a = a.action(if many { ArgAction::Append } else { ArgAction::Set });
+            if let Kind::Choice(words) = kind {
+                a = a.value_parser(clap::builder::PossibleValuesParser::new(words.iter().copied()));
+            } else if matches!(kind, Kind::Path) {
+                a = a.value_parser(ValueParser::path_buf()).value_hint(clap::ValueHint::AnyPath);
+            } else if d.key == Key::Secret {
+                // Split later: an HMAC secret, or `NAME=VALUE` secret variables.
+                a = a.value_parser(ValueParser::string());
+            } else {
+                a = a.value_parser(ValueParser::new(move |s: &str| d.parse(s).map_err(|e| e.to_string())));
+            }
+            a
         }
     }
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct LogArgs {
-    /// Log requests to stderr (-vv adds bodies); secrets are redacted
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    /// Requests in flight at once [default: 4]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub concurrency: Option<u64>,
-    /// Commands per request [default: 100]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_size: Option<u64>,
-    /// Largest request body in bytes [default: 921600]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1024..))]
-    pub max_batch_bytes: Option<u64>,
-    /// Retries for connection errors, timeouts, 5xx and error 100 [default: 3]
-    #[arg(long, value_name = "N")]
-    pub retries: Option<u32>,
-    /// At most N commands per second [default: no limit]
-    #[arg(long, value_name = "N", value_parser = parse_rate)]
-    pub rate: Option<f64>,
-    /// Stop sending after the first failed command
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Send no idempotency keys: at most once (a publish whose answer is lost is reported unknown, not re-sent)
-    #[arg(long)]
-    pub no_idempotency: bool,
-    /// Set a manifest variable (overrides `vars:`)
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var, allow_hyphen_values = true)]
-    pub vars: Vec<(String, String)>,
-    /// Run id for derived idempotency keys, e.g. the CI pipeline id [default: a new one per run]
-    #[arg(long, value_name = "ID")]
-    pub run_id: Option<String>,
-    /// Run only part I of N (0-based: 0/4 .. 3/4), cut by lanes; every part needs the same --run-id
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
-    pub shard: Option<(usize, usize)>,
-    /// Record applied commands here; a re-run skips them (the only guard against doubles after the
-    /// server's 5-minute idempotency window)
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// Write the JSON report here (also for an invalid manifest)
-    #[arg(long, value_name = "FILE")]
-    pub report_json: Option<PathBuf>,
-    /// Write a JUnit XML report here (also for an invalid manifest)
-    #[arg(long, value_name = "FILE")]
-    pub report_junit: Option<PathBuf>,
-    /// What stdout shows: the table, or the JSON report (for `check`: the problems)
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Nothing when every command is ok; else the commands that are not, with their cause, and the
-    /// summary
-    #[arg(short, long)]
-    pub quiet: bool,
-    #[command(flatten)]
-    pub log: LogArgs,
-}
-
-impl RunArgs {
-    /// Every setting given on the command line, as a settings layer.
-    pub fn layer(&self) -> Layer {
-        let flag = |name| Origin::Flag(name);
-        let set = |v: Option<u64>, name| v.map(|n| Setting::new(n as usize, flag(name)));
-        Layer {
-            concurrency: set(self.concurrency, "--concurrency"),
-            batch_size: set(self.batch_size, "--batch-size"),
-            max_batch_bytes: set(self.max_batch_bytes, "--max-batch-bytes"),
-            retries: self.retries.map(|n| Setting::new(n, flag("--retries"))),
-            rate: self.rate.map(|r| Setting::new(r, flag("--rate"))),
-            fail_fast: self.fail_fast.then(|| Setting::new(true, flag("--fail-fast"))),
-            idempotency: self.no_idempotency.then(|| Setting::new(false, flag("--no-idempotency"))),
-            run_id: self.run_id.clone().map(|r| Setting::new(r, flag("--run-id"))),
-            shard: self.shard.map(|s| Setting::new(s, flag("--shard"))),
-            ..self.conn.layer()
+/// The layer of what the matches hold for these rows.
+fn layer(m: &ArgMatches, uses: u8) -> Result<Layer, clap::Error> {
+    let mut layer = Layer::default();
+    for d in rows(uses) {
+        let id = d.flag.expect("a flag");
+        let from = Origin::Flag(id);
+        let value = match d.kind {
+            Kind::Switch(v) => m.get_flag(id).then_some(Value::Bool(v)),
+            Kind::Count => Some(m.get_count(id)).filter(|n| *n > 0).map(Value::Count),
+            Kind::Choice(_) => m.get_one::<String>(id).map(|s| d.parse(s).expect("clap checked the choice")),
+            Kind::Path => m.get_one::<PathBuf>(id).map(|p| Value::Path(p.clone())),
+            _ if d.key == Key::Secret => {
+                let Some(all) = m.get_many::<String>(id) else { continue };
+                let (vars, hmac): (Vec<&String>, Vec<&String>) = all.partition(|s| secret_assignment(s).is_some());
+                if !vars.is_empty() {
+                    let pairs = vars.iter().filter_map(|s| secret_assignment(s)).collect();
+                    layer.set(Key::SecretVar, Setting::new(Value::Assign(pairs), from.clone()));
+                }
+                match hmac.as_slice() {
+                    [] => None,
+                    [one] => Some(Value::Secret((*one).clone().into())),
+                    _ => {
+                        return Err(clap::Error::raw(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            "--secret is given twice as the v1 HMAC secret (a secret variable is `--secret NAME=VALUE`)\n",
+                        ));
+                    }
+                }
+            }
+            Kind::Urls | Kind::Assign | Kind::List { .. } => {
+                let Some(all) = m.get_many::<Value>(id) else { continue };
+                let mut merged = match d.kind {
+                    Kind::Assign => Value::Assign(Vec::new()),
+                    Kind::Urls => Value::Urls(Vec::new()),
+                    _ => Value::List(Vec::new()),
+                };
+                for v in all {
+                    match (&mut merged, v) {
+                        (Value::Assign(a), Value::Assign(b)) => a.extend(b.iter().cloned()),
+                        (Value::Urls(a), Value::Urls(b)) | (Value::List(a), Value::List(b)) => {
+                            a.extend(b.iter().cloned())
+                        }
+                        _ => {}
+                    }
+                }
+                Some(merged)
+            }
+            _ => m.get_one::<Value>(id).cloned(),
+        };
+        if let Some(v) = value {
+            // `--secret NAME=VALUE` and `--secret-var` add up.
+            if d.key == Key::SecretVar
+                && let (Value::Assign(mut more), Some(Value::Assign(before))) = (v.clone(), layer.value(Key::SecretVar))
+            {
+                more.extend(before.iter().cloned());
+                layer.set(d.key, Setting::new(Value::Assign(more), from));
+                continue;
+            }
+            layer.set(d.key, Setting::new(v, from));
         }
+    }
+    Ok(layer)
+}
+
+/// `NAME=VALUE` with a variable name before the `=`: a secret variable.
+fn secret_assignment(s: &str) -> Option<(String, String)> {
+    let (k, v) = s.split_once('=')?;
+    crate::settings::value::is_name(k).then(|| (k.to_owned(), v.to_owned()))
+}
+
+impl<const USES: u8> clap::FromArgMatches for TableArgs<USES> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(TableArgs { layer: layer(m, USES)? })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl<const USES: u8> Args for TableArgs<USES> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.args(rows(USES).map(arg))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
-    /// v1 connection token (hex HMAC-SHA256 of user, timestamp, info).
+    /// v1 connection token (hex HMAC-SHA256 of user, timestamp, info); prints the token and the timestamp.
     Legacy {
+        /// The user id the token is for.
         #[arg(long, allow_hyphen_values = true)]
         user: String,
+        /// Unix seconds the token is signed with [default: now]
         #[arg(long)]
         timestamp: Option<String>,
+        /// Connection info (a string, signed as it is)
         #[arg(long, default_value = "", allow_hyphen_values = true)]
         info: String,
         #[command(flatten)]
@@ -254,10 +318,13 @@ pub enum TokenCmd {
     },
     /// v1 private channel sign (hex HMAC-SHA256 of client, channel, info).
     ChannelSign {
+        /// The client id the sign is for.
         #[arg(long, allow_hyphen_values = true)]
         client: String,
+        /// The private channel.
         #[arg(long, allow_hyphen_values = true)]
         channel: String,
+        /// Channel info (a string, signed as it is)
         #[arg(long, default_value = "", allow_hyphen_values = true)]
         info: String,
         #[command(flatten)]
@@ -265,6 +332,7 @@ pub enum TokenCmd {
     },
     /// v1 API sign of a request body (stdin by default).
     ApiSign {
+        /// The request body to sign [default: standard input]
         #[arg(long, value_name = "FILE")]
         body_file: Option<PathBuf>,
         #[command(flatten)]
@@ -272,41 +340,46 @@ pub enum TokenCmd {
     },
     /// Connection JWT (HS256 by default; RS256/ES256 with --key-file).
     Connect {
+        /// The user id (`sub`); empty for an anonymous connection.
         #[arg(long, allow_hyphen_values = true)]
         user: String,
         #[command(flatten)]
         expiry: ExpiryArgs,
         /// Connection info (JSON).
-        #[arg(long)]
+        #[arg(long, value_name = "JSON")]
         info: Option<String>,
         /// Server-side subscriptions, comma-separated.
         #[arg(long, value_delimiter = ',')]
         channels: Vec<String>,
         /// Meta (JSON object), kept server-side.
-        #[arg(long)]
+        #[arg(long, value_name = "JSON")]
         meta: Option<String>,
         /// Connection expiry (unix seconds) overriding exp; 0 = never.
-        #[arg(long)]
+        #[arg(long, value_name = "UNIX")]
         expire_at: Option<u64>,
         #[command(flatten)]
         key: SigningArgs,
     },
     /// Subscription JWT (HS256 by default; RS256/ES256 with --key-file).
     Subscribe {
+        /// The user id (`sub`), as in the connection's token.
         #[arg(long, allow_hyphen_values = true)]
         user: String,
+        /// The channel the token lets the user subscribe to.
         #[arg(long, allow_hyphen_values = true)]
         channel: String,
         #[command(flatten)]
         expiry: ExpiryArgs,
         /// Channel info (JSON).
-        #[arg(long)]
+        #[arg(long, value_name = "JSON")]
         info: Option<String>,
         #[command(flatten)]
         key: SigningArgs,
     },
     /// Verify a JWT and print its claims (exit 1 on a wrong key, a bad signature or expiry).
     Check {
+        /// The token; `-` reads it from standard input (a token on the command line is visible in `ps`).
+        #[arg(value_name = "TOKEN")]
         token: String,
         #[command(flatten)]
         secret: SecretArgs,
@@ -331,8 +404,8 @@ pub struct SigningArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct SecretArgs {
-    /// HMAC secret.
-    #[arg(long, env = "CENTRIFUGO_TOKEN_SECRET", hide_env_values = true, allow_hyphen_values = true)]
+    /// HMAC secret [env: CENTRIFUGO_TOKEN_SECRET]; prefer --secret-file: a flag is visible in `ps`
+    #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
     /// Read the HMAC secret from a file (trailing newline removed).
     #[arg(long, value_name = "FILE", conflicts_with = "secret")]
@@ -341,26 +414,12 @@ pub struct SecretArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ExpiryArgs {
-    /// Lifetime, e.g. 1h, 30m (sets exp = now + ttl).
+    /// Lifetime, e.g. 1h, 30m (sets exp = now + ttl); without --ttl or --exp the token never expires.
     #[arg(long, value_parser = parse_duration, conflicts_with = "exp")]
     pub ttl: Option<std::time::Duration>,
     /// Expiry as unix seconds.
-    #[arg(long)]
+    #[arg(long, value_name = "UNIX")]
     pub exp: Option<u64>,
-}
-
-fn parse_protocol(s: &str) -> Result<Protocol, String> {
-    s.parse()
-}
-
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("`{s}` is not I/N with 0 <= I < N (e.g. 0/4)");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (usize, usize) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
 }
 
 fn parse_algorithm(s: &str) -> Result<crate::token::Algorithm, String> {
@@ -368,19 +427,7 @@ fn parse_algorithm(s: &str) -> Result<crate::token::Algorithm, String> {
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    crate::manifest::parse_duration(s).ok_or_else(|| format!("`{s}` is not a duration (e.g. 5s, 500ms, 1h)"))
-}
-
-fn parse_rate(s: &str) -> Result<f64, String> {
-    s.parse::<f64>().ok().filter(|r| *r > 0.0 && r.is_finite()).ok_or_else(|| format!("`{s}` is not a positive number"))
-}
-
-fn parse_var(s: &str) -> Result<(String, String), String> {
-    let (k, v) = s.split_once('=').ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
-    if k.is_empty() {
-        return Err("variable name is empty".into());
-    }
-    Ok((k.to_owned(), v.to_owned()))
+    crate::duration::parse_positive(s).map_err(|e| format!("{} ({})", e.message, e.hint))
 }
 
 #[cfg(test)]
@@ -393,37 +440,73 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).unwrap()
+    }
+
     #[test]
     fn files_without_subcommand_and_values_starting_with_dash() {
-        let cli = Cli::try_parse_from(["cent-run", "a.yaml", "--api-key", "-k3y", "--var=x=-1"]).unwrap();
+        let cli = parse(&["cent-run", "a.yaml", "--api-key", "-k3y", "--var=x=-1"]);
         assert_eq!(cli.files, [PathBuf::from("a.yaml")]);
-        assert_eq!(cli.run.conn.api_key.as_deref(), Some("-k3y"));
-        assert_eq!(cli.run.vars, [("x".to_string(), "-1".to_string())]);
-        let cli = Cli::try_parse_from(["cent-run", "check", "a.yaml"]).unwrap();
+        assert!(matches!(cli.settings.layer.value(Key::ApiKey), Some(Value::Secret(_))));
+        assert_eq!(cli.settings.layer.value(Key::Var).unwrap().as_assign(), [("x".to_string(), "-1".to_string())]);
+        let cli = parse(&["cent-run", "check", "a.yaml"]);
         assert!(matches!(cli.command, Some(Sub::Check { .. })));
-        let cli = Cli::try_parse_from(["cent-run", "-", "--url", "http://a:1,http://b:2", "--url=http://c:3"]).unwrap();
+        let cli = parse(&["cent-run", "-", "--url", "http://a:1,http://b:2", "--url=http://c:3"]);
         assert_eq!(cli.files, [PathBuf::from("-")]);
-        let urls = cli.run.layer().urls.unwrap().value.unwrap();
+        let urls = cli.settings.layer.value(Key::Url).unwrap().as_list().to_vec();
         assert_eq!(urls, ["http://a:1", "http://b:2", "http://c:3"]);
     }
 
-    /// `--help` states each default; they must be the ones cent-run uses.
     #[test]
-    fn help_shows_the_real_defaults_and_the_exit_codes() {
+    fn secret_is_the_hmac_secret_or_a_secret_variable() {
+        let cli =
+            parse(&["cent-run", "a.yaml", "--secret", "s3-cr=t!", "--secret", "TOKEN=abc", "--secret-var", "B=c"]);
+        let l = &cli.settings.layer;
+        assert!(matches!(l.value(Key::Secret), Some(Value::Secret(_))), "`s3-cr=t!` has no variable name before `=`");
+        let mut vars = l.value(Key::SecretVar).unwrap().as_assign().to_vec();
+        vars.sort();
+        assert_eq!(vars, [("B".into(), "c".into()), ("TOKEN".into(), "abc".into())]);
+        assert!(Cli::try_parse_from(["cent-run", "a.yaml", "--secret", "a", "--secret", "b"]).is_err());
+    }
+
+    #[test]
+    fn limits_come_from_the_table() {
+        let e = Cli::try_parse_from(["cent-run", "a.yaml", "--max-batch-bytes", "10"]).unwrap_err().to_string();
+        assert!(e.contains("'--max-batch-bytes <N>': must be at least 1024, found 10"), "{e}");
+        let e = Cli::try_parse_from(["cent-run", "a.yaml", "--timeout", "30"]).unwrap_err().to_string();
+        assert!(e.contains("write `30s`"), "{e}");
+    }
+
+    /// Each subcommand's help shows only the options it uses, with the
+    /// table's defaults and the exit codes.
+    #[test]
+    fn help_shows_what_each_subcommand_uses_with_the_real_defaults() {
         // clap wraps lines to the terminal: compare words, not layout.
         let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-        let help = words(&Cli::command().render_long_help().to_string());
+        let mut cmd = Cli::command();
+        let help = words(&cmd.render_long_help().to_string());
         let d = crate::executor::RunOptions::default();
         for shown in [
             format!("[default: {}]", d.concurrency),
             format!("[default: {}]", d.batch_size),
             format!("[default: {}]", d.max_batch_bytes),
             format!("[default: {}]", d.retry.retries),
-            format!("[default: {}s]", crate::settings::DEFAULT_TIMEOUT.as_secs()),
-            format!("[default: {}]", crate::settings::DEFAULT_URL),
+            format!("[default: {}s]", crate::resolve::DEFAULT_TIMEOUT.as_secs()),
+            format!("[default: {}]", crate::resolve::DEFAULT_URL),
         ] {
             assert!(help.contains(&shown), "--help lacks {shown}:\n{help}");
         }
         assert!(help.contains(&words(&Exit::help_table())), "{help}");
+        let mut sub = |name: &str| words(&cmd.find_subcommand_mut(name).unwrap().render_long_help().to_string());
+        let check = sub("check");
+        for absent in ["--api-key", "--concurrency", "--state", "--retries", "--timeout"] {
+            assert!(!check.contains(absent), "check --help shows {absent}");
+        }
+        assert!(check.contains("--protocol") && check.contains("--var") && check.contains("--format"));
+        let plan = sub("plan");
+        assert!(!plan.contains("--report-json") && !plan.contains("--state") && plan.contains("--run-id"));
+        let call = sub("call");
+        assert!(!call.contains("--concurrency") && call.contains("--api-key-file") && call.contains("--verbose"));
     }
 }

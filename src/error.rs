@@ -1,8 +1,8 @@
 //! The application's one error type: everything that ends a command early,
 //! each with its exit code from the one table in [`crate::exit`].
 
+use crate::diagnostic::Problem;
 use crate::exit::Exit;
-use crate::manifest::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -62,11 +62,16 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
+        use crate::settings::{Key, value::default_int};
         RunOptions {
-            concurrency: 4,
-            batch_size: 100,
-            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
-            retry: RetryPolicy { retries: 3, base: Duration::from_millis(200), max: Duration::from_secs(5) },
+            concurrency: default_int(Key::Concurrency) as usize,
+            batch_size: default_int(Key::BatchSize) as usize,
+            max_batch_bytes: default_int(Key::MaxBatchBytes) as usize,
+            retry: RetryPolicy {
+                retries: default_int(Key::Retries) as u32,
+                base: Duration::from_millis(200),
+                max: Duration::from_secs(5),
+            },
             rate: None,
             fail_fast: false,
             idempotency: true,
@@ -76,9 +81,6 @@ impl Default for RunOptions {
         }
     }
 }
-
-/// Under the 1 MiB body limit common in reverse proxies.
-pub const DEFAULT_MAX_BATCH_BYTES: usize = 900 * 1024;
 
 /// A fresh run id: time and process id, hex.
 pub fn new_run_id() -> String {

@@ -29,12 +29,14 @@ pub mod client;
 pub mod runner;
 pub mod token;
 
+mod diagnostic;
+mod duration;
 mod executor;
 mod manifest;
 mod methods;
 mod protocol;
 mod redact;
-// Manifests give a settings layer; resolving it is the tools' job.
+mod resolve;
 mod settings;
 
 #[cfg(feature = "cli")]

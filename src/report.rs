@@ -75,7 +75,7 @@ impl Run<'_> {
     /// the user; a wait step's pause.
     pub fn target(&self, c: &Command) -> String {
         if let Some(pause) = c.steps.as_ref().and_then(|s| s.wait) {
-            return duration(pause);
+            return crate::duration::show(pause);
         }
         let t = c.target();
         let text = if let Some(chs) = &t.channels {
@@ -95,19 +95,6 @@ impl Run<'_> {
     /// `FILE:LINE` of a command's list item.
     pub fn location(&self, c: &Command) -> String {
         format!("{}:{}", self.sources[c.manifest()].name, c.line)
-    }
-}
-
-/// `5m`, `30s`, `1.5s`, `500ms`, `0s`.
-pub fn duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        0 => "0s".into(),
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
-        ms if ms < 1000 => format!("{ms}ms"),
-        _ => format!("{}s", d.as_secs_f64()),
     }
 }
 

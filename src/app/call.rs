@@ -5,13 +5,14 @@
 use std::io::Read;
 
 use super::output;
-use crate::cli::ConnArgs;
+use crate::cli::ProfileArgs;
 use crate::client::{Client, Error as ClientError};
 use crate::error::Error;
 use crate::executor::{Event, Exchange, Listener};
 use crate::exit::Exit;
 use crate::manifest::{self, Source};
-use crate::settings::{self, Connection, Layer, Mode, Setting};
+use crate::resolve::{Connection, Mode};
+use crate::settings::{Env, Layer};
 
 /// Params as JSON text: `--params JSON`, `--params -` (stdin), or `{}`.
 pub fn params_text(params: Option<&str>) -> Result<String, Error> {
@@ -63,17 +64,8 @@ pub fn call_with(conn: &Connection, method: &str, text: String, verbose: u8) -> 
     }
 }
 
-pub fn call(method: &str, params: Option<&str>, conn: &ConnArgs, verbose: u8) -> Result<Exit, Error> {
-    let profile = super::profile(conn)?;
-    let upper = super::upper(conn.layer(), profile.as_ref());
-    let implied = Layer {
-        protocol: profile
-            .as_ref()
-            .and_then(|p| p.implied_protocol())
-            .map(|p| Setting::new(p, settings::Origin::Default)),
-        ..Layer::default()
-    };
-    let env = settings::env_layer(|k| std::env::var(k).ok());
-    let settings = settings::resolve(upper.over(env).over(implied), Mode::Run)?;
+pub fn call(method: &str, params: Option<&str>, flags: Layer, profile: &ProfileArgs, env: &Env) -> Result<Exit, Error> {
+    let verbose = super::outputs::Outputs::new(&flags, env).verbose;
+    let settings = super::sources(flags, profile, env)?.settle(&Layer::default(), Mode::Run)?;
     call_with(&settings.connection, method, params_text(params)?, verbose)
 }

@@ -6,9 +6,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+use crate::cli::{CENT, TableArgs};
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::settings::{self, Layer, Mode, Origin, Setting};
+use crate::resolve::{Mode, Sources};
+use crate::settings::table::Key;
+use crate::settings::{self, Env, Layer};
 
 /// Centrifuge client: call one server-API method with a ~/.centrc profile.
 #[derive(Debug, clap::Parser)]
@@ -24,13 +27,12 @@ pub struct ConsoleCli {
     /// Configuration file [default: ~/.centrc]
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Log requests to stderr (-vv adds bodies); secrets are redacted.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    #[command(flatten)]
+    pub settings: TableArgs<CENT>,
 }
 
-pub fn main(cli: ConsoleCli) -> Exit {
-    match console(cli) {
+pub fn main(cli: ConsoleCli, env: &Env) -> Exit {
+    match console(cli, env) {
         // The original's messages, as they were: no `error:` prefix.
         Err(e @ (Error::Usage(_) | Error::Rejected(_) | Error::Transport(_))) => {
             super::output::stderr(&format!("{e}\n"));
@@ -40,9 +42,9 @@ pub fn main(cli: ConsoleCli) -> Exit {
     }
 }
 
-fn console(cli: ConsoleCli) -> Result<Exit, Error> {
-    let profile = settings::load_profile(cli.config.as_deref(), &cli.section)?;
-    if profile.address.is_none() {
+fn console(cli: ConsoleCli, env: &Env) -> Result<Exit, Error> {
+    let profile = settings::load_profile(cli.config.as_deref(), &cli.section, env)?;
+    if !profile.layer.has(Key::Url) {
         return Err(Error::Usage(format!("No option 'address' in section: '{}'", cli.section)));
     }
     let params = match (&cli.params, std::io::stdin().is_terminal()) {
@@ -50,8 +52,9 @@ fn console(cli: ConsoleCli) -> Result<Exit, Error> {
         (None, false) => super::call::params_text(Some("-"))?,
         (None, true) => super::call::params_text(None)?,
     };
-    let implied =
-        Layer { protocol: profile.implied_protocol().map(|p| Setting::new(p, Origin::Default)), ..Layer::default() };
-    let settings = settings::resolve(profile.layer().over(implied), Mode::Run)?;
-    super::call::call_with(&settings.connection, &cli.method, params, cli.verbose)
+    let verbose = super::outputs::Outputs::new(&cli.settings.layer, env).verbose;
+    // The section's values, and a key or secret file given here.
+    let sources = Sources { flags: cli.settings.layer, profile, env: Layer::default() };
+    let settings = sources.settle(&Layer::default(), Mode::Run)?;
+    super::call::call_with(&settings.connection, &cli.method, params, verbose)
 }

@@ -4,15 +4,24 @@
 //! and the `-v` log are run-event listeners.
 
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use clap::CommandFactory;
 
+use crate::diagnostic::{self, Problem};
 use crate::executor::{Event, Listener};
-use crate::manifest::{Problem, diagnostic};
 use crate::redact::Secrets;
+use crate::settings::Env;
+
+static NO_COLOR: OnceLock<bool> = OnceLock::new();
+
+/// Takes what output needs from the environment (`NO_COLOR`), once.
+pub fn init(env: &Env) {
+    let _ = NO_COLOR.set(env.no_color());
+}
 
 fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+    NO_COLOR.get().copied().unwrap_or(false)
 }
 
 pub fn color_stdout() -> bool {
@@ -60,6 +69,29 @@ pub fn completions(shell: clap_complete::Shell) -> String {
         clap_complete::Shell::Bash => script.replace("cent__subcmd__run", "cent__run"),
         _ => script,
     }
+}
+
+/// The manual page of `cent-run` or one of its subcommands, in roff.
+pub fn man(subcommand: Option<&str>) -> Result<crate::exit::Exit, crate::error::Error> {
+    let mut cmd = crate::cli::Cli::command();
+    cmd.build();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => match cmd.find_subcommand(name) {
+            Some(sub) => sub.clone().name(Box::leak(format!("cent-run-{name}").into_boxed_str()) as &str),
+            None => {
+                let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+                return Err(crate::error::Error::Usage(format!(
+                    "no subcommand `{name}` (there are: {})",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out).map_err(|e| crate::error::Error::Usage(e.to_string()))?;
+    write(&String::from_utf8_lossy(&out));
+    Ok(crate::exit::Exit::Ok)
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and the run is long.

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use super::diagnostic::{Problem, Source};
 use super::interpolate;
 use super::yaml::{Node, Span, Value};
+use crate::diagnostic::{Problem, Source};
 
 /// Variables visible to interpolation: `--var` over `vars:` over the environment.
 pub struct Scope<'a> {
@@ -241,37 +241,5 @@ impl<'s> Checker<'s> {
                 Json::Object(out)
             }
         })
-    }
-}
-
-/// Parses `5s`, `500ms`, `1m`, `2h` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
-    let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    (secs.is_finite() && secs > 0.0).then(|| std::time::Duration::from_secs_f64(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5m"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5 parsecs"), None);
-        assert_eq!(parse_duration("0s"), None);
     }
 }

@@ -66,7 +66,7 @@ pub fn command(
                 None => {
                     let p = ck.error(k.span, "unknown method", format!("unknown method `{key}`"));
                     let cands = methods::names().chain(RUNNER_KEYS.iter().copied());
-                    p.help = Some(match super::diagnostic::did_you_mean(&key, cands) {
+                    p.help = Some(match crate::diagnostic::did_you_mean(&key, cands) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "see `cent-run schema` for the methods a manifest accepts".into(),
                     });
@@ -333,7 +333,7 @@ pub fn single(
 ) -> Result<(&'static Method, serde_json::Map<String, serde_json::Value>), Vec<super::Problem>> {
     let Some(m) = methods::lookup(method) else {
         let mut p = super::Problem::error(format!("unknown method `{method}`"));
-        p.help = super::diagnostic::did_you_mean(method, methods::names()).map(|s| format!("did you mean `{s}`?"));
+        p.help = crate::diagnostic::did_you_mean(method, methods::names()).map(|s| format!("did you mean `{s}`?"));
         return Err(vec![p]);
     };
     let m = methods::for_protocol(m, protocol).map_err(|no| vec![super::Problem::error(no.message).help(no.help)])?;

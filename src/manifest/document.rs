@@ -4,22 +4,19 @@
 //! only where no flag or environment value replaces it.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
-use secrecy::SecretString;
-
-use super::check::{Checker, Scope, parse_duration};
+use super::check::{Checker, Scope};
 use super::load::COMMANDS;
 use super::yaml::{Node, Value};
-use super::{LoadOptions, Source, diagnostic};
-use crate::protocol::Protocol;
-use crate::settings::{Layer, Origin, Setting, split_urls};
+use super::{LoadOptions, Source};
+use crate::diagnostic;
+use crate::diagnostic::Problem;
+use crate::settings::table::{self, Def, Kind};
+use crate::settings::value::Refused;
+use crate::settings::{Layer, Origin, Setting, Value as SValue, split_urls};
 
 const TOP_KEYS: &[&str] = &["version", "server", "defaults", "vars", COMMANDS];
-pub(super) const SERVER_KEYS: &[&str] = &["url", "api_key", "secret", "protocol", "timeout", "insecure", "cacert"];
-pub(super) const DEFAULT_KEYS: &[&str] =
-    &["batch_size", "concurrency", "retries", "max_batch_bytes", "rate", "fail_fast", "idempotency"];
 
 type DocParts<'n> = (HashMap<String, String>, Option<&'n Node<'n>>);
 
@@ -61,8 +58,8 @@ pub(super) fn document<'n>(
                 _ => ck.type_error(v, "`version` must be the integer 1", "an integer"),
             },
             "vars" => {}
-            "server" => sec.server(ck, v, &scope, layer),
-            "defaults" => sec.defaults(ck, v, layer),
+            "server" => sec.read(ck, v, table::Section::Server, &scope, layer),
+            "defaults" => sec.read(ck, v, table::Section::Defaults, &scope, layer),
             COMMANDS => match &v.value {
                 Value::Seq(_) => commands = Some(*v),
                 _ => ck.type_error(v, "`commands` must be a list", "a list"),
@@ -122,201 +119,137 @@ impl Section<'_> {
         Origin::Manifest { source: self.source.clone(), span: v.span }
     }
 
-    /// A value given at `v`.
-    fn at<T>(&self, v: &Node, value: T) -> Setting<T> {
-        Setting::new(value, self.origin(v))
-    }
-
-    /// A string setting with `${...}` expanded; an undefined variable makes
-    /// it a broken value (reported only if it is the value used).
-    fn string(&self, ck: &mut Checker, key: &str, v: &Node, scope: &Scope) -> Option<Setting<String>> {
-        let Value::Str(s) = &v.value else {
-            ck.type_error(v, &format!("`{key}` must be a string"), "a string");
-            return None;
-        };
-        Some(match ck.expand(v, s, scope) {
-            Ok(text) => Setting::new(text, self.origin(v)),
-            Err(mut problems) => Setting::broken(problems.remove(0), self.origin(v)),
-        })
-    }
-
-    fn server(&self, ck: &mut Checker, v: &Node, scope: &Scope, out: &mut Layer) {
-        let Some(entries) = ck.entries(v, "`server`") else { return };
+    /// The entries of `server:` or `defaults:`, each read by its row of the
+    /// settings table (kind and limits), into `out`.
+    fn read(&self, ck: &mut Checker, v: &Node, section: table::Section, scope: &Scope, out: &mut Layer) {
+        let Some(entries) = ck.entries(v, &format!("`{}`", section.name())) else { return };
         for (k, val) in entries {
             let key = k.key_text();
-            match key.as_ref() {
-                "url" => {
-                    let urls = match &val.value {
-                        Value::Seq(items) => {
-                            let mut all = Setting::new(Vec::new(), self.origin(val));
-                            for item in items {
-                                match self.string(ck, "an item of `url`", item, scope).map(|s| s.value) {
-                                    Some(Ok(u)) => {
-                                        if let Ok(list) = &mut all.value {
-                                            list.extend(split_urls(&u));
-                                        }
-                                    }
-                                    Some(Err(p)) => all.value = Err(p),
-                                    None => return,
-                                }
-                            }
-                            Some(all)
-                        }
-                        _ => self
-                            .string(ck, "url", val, scope)
-                            .map(|s| Setting { value: s.value.map(|u| split_urls(&u)), from: s.from }),
-                    };
-                    set_once(ck, k, &mut out.urls, urls);
-                }
-                "api_key" | "secret" => {
-                    // Empty means not given: a flag, the environment or a
-                    // profile may supply the credential.
-                    let Some(s) = self.string(ck, &key, val, scope) else { continue };
-                    let s = match s.value {
-                        Ok(text) if text.is_empty() => continue,
-                        Ok(text) => Setting::new(SecretString::from(text), s.from),
-                        Err(p) => Setting { value: Err(p), from: s.from },
-                    };
-                    let slot = if key == "api_key" { &mut out.api_key } else { &mut out.secret };
-                    slot.get_or_insert(s);
-                }
-                "protocol" => {
-                    let Some(s) = self.string(ck, "protocol", val, scope) else { continue };
-                    let p = match s.value {
-                        Ok(text) => match text.parse::<Protocol>() {
-                            Ok(p) => Setting::new(p, s.from),
-                            Err(_) => {
-                                ck.error(val.span, "unknown protocol", format!("unknown protocol `{text}`")).help =
-                                    Some("one of: api (Centrifugo v5/v6), legacy (v2–v4), v1 (HMAC-signed)".into());
-                                continue;
-                            }
-                        },
-                        Err(p) => Setting { value: Err(p), from: s.from },
-                    };
-                    set_once(ck, k, &mut out.protocol, Some(p));
-                }
-                "timeout" => {
-                    let d = match &val.value {
-                        Value::Int(i) if *i > 0 => Some(Setting::new(Duration::from_secs(*i as u64), self.origin(val))),
-                        Value::Str(_) => match self.string(ck, "timeout", val, scope) {
-                            Some(Setting { value: Ok(text), from }) => {
-                                parse_duration(&text).map(|d| Setting::new(d, from))
-                            }
-                            Some(broken) => Some(Setting { value: Err(broken.value.unwrap_err()), from: broken.from }),
-                            None => continue,
-                        },
-                        _ => None,
-                    };
-                    if d.is_none() {
-                        ck.error(
-                            val.span,
-                            "not a duration",
-                            "`timeout` must be a positive duration like `5s` or `500ms`",
-                        );
-                    }
-                    set_once(ck, k, &mut out.timeout, d);
-                }
-                "insecure" => match val.value {
-                    Value::Bool(b) => set_once(ck, k, &mut out.insecure, Some(Setting::new(b, self.origin(val)))),
-                    _ => ck.type_error(val, "`insecure` must be a boolean", "a boolean"),
-                },
-                "cacert" => {
-                    let path = self
-                        .string(ck, "cacert", val, scope)
-                        .map(|s| Setting { value: s.value.map(|p| self.dir.join(p)), from: s.from });
-                    set_once::<PathBuf>(ck, k, &mut out.cacert, path);
-                }
-                other => unknown_key(ck, k, other, Some("server"), SERVER_KEYS),
+            let Some(def) = table::in_section(section, &key) else {
+                let known: Vec<&str> = table::section_keys(section).collect();
+                unknown_key(ck, k, &key, Some(section.name()), &known);
+                continue;
+            };
+            if let Some(setting) = self.value(ck, def, val, scope) {
+                set_once(ck, k, def.key, out, setting);
             }
         }
     }
 
-    fn defaults(&self, ck: &mut Checker, v: &Node, out: &mut Layer) {
-        let Some(entries) = ck.entries(v, "`defaults`") else { return };
-        for (k, val) in entries {
-            let key = k.key_text();
-            let whole = |ck: &mut Checker, min: u64| match val.value {
-                Value::Int(i) if i >= min as i64 => Some(i as u64),
-                Value::Int(i) => {
-                    ck.error(
-                        val.span,
-                        &format!("must be ≥ {min}"),
-                        format!("`{key}` must be at least {min}, found {i}"),
-                    );
-                    None
-                }
-                _ => {
-                    ck.type_error(val, &format!("`{key}` must be an integer ≥ {min}"), "an integer");
-                    None
-                }
+    /// One value by its row. A string may use `${...}`; an undefined
+    /// variable makes it a broken value, reported only where no other
+    /// source replaces it. `None`: reported here, or empty (not given).
+    fn value(&self, ck: &mut Checker, def: &Def, v: &Node, scope: &Scope) -> Option<Setting> {
+        let from = self.origin(v);
+        let what = def.manifest_path().unwrap_or_default();
+        let refused = |ck: &mut Checker, r: Refused| {
+            let label = match def.kind {
+                Kind::Int { min, .. } => format!("must be ≥ {min}"),
+                Kind::Positive => "must be > 0".into(),
+                Kind::Duration => "not a duration".into(),
+                Kind::Protocol => "unknown protocol".into(),
+                _ => "not allowed".into(),
             };
-            let flag = |ck: &mut Checker| match val.value {
-                Value::Bool(b) => Some(b),
-                _ => {
-                    ck.type_error(val, &format!("`{key}` must be a boolean"), "a boolean");
-                    None
-                }
-            };
-            match key.as_ref() {
-                "batch_size" => {
-                    let v = whole(ck, 1).map(|n| self.at(val, n as usize));
-                    set_once(ck, k, &mut out.batch_size, v)
-                }
-                "concurrency" => {
-                    let v = whole(ck, 1).map(|n| self.at(val, n as usize));
-                    set_once(ck, k, &mut out.concurrency, v)
-                }
-                "retries" => {
-                    let v = whole(ck, 0).map(|n| self.at(val, n.min(u32::MAX as u64) as u32));
-                    set_once(ck, k, &mut out.retries, v)
-                }
-                "max_batch_bytes" => {
-                    let v = whole(ck, 1024).map(|n| self.at(val, n as usize));
-                    set_once(ck, k, &mut out.max_batch_bytes, v)
-                }
-                "rate" => {
-                    let r = match val.value {
-                        Value::Int(i) if i > 0 => Some(i as f64),
-                        Value::Float(f) if f > 0.0 && f.is_finite() => Some(f),
-                        Value::Int(_) | Value::Float(_) => {
-                            ck.error(
-                                val.span,
-                                "must be > 0",
-                                format!("`rate` must be a positive number, found {}", val.key_text()),
-                            );
-                            None
-                        }
-                        _ => {
-                            ck.type_error(val, "`rate` must be a positive number (commands per second)", "a number");
-                            None
-                        }
-                    };
-                    set_once(ck, k, &mut out.rate, r.map(|r| self.at(val, r)));
-                }
-                "fail_fast" => {
-                    let v = flag(ck).map(|b| self.at(val, b));
-                    set_once(ck, k, &mut out.fail_fast, v)
-                }
-                "idempotency" => {
-                    let v = flag(ck).map(|b| self.at(val, b));
-                    set_once(ck, k, &mut out.idempotency, v)
-                }
-                other => unknown_key(ck, k, other, Some("defaults"), DEFAULT_KEYS),
+            let sep = if r.message.starts_with("must") { " " } else { ": " };
+            let p = ck.error(v.span, &label, format!("`{what}`{sep}{}", r.message));
+            p.help = r.hint;
+        };
+        let text = |ck: &mut Checker, node: &Node| -> Option<Result<String, Problem>> {
+            let Value::Str(s) = &node.value else { return None };
+            Some(ck.expand(node, s, scope).map_err(|mut problems| problems.remove(0)))
+        };
+        match (def.kind, &v.value) {
+            (Kind::Switch(_), Value::Bool(b)) => {
+                // `--no-idempotency` sets false; in a manifest the key says what it means.
+                Some(Setting::new(SValue::Bool(*b), from))
             }
+            (Kind::Int { .. }, Value::Int(i)) => {
+                match u64::try_from(*i).map_err(|_| ()).and_then(|n| def.check_int(n).map(|()| n).map_err(|_| ())) {
+                    Ok(n) => Some(Setting::new(SValue::Int(n), from)),
+                    Err(()) => {
+                        let min = match def.kind {
+                            Kind::Int { min, .. } => min,
+                            _ => 0,
+                        };
+                        let r = u64::try_from(*i).ok().map_or_else(
+                            || Refused { message: format!("must be at least {min}, found {i}"), hint: None },
+                            |n| def.check_int(n).unwrap_err(),
+                        );
+                        refused(ck, r);
+                        None
+                    }
+                }
+            }
+            // A number for a duration: refused with the hint to add a unit.
+            (Kind::Positive | Kind::Duration, Value::Int(_) | Value::Float(_)) => match def.parse(&v.key_text()) {
+                Ok(x) => Some(Setting::new(x, from)),
+                Err(r) => {
+                    refused(ck, r);
+                    None
+                }
+            },
+            (Kind::Urls, Value::Seq(items)) => {
+                let mut all = Vec::new();
+                for item in items {
+                    match text(ck, item) {
+                        Some(Ok(u)) => all.extend(split_urls(&u)),
+                        Some(Err(p)) => return Some(Setting::broken(p, from)),
+                        None => {
+                            ck.type_error(item, "an item of `server.url` must be a string", "a string");
+                            return None;
+                        }
+                    }
+                }
+                Some(Setting::new(SValue::Urls(all), from))
+            }
+            (Kind::Switch(_) | Kind::Int { .. } | Kind::Positive, _) => {
+                let (msg, kind) = match def.kind {
+                    Kind::Switch(_) => ("a boolean", "a boolean"),
+                    Kind::Int { .. } => ("an integer", "an integer"),
+                    _ => ("a positive number", "a number"),
+                };
+                ck.type_error(v, &format!("`{what}` must be {msg}"), kind);
+                None
+            }
+            _ => match text(ck, v) {
+                None => {
+                    ck.type_error(v, &format!("`{what}` must be a string"), "a string");
+                    None
+                }
+                Some(Err(p)) => Some(Setting::broken(p, from)),
+                // Empty means not given: a flag, the environment or a profile may supply it.
+                Some(Ok(t)) if t.is_empty() && def.kind == Kind::Secret => None,
+                Some(Ok(t)) => match def.parse(&t) {
+                    Ok(SValue::Path(p)) => Some(Setting::new(SValue::Path(self.dir.join(p)), from)),
+                    Ok(x) => Some(Setting::new(x, from)),
+                    Err(r) => {
+                        refused(ck, r);
+                        None
+                    }
+                },
+            },
         }
     }
 }
 
 /// Sets a layer value unless an earlier manifest set it; a different value
 /// from a later manifest is an error (broken values never conflict).
-fn set_once<T: PartialEq>(ck: &mut Checker, k: &Node, slot: &mut Option<Setting<T>>, value: Option<Setting<T>>) {
-    let Some(value) = value else { return };
-    match slot {
-        Some(Setting { value: Ok(existing), .. }) if value.value.as_ref().is_ok_and(|v| v != existing) => {
+fn set_once(ck: &mut Checker, k: &Node, key: table::Key, out: &mut Layer, value: Setting) {
+    match out.get(key) {
+        Some(Setting { value: Ok(existing), .. }) if value.value.as_ref().is_ok_and(|v| !same(v, existing)) => {
             ck.error(k.span, "conflict", format!("`{}` differs from an earlier manifest of this run", k.key_text()))
                 .help = Some("manifests run together share one server and one set of defaults".into());
         }
         Some(_) => {}
-        None => *slot = Some(value),
+        None => out.set(key, value),
+    }
+}
+
+/// Two settings' values are the same (secrets compared by their text).
+fn same(a: &SValue, b: &SValue) -> bool {
+    use secrecy::ExposeSecret;
+    match (a, b) {
+        (SValue::Secret(x), SValue::Secret(y)) => x.expose_secret() == y.expose_secret(),
+        _ => format!("{a:?}") == format!("{b:?}"),
     }
 }

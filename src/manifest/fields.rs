@@ -8,8 +8,8 @@ use base64::Engine;
 use serde_json::{Map, Value as Json};
 
 use super::check::{Checker, Scope};
-use super::diagnostic::did_you_mean;
 use super::yaml::{Node, Value};
+use crate::diagnostic::did_you_mean;
 use crate::methods::{MAX_CHANNEL_BYTES, Method, Rule, Ty};
 use crate::protocol::Protocol;
 

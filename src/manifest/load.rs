@@ -150,9 +150,17 @@ pub(super) fn validate(
     (Ok(Manifest { sources, settings: layer, commands: std::sync::Arc::new(commands), warnings, protocol }), parts)
 }
 
+/// The protocol a layer sets.
+fn protocol_of(layer: &Layer) -> Option<Protocol> {
+    match layer.value(crate::settings::Key::Protocol) {
+        Some(crate::settings::Value::Protocol(p)) => Some(*p),
+        _ => None,
+    }
+}
+
 /// `--protocol` or the profile's, else the manifests', else what the profile implies, else `api`.
 fn final_protocol(opts: &LoadOptions, layer: &Layer) -> Protocol {
-    let manifest = layer.protocol.as_ref().and_then(|s| s.value.as_ref().ok().copied());
+    let manifest = protocol_of(layer);
     opts.protocol.or(manifest).or(opts.fallback_protocol).unwrap_or_default()
 }
 
@@ -191,7 +199,7 @@ fn validate_in_parts(
         STDIN => PathBuf::new(),
         name => Path::new(name).parent().map(Path::to_path_buf).unwrap_or_default(),
     };
-    let earlier = layer.protocol.as_ref().and_then(|s| s.value.as_ref().ok().copied());
+    let earlier = protocol_of(layer);
     let sink = Items { source, opts, dir: &dir, manifest: i, earlier, forced };
     let (root, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
         Ok(parsed) => parsed,

@@ -6,10 +6,9 @@
 
 use serde_json::{Map, Value as Json, json};
 
-#[cfg(test)]
-use super::document::{DEFAULT_KEYS, SERVER_KEYS};
 use crate::methods::{self, Field, METHODS, Method, Rule, Ty};
 use crate::protocol::Protocol;
+use crate::settings::table::{self, Kind, Section};
 
 fn ty(t: Ty) -> Json {
     match t {
@@ -122,25 +121,36 @@ fn items(def: &str) -> Json {
     json!({"properties": {"commands": {"items": {"$ref": format!("#/$defs/{def}")}}}})
 }
 
+/// A setting's value in a manifest, by its kind and limits (the settings table).
+fn setting(kind: Kind, help: &str) -> Json {
+    let mut s = match kind {
+        Kind::Switch(_) => json!({"type": "boolean"}),
+        Kind::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+        Kind::Positive => json!({"type": "number", "exclusiveMinimum": 0}),
+        Kind::Duration => json!({"$ref": "#/$defs/duration"}),
+        Kind::Urls => json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+        Kind::Protocol => json!({"enum": Protocol::SPELLINGS.iter().map(|(n, _)| *n).collect::<Vec<_>>()}),
+        Kind::Choice(words) => json!({"enum": words}),
+        _ => json!({"type": "string"}),
+    };
+    s["description"] = Json::String(help.to_owned());
+    s
+}
+
+/// The keys of `server:` or `defaults:`, from the settings table.
+fn section(section: Section) -> Json {
+    let props: Map<String, Json> = table::TABLE
+        .iter()
+        .filter(|d| d.section == Some(section))
+        .map(|d| (d.name.to_owned(), setting(d.kind, d.help)))
+        .collect();
+    Json::Object(props)
+}
+
 /// JSON Schema (draft 2020-12) of a manifest.
 pub fn schema() -> Json {
-    let str_or_list = json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]});
-    let server = json!({
-        "url": str_or_list, "api_key": {"type": "string"}, "secret": {"type": "string"},
-        "protocol": {"enum": Protocol::SPELLINGS.iter().map(|(n, _)| *n).collect::<Vec<_>>()},
-        "timeout": {"type": ["string", "integer"]},
-        "insecure": {"type": "boolean"},
-        "cacert": {"type": "string"}
-    });
-    let defaults = json!({
-        "batch_size": {"type": "integer", "minimum": 1},
-        "concurrency": {"type": "integer", "minimum": 1},
-        "retries": {"type": "integer", "minimum": 0},
-        "max_batch_bytes": {"type": "integer", "minimum": 1024},
-        "rate": {"type": "number", "exclusiveMinimum": 0},
-        "fail_fast": {"type": "boolean"},
-        "idempotency": {"type": "boolean"}
-    });
+    let server = section(Section::Server);
+    let defaults = section(Section::Defaults);
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "cent-run manifest",
@@ -201,11 +211,10 @@ mod tests {
     #[test]
     fn every_key_validation_knows_is_in_the_schema() {
         let s = schema();
-        for k in SERVER_KEYS {
-            assert!(s["properties"]["server"]["properties"].get(k).is_some(), "server.{k}");
-        }
-        for k in DEFAULT_KEYS {
-            assert!(s["properties"]["defaults"]["properties"].get(k).is_some(), "defaults.{k}");
+        for d in table::TABLE {
+            if let Some(sec) = d.section {
+                assert!(s["properties"][sec.name()]["properties"].get(d.name).is_some(), "{}", d.name);
+            }
         }
         let v1 = s["$defs"]["command_v1"]["oneOf"].as_array().unwrap().len();
         assert_eq!(v1, methods::on(Protocol::V1).count() + 2, "v1 methods, `info` and the `wait` step");

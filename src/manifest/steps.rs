@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::check::{Checker, Scope, parse_duration};
-use super::diagnostic::did_you_mean;
+use super::check::{Checker, Scope};
 use super::yaml::{Node, Value};
+use crate::diagnostic::did_you_mean;
 
 /// A dot path into a command's result (`publications.0.data.title`):
 /// object keys, and numbers that index arrays.
@@ -172,31 +172,32 @@ pub fn substitute(value: &mut Json, saved: &HashMap<String, Json>) {
     }
 }
 
-/// A duration (`${VAR}` allowed); `zero_ok` for `wait: 0s` (a barrier only).
+/// A duration in Go's form (`${VAR}` allowed); `zero_ok` for `wait: 0s`
+/// (a barrier only), else it must be positive. A bare number is refused
+/// with a hint to add a unit.
 pub(super) fn duration(ck: &mut Checker, v: &Node, what: &str, zero_ok: bool, scope: &Scope) -> Option<Duration> {
     let text = match &v.value {
         Value::Str(s) => ck.interpolate(v, s, &scope.without_saved())?,
-        Value::Int(i) if *i >= 0 => format!("{i}s"),
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) => v.key_text().into_owned(),
         _ => {
-            ck.type_error(v, &format!("`{what}` must be a duration like `5s`, `500ms`, `1m`"), "a duration");
+            ck.type_error(v, &format!("`{what}` must be a duration like `5s`, `500ms`, `1m30s`"), "a duration");
             return None;
         }
     };
-    let d = parse_duration(&text).or_else(|| zero_ok.then(|| zero(&text)).flatten());
-    if d.is_none() {
-        let p = ck.error(v.span, "not a duration", format!("`{what}: {text}` is not a duration"));
-        p.help = Some(
-            if zero_ok { "e.g. `5s`, `500ms`, `2m`, or `0s` for a barrier only" } else { "e.g. `5s`, `500ms`, `2m`" }
-                .into(),
-        );
+    let parsed = if zero_ok { crate::duration::parse(&text) } else { crate::duration::parse_positive(&text) };
+    match parsed {
+        Ok(d) => Some(d),
+        Err(e) => {
+            let label = if e.message.contains("positive") { "must be positive" } else { "not a duration" };
+            let p = ck.error(v.span, label, format!("`{what}`: {}", e.message));
+            p.help = Some(if zero_ok && !e.message.contains("no unit") {
+                format!("{}, or `0s` for a barrier only", e.hint)
+            } else {
+                e.hint
+            });
+            None
+        }
     }
-    d
-}
-
-/// `0`, `0s`, `0ms`...: zero.
-fn zero(text: &str) -> Option<Duration> {
-    let digits = text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    (!digits.is_empty() && digits.chars().all(|c| c == '0' || c == '.')).then_some(Duration::ZERO)
 }
 
 fn path(ck: &mut Checker, node: &Node, text: &str) -> Option<JsonPath> {

@@ -116,7 +116,7 @@ pub fn problems_junit(problems: &[Problem]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::{Source, Span};
+    use crate::diagnostic::{Source, Span};
 
     fn problems() -> Vec<Problem> {
         let src = Source::new("deploy.yaml", "commands:\n  - publsh: {channel: a, data: 1}\n");

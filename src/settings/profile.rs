@@ -1,83 +1,49 @@
 //! `~/.centrc` profiles: the original tool's Python-style INI file, read
-//! unchanged (keys case-insensitive, `[DEFAULT]` inherited, `%%` for `%`).
+//! unchanged (keys case-insensitive, `[DEFAULT]` inherited, `%%` for `%`),
+//! into a settings [`Layer`] by the table's profile keys.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use secrecy::SecretString;
-
-use super::{Layer, Origin, Setting};
+use super::table::{Key, TABLE};
+use super::{Env, Layer, Origin, Setting, Value};
 use crate::protocol::Protocol;
 
-/// A `~/.centrc` section.
-#[derive(Debug, Clone, Default)]
-pub struct Profile {
-    /// The file as the user named it (what messages show).
-    pub file: String,
-    pub name: String,
-    pub address: Option<String>,
-    pub secret: Option<SecretString>,
-    pub api_key: Option<SecretString>,
-    pub protocol: Option<Protocol>,
-    pub timeout: Option<Duration>,
-}
-
 /// Why a profile could not be read.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProfileError {
     #[error("configuration file {path} not found")]
     NotFound { path: String },
-    #[error("Section {section} not found in {path} configuration file")]
-    NoSection { section: String, path: String },
+    #[error("Section {section} not found in {path} configuration file{}", sections_hint(.sections))]
+    NoSection { section: String, path: String, sections: Vec<String> },
     #[error("cannot read {path}: {message}")]
     Unreadable { path: String, message: String },
     #[error("{path} [{section}]: {message}")]
     Invalid { path: String, section: String, message: String },
 }
 
-impl Profile {
-    /// `api_key` means the modern API; only `secret` means v1 (as the original tool).
-    pub fn implied_protocol(&self) -> Option<Protocol> {
-        if self.api_key.is_some() {
-            Some(Protocol::Api)
-        } else if self.secret.is_some() {
-            Some(Protocol::V1)
-        } else {
-            None
-        }
-    }
-
-    /// The profile's values as a settings layer (its implied protocol is
-    /// not in it: that only applies when nothing else names a protocol).
-    pub fn layer(&self) -> Layer {
-        let from = || Origin::Profile { file: self.file.clone(), section: self.name.clone() };
-        Layer {
-            urls: self.address.as_ref().map(|a| Setting::new(vec![a.clone()], from())),
-            api_key: self.api_key.clone().map(|k| Setting::new(k, from())),
-            secret: self.secret.clone().map(|s| Setting::new(s, from())),
-            protocol: self.protocol.map(|p| Setting::new(p, from())),
-            timeout: self.timeout.map(|t| Setting::new(t, from())),
-            ..Layer::default()
-        }
+fn sections_hint(sections: &[String]) -> String {
+    match sections.len() {
+        0 => " (it has no sections)".into(),
+        _ => format!(" (its sections: {})", sections.join(", ")),
     }
 }
 
 /// `~/.centrc`, or `None` when there is no home directory.
-pub fn default_path() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".centrc"))
+fn default_path(env: &Env) -> Option<PathBuf> {
+    env.home().map(|h| PathBuf::from(h).join(".centrc"))
 }
 
 /// Reads one section of a profile file; `path` as the user wrote it (`~/`
 /// expanded), or `None` for `~/.centrc`.
-pub fn load_profile(path: Option<&Path>, section: &str) -> Result<Profile, ProfileError> {
+pub fn load_profile(path: Option<&Path>, section: &str, env: &Env) -> Result<Profile, ProfileError> {
     let (full, shown) = match path {
         Some(p) => match p.to_str().and_then(|s| s.strip_prefix("~/")) {
             Some(rest) => {
-                (default_path().map_or_else(|| p.to_owned(), |h| h.with_file_name(rest)), p.display().to_string())
+                (default_path(env).map_or_else(|| p.to_owned(), |h| h.with_file_name(rest)), p.display().to_string())
             }
             None => (p.to_owned(), p.display().to_string()),
         },
-        None => (default_path().unwrap_or_else(|| ".centrc".into()), "~/.centrc".to_owned()),
+        None => (default_path(env).unwrap_or_else(|| ".centrc".into()), "~/.centrc".to_owned()),
     };
     let text = match std::fs::read_to_string(&full) {
         Ok(t) => t,
@@ -87,13 +53,28 @@ pub fn load_profile(path: Option<&Path>, section: &str) -> Result<Profile, Profi
     parse_profile(&text, &shown, section)
 }
 
-/// Reads one section of a profile file's text; `shown_path` is what messages say.
+/// A `~/.centrc` section.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    /// What the section sets (it counts as flags).
+    pub layer: Layer,
+    /// The protocol the section implies when it names none — an `api_key`
+    /// means `api`, only a `secret` means `v1`, as in the original tool —
+    /// below every other source.
+    pub implied: Layer,
+}
+
+/// Reads one section of a profile file's text; `shown_path` is what
+/// messages say.
 pub fn parse_profile(text: &str, shown_path: &str, section: &str) -> Result<Profile, ProfileError> {
     let mut ini = configparser::ini::Ini::new_cs();
     let map =
         ini.read(text.to_owned()).map_err(|e| ProfileError::Unreadable { path: shown_path.into(), message: e })?;
-    let not_found = || ProfileError::NoSection { section: section.into(), path: shown_path.into() };
-    let sec = map.get(section).ok_or_else(not_found)?;
+    let Some(sec) = map.get(section) else {
+        let mut sections: Vec<String> = map.keys().filter(|k| *k != "DEFAULT" && *k != "default").cloned().collect();
+        sections.sort();
+        return Err(ProfileError::NoSection { section: section.into(), path: shown_path.into(), sections });
+    };
     let defaults = map.get("DEFAULT");
     // Keys are case-insensitive and [DEFAULT] values are inherited, as in Python's configparser.
     let get = |key: &str| -> Option<String> {
@@ -102,35 +83,38 @@ pub fn parse_profile(text: &str, shown_path: &str, section: &str) -> Result<Prof
         };
         find(sec).or_else(|| defaults.and_then(find)).map(|v| v.trim().replace("%%", "%"))
     };
-    let invalid = |message: String| ProfileError::Invalid { path: shown_path.into(), section: section.into(), message };
-    let protocol = match get("protocol") {
-        Some(p) => Some(p.parse::<Protocol>().map_err(invalid)?),
-        None => None,
-    };
-    let timeout = match get("timeout") {
-        Some(t) => Some(
-            t.parse::<f64>()
-                .ok()
-                .filter(|s| *s > 0.0 && s.is_finite())
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| invalid(format!("`timeout = {t}` is not a positive number of seconds")))?,
-        ),
-        None => None,
-    };
-    let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
-    Ok(Profile {
-        file: shown_path.into(),
-        name: section.into(),
-        address: nonempty(get("address")),
-        secret: nonempty(get("secret")).map(SecretString::from),
-        api_key: nonempty(get("api_key")).map(SecretString::from),
-        protocol,
-        timeout,
-    })
+    let from = || Origin::Profile { file: shown_path.into(), section: section.into() };
+    let mut layer = Layer::default();
+    for def in TABLE {
+        let Some(key) = def.profile else { continue };
+        let Some(text) = get(key).filter(|v| !v.is_empty()) else { continue };
+        let value = def.parse_profile(&text).map_err(|e| ProfileError::Invalid {
+            path: shown_path.into(),
+            section: section.into(),
+            message: e.to_string(),
+        })?;
+        layer.set(def.key, Setting::new(value, from()));
+    }
+    let mut implied = Layer::default();
+    if !layer.has(Key::Protocol) {
+        let protocol = if layer.has(Key::ApiKey) {
+            Some(Protocol::Api)
+        } else if layer.has(Key::Secret) {
+            Some(Protocol::V1)
+        } else {
+            None
+        };
+        if let Some(p) = protocol {
+            implied.set(Key::Protocol, Setting::new(Value::Protocol(p), Origin::Default));
+        }
+    }
+    Ok(Profile { layer, implied })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use secrecy::ExposeSecret;
 
     use super::*;
@@ -138,31 +122,38 @@ mod tests {
     const SEED: &str =
         "[bananas]\naddress = http://localhost:8000\nsecret = long-secret-key-for-bananas-project\ntimeout = 5\n";
 
+    fn secret(l: &Layer, k: Key) -> String {
+        match l.value(k) {
+            Some(Value::Secret(s)) => s.expose_secret().to_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn the_seed_example_file_works_unchanged() {
-        let p = parse_profile(SEED, "~/.centrc", "bananas").unwrap();
-        assert_eq!(p.address.as_deref(), Some("http://localhost:8000"));
-        assert_eq!(p.secret.as_ref().unwrap().expose_secret(), "long-secret-key-for-bananas-project");
-        assert_eq!(p.timeout, Some(Duration::from_secs(5)));
-        assert_eq!(p.implied_protocol(), Some(Protocol::V1));
+        let Profile { layer: p, implied } = parse_profile(SEED, "~/.centrc", "bananas").unwrap();
+        assert_eq!(p.value(Key::Url).unwrap().as_list(), ["http://localhost:8000"]);
+        assert_eq!(secret(&p, Key::Secret), "long-secret-key-for-bananas-project");
+        assert!(matches!(p.value(Key::Timeout), Some(Value::Duration(d)) if *d == Duration::from_secs(5)));
+        assert!(matches!(implied.value(Key::Protocol), Some(Value::Protocol(Protocol::V1))));
     }
 
     #[test]
     fn missing_section_and_missing_file_name_what_is_missing() {
         let e = parse_profile(SEED, "~/.centrc", "apples").unwrap_err();
-        assert_eq!(e.to_string(), "Section apples not found in ~/.centrc configuration file");
-        let e = load_profile(Some(Path::new("/nonexistent/centrc")), "apples").unwrap_err();
+        assert_eq!(e.to_string(), "Section apples not found in ~/.centrc configuration file (its sections: bananas)");
+        let e = load_profile(Some(Path::new("/nonexistent/centrc")), "apples", &Env::default()).unwrap_err();
         assert_eq!(e.to_string(), "configuration file /nonexistent/centrc not found");
     }
 
     #[test]
     fn defaults_case_and_percent_like_python_and_a_bad_timeout_is_refused() {
         let text = "[DEFAULT]\ntimeout = 2.5\n[Prod]\nADDRESS = http://h\napi_key = a%%b\\c\"d\n[bad]\ntimeout = x\n";
-        let p = parse_profile(text, "f", "Prod").unwrap();
-        assert_eq!(p.address.as_deref(), Some("http://h"));
-        assert_eq!(p.api_key.as_ref().unwrap().expose_secret(), "a%b\\c\"d");
-        assert_eq!(p.timeout, Some(Duration::from_millis(2500)));
-        assert_eq!(p.implied_protocol(), Some(Protocol::Api));
+        let Profile { layer: p, implied } = parse_profile(text, "f", "Prod").unwrap();
+        assert_eq!(p.value(Key::Url).unwrap().as_list(), ["http://h"]);
+        assert_eq!(secret(&p, Key::ApiKey), "a%b\\c\"d");
+        assert!(matches!(p.value(Key::Timeout), Some(Value::Duration(d)) if *d == Duration::from_millis(2500)));
+        assert!(matches!(implied.value(Key::Protocol), Some(Value::Protocol(Protocol::Api))));
         let e = parse_profile(text, "f", "bad").unwrap_err();
         assert_eq!(e.to_string(), "f [bad]: `timeout = x` is not a positive number of seconds");
     }

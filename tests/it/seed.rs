@@ -49,12 +49,12 @@ fn console_client_with_a_modern_profile() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("102 unknown channel"));
-    // A missing section is named, with the path as given.
+    // A missing section is named, with the path as given and the sections there are.
     let out = cent().args(["nope", "info", "--config"]).arg(&rc).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
-        format!("Section nope not found in {} configuration file", rc.display())
+        format!("Section nope not found in {} configuration file (its sections: prod)", rc.display())
     );
     // ~/.centrc is the default.
     let out = cent().args(["prod", "info"]).env("HOME", dir.path()).output().unwrap();

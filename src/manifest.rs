@@ -12,7 +12,6 @@
 
 mod check;
 mod command;
-pub mod diagnostic;
 mod document;
 #[cfg(test)]
 mod equivalence;
@@ -29,11 +28,10 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value as Json};
 
-pub use check::parse_duration;
+pub use crate::diagnostic::Span;
+pub use crate::diagnostic::{Level, Problem, Source};
 pub use command::single as check_call;
-pub use diagnostic::{Level, Problem, Source};
 pub use load::{Input, load, load_text};
-pub use yaml::Span;
 
 use crate::methods::Method;
 use crate::protocol::Protocol;

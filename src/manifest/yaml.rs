@@ -27,21 +27,7 @@ use std::borrow::Cow;
 
 use granit_parser::{Marker, ScanError};
 
-/// A byte range in the manifest source (`offset`, `len`), as miette wants it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Span {
-    /// Where it starts, in bytes.
-    pub offset: usize,
-    /// How many bytes.
-    pub len: usize,
-}
-
-#[cfg(feature = "cli")]
-impl From<Span> for miette::SourceSpan {
-    fn from(s: Span) -> Self {
-        (s.offset, s.len).into()
-    }
-}
+pub use crate::diagnostic::Span;
 
 /// One YAML node with the span of its text in the source. Strings borrow
 /// from the source where YAML allows (no escapes or folding): no copy.

@@ -1,4 +1,5 @@
-//! Located problems in manifests and how they render.
+//! Located problems and how they render: the ground floor every stage
+//! reports through (manifests, settings, runtime failures).
 //!
 //! Validation collects [`Problem`]s (never stops at the first); this module
 //! turns them into miette diagnostics: `FILE:LINE:COL`, the source line, a
@@ -10,7 +11,21 @@ use std::sync::Arc;
 #[cfg(feature = "cli")]
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
 
-use super::yaml::Span;
+/// A byte range in a source text (`offset`, `len`), as miette wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// Where it starts, in bytes.
+    pub offset: usize,
+    /// How many bytes.
+    pub len: usize,
+}
+
+#[cfg(feature = "cli")]
+impl From<Span> for miette::SourceSpan {
+    fn from(s: Span) -> Self {
+        (s.offset, s.len).into()
+    }
+}
 
 /// A manifest file's text, shared by every problem and command located in it.
 #[derive(Debug, Clone)]

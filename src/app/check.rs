@@ -1,0 +1,38 @@
+//! `check`: the manifests are valid (the problems were found by loading);
+//! say so, as a line or as JSON.
+
+use super::output;
+use super::outputs::{Format, Outputs};
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::manifest::{Manifest, Problem};
+use crate::report;
+
+pub fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Result<Exit, Error> {
+    let (n, m) = (manifest.commands.len(), manifest.sources.len());
+    if outputs.format == Format::Json {
+        let mut text = Vec::new();
+        write_json(&mut text, Some(manifest), warnings);
+        output::write(&String::from_utf8_lossy(&text));
+    } else if !outputs.quiet {
+        output::line(&format!(
+            "ok: {n} command{} in {m} manifest{} ({} protocol)",
+            if n == 1 { "" } else { "s" },
+            if m == 1 { "" } else { "s" },
+            manifest.protocol
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+/// What `check --format json` prints: valid or not, the commands, the problems.
+pub fn write_json(out: &mut Vec<u8>, manifest: Option<&Manifest>, problems: &[Problem]) {
+    let check = report::CheckJson {
+        valid: manifest.is_some(),
+        commands: manifest.map_or(0, |m| m.commands.len()),
+        protocol: manifest.map(|m| m.protocol.as_str()),
+        problems: report::json_problems(problems),
+    };
+    let _ = serde_json::to_writer(&mut *out, &check);
+    out.push(b'\n');
+}

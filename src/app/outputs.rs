@@ -1,0 +1,100 @@
+//! What a run, `check` or `plan` writes and where: the output settings
+//! (format, quiet, report files, verbosity, the state file) read from the
+//! settled flags once, with the environment's GitHub and golden-test switches.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::output;
+use crate::settings::table::Key;
+use crate::settings::{Env, Layer, Value};
+
+/// What stdout shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+/// Where a run's account goes.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    pub format: Format,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub report_json: Option<PathBuf>,
+    pub report_junit: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    /// Under GitHub Actions: annotations, and the step summary file.
+    pub github: bool,
+    pub step_summary: Option<PathBuf>,
+    /// Fixed durations and ids (golden tests).
+    pub deterministic: bool,
+}
+
+impl Outputs {
+    /// The output settings among the flags (they have no other source).
+    pub fn new(flags: &Layer, env: &Env) -> Self {
+        let path = |k| flags.value(k).and_then(Value::as_path).cloned();
+        Outputs {
+            format: match flags.value(Key::Format) {
+                Some(Value::Choice("json")) => Format::Json,
+                _ => Format::Table,
+            },
+            quiet: flags.value(Key::Quiet).and_then(Value::as_bool).unwrap_or(false),
+            verbose: match flags.value(Key::Verbose) {
+                Some(Value::Count(n)) => *n,
+                _ => 0,
+            },
+            report_json: path(Key::ReportJson),
+            report_junit: path(Key::ReportJunit),
+            state: path(Key::State),
+            github: env.github_actions(),
+            step_summary: env.step_summary().map(PathBuf::from),
+            deterministic: env.deterministic(),
+        }
+    }
+
+    /// The report files asked for.
+    pub fn report_files(&self) -> impl Iterator<Item = &PathBuf> {
+        [&self.report_json, &self.report_junit].into_iter().flatten()
+    }
+}
+
+/// Writes a report file atomically: into a temporary file beside it, then
+/// renamed over it, so a reader sees the whole report or none (never an
+/// empty or cut one, whatever stops the process). A failure is said once.
+pub fn write_file(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
+    if let Err(e) = write_atomically(path, fill) {
+        output::error(&format!("cannot write {}: {e}", path.display()));
+    }
+}
+
+fn write_atomically(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&tmp).and_then(|f| {
+        let mut out = std::io::BufWriter::new(f);
+        fill(&mut out)?;
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Whether a report file can be written there (checked before sending:
+/// a path that cannot be written is a bad option, found before anything
+/// is sent). Nothing is left behind.
+pub fn writable(path: &Path) -> std::io::Result<()> {
+    write_atomically(path, &|_| Ok(())).and_then(|()| std::fs::remove_file(path))
+}

@@ -1,0 +1,129 @@
+//! `plan`: the exact requests a run would send — method, URL, headers,
+//! body, secrets as `***` — with the steps between them; no network. And
+//! the warning for a command that alone is over the request size limit.
+
+use super::output;
+use crate::error::Error;
+use crate::executor::{self, RunOptions};
+use crate::exit::Exit;
+use crate::manifest::{self, Manifest};
+use crate::resolve::Settings;
+
+/// A command whose request alone exceeds `--max-batch-bytes` is sent alone,
+/// over the limit a proxy in front of the server may enforce. Its size is
+/// the one the batches are cut by (a derived key included).
+pub fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
+    let plan = executor::Plan::new(m.commands.clone(), m.protocol, &opts.run_id, opts.idempotency);
+    (0..plan.len())
+        .filter(|&i| plan.size(i) > opts.max_batch_bytes)
+        .take(10)
+        .map(|i| {
+            let c = plan.command(i);
+            let p = crate::manifest::Problem::error(format!(
+                "command #{} ({}) is {} bytes, over --max-batch-bytes {}: it is sent alone, in a request over the limit",
+                c.index,
+                c.method.name,
+                plan.size(i),
+                opts.max_batch_bytes
+            ));
+            let src = &m.sources[c.manifest()];
+            p.at(src, crate::manifest::Span { offset: c.offset(), len: 1 }, "this command").warning()
+        })
+        .collect()
+}
+
+pub fn plan(m: &Manifest, settings: &Settings) -> Result<Exit, Error> {
+    let (conn, opts) = (&settings.connection, &settings.run);
+    let client =
+        crate::client::Client::new(conn.client_config(&conn.urls[0])).map_err(|e| Error::Usage(e.to_string()))?;
+    let plan = executor::Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency);
+    let batches = executor::plan_batches(&plan, opts);
+    let secrets = conn.secrets();
+    let mut out = String::new();
+    let requests = batches.iter().filter(|b| !m.commands[b[0]].is_wait()).count();
+    out.push_str(&format!(
+        "# run {}: {} commands in {} requests, protocol {}\n",
+        opts.run_id,
+        plan.len(),
+        requests,
+        conn.protocol
+    ));
+    let mut n = 0;
+    for cmds in &batches {
+        let first = &m.commands[cmds[0]];
+        if let Some(steps) = first.steps.as_ref().filter(|s| s.wait.is_some()) {
+            let pause = crate::duration::show(steps.wait.unwrap_or_default());
+            out.push_str(&format!(
+                "\n# step {} ({}:{}): wait {pause} — every request above is answered first\n",
+                first.index,
+                m.sources[first.manifest()].name,
+                first.line
+            ));
+            continue;
+        }
+        n += 1;
+        out.push_str(&format!("\n# request {n} of {requests}: commands {}\n", describe(m, cmds)));
+        for &c in cmds {
+            // Shown by its index in the whole run (a shard holds a part of it).
+            let cmd = &m.commands[c];
+            if cmd.method.pro {
+                let i = cmd.index;
+                out.push_str(&format!("# command {i} ({}) is PRO-only: an OSS server answers 104\n", cmd.method.name));
+            }
+            out.push_str(&steps_plan(cmd.index(), cmd));
+        }
+        let encoded: Vec<_> = cmds.iter().map(|&c| plan.encoded(c)).collect();
+        let body = crate::protocol::body(conn.protocol, &encoded);
+        let req = client.request(body, true);
+        out.push_str(&format!("POST {}\n", req.url));
+        for (k, v) in &req.headers {
+            out.push_str(&format!("{k}: {v}\n"));
+        }
+        let body = String::from_utf8_lossy(&req.body);
+        out.push_str(&format!("\n{}\n", manifest::steps::shown_placeholders(&secrets.redact(&body))));
+        if out.len() > 1 << 16 {
+            output::write(&out);
+            out.clear();
+        }
+    }
+    output::write(&out);
+    Ok(Exit::Ok)
+}
+
+/// A command's checks, repeats and saves, as plan comments.
+fn steps_plan(c: usize, cmd: &crate::manifest::Command) -> String {
+    let Some(s) = &cmd.steps else { return String::new() };
+    let mut out = String::new();
+    if !s.uses.is_empty() {
+        let names: Vec<String> = s.uses.iter().map(|n| format!("${{{n}}}")).collect();
+        out.push_str(&format!("# command {c} starts after {} are saved, and is filled with them\n", names.join(", ")));
+    }
+    if let Some(u) = &s.until {
+        out.push_str(&format!(
+            "# command {c} is sent every {} until its checks hold, for at most {}\n",
+            crate::duration::show(u.every),
+            crate::duration::show(u.timeout)
+        ));
+    }
+    if let Some((code, at)) = &s.expect_error {
+        out.push_str(&format!("# command {c} expects the server to refuse it with {code} ({at})\n"));
+    }
+    for check in &s.expect {
+        let wanted = manifest::steps::shown_placeholders(&check.wanted.to_string());
+        out.push_str(&format!("# command {c} expects {} {} {wanted} ({})\n", check.path, check.op.as_str(), check.at));
+    }
+    for (name, path) in &s.save {
+        out.push_str(&format!("# command {c} saves ${{{name}}} = result.{path}\n"));
+    }
+    out
+}
+
+fn describe(m: &Manifest, cmds: &[usize]) -> String {
+    cmds.iter()
+        .map(|&c| {
+            let cmd = &m.commands[c];
+            format!("{} ({}:{})", cmd.index, m.sources[cmd.manifest()].name, cmd.line)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
