@@ -53,8 +53,8 @@ fn main(cli: Cli, env: &Env) -> Exit {
             call::call(&method, params.as_deref(), settings.layer, &profile, env)
         }
         Some(Sub::Token(t)) => token::token(t, env),
-        Some(Sub::Schema) => {
-            let schema = crate::manifest::schema::schema();
+        Some(Sub::Schema { report }) => {
+            let schema = if report { crate::report::schema::both() } else { crate::manifest::schema::schema() };
             output::line(&serde_json::to_string_pretty(&schema).expect("schema serialises"));
             Ok(Exit::Ok)
         }

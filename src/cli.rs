@@ -107,8 +107,13 @@ pub enum Sub {
     /// Make and check tokens and signs.
     #[command(subcommand)]
     Token(TokenCmd),
-    /// Print the manifest's JSON Schema (for editors' YAML language servers).
-    Schema,
+    /// Print the manifest's JSON Schema (for editors' YAML language servers), or the reports'.
+    Schema {
+        /// The JSON Schemas of the JSON report (`--report-json`, `--format json`) and of
+        /// `check --format json` instead.
+        #[arg(long)]
+        report: bool,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

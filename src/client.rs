@@ -74,6 +74,7 @@ use serde_json::{Map, Value as Json};
 
 pub use self::error::{ApiError, BroadcastError, ChannelReply, DecodeError, Error, Reply, codes};
 pub use self::transport::{HttpRequest, HttpResponse, ReqwestTransport, Transport, TransportError, TransportErrorKind};
+use crate::methods;
 pub use crate::protocol::Protocol;
 use crate::protocol::{self, Encoded};
 use crate::redact::Secrets;
@@ -169,6 +170,14 @@ impl Client {
     /// must be an absolute `http(s)://` URL with a host.
     pub fn with_transport(config: ClientConfig, transport: Arc<dyn Transport>) -> Result<Self, Error> {
         protocol::check_url(&config.url).map_err(|e| Error::Config(format!("{e} ({})", e.hint)))?;
+        for (what, s) in [("API key", &config.api_key), ("secret", &config.secret)] {
+            if let Some(i) = s.as_ref().and_then(|s| s.expose_secret().chars().position(char::is_control)) {
+                return Err(Error::Config(format!(
+                    "the {what} holds a control character at position {} (a newline read with it?)",
+                    i + 1
+                )));
+            }
+        }
         let secrets = Secrets::new([&config.api_key, &config.secret].into_iter().flatten().map(|s| s.expose_secret()));
         Ok(Client {
             protocol: config.protocol,
@@ -232,29 +241,23 @@ impl Client {
         Sent { request, response, elapsed: started.elapsed() }
     }
 
-    /// One reply per command of an exchange (`methods` in order), with this
-    /// client's secrets kept out of every message and result. `idempotent`:
-    /// sending the commands again cannot apply them twice.
+    /// One reply per command of an exchange (`methods` in order).
+    /// `idempotent`: sending the commands again cannot apply them twice.
+    /// Replies are the server's, unchanged; this client's own key and
+    /// secret are kept out of the transport errors it words.
     pub(crate) fn replies(&self, methods: &[&str], sent: Sent, idempotent: bool) -> Result<Vec<Reply>, Error> {
         let redact = |text: &str| self.secrets.redact(text).into_owned();
+        let url = sent.request.url.clone();
         let response = sent.response.map_err(|mut e| {
             e.message = redact(&e.message);
             Error::transport(e, idempotent)
         })?;
         if response.status != 200 {
-            return Err(Error::transport(TransportError::status(&response, &redact), idempotent));
+            let mut e = TransportError::status(&response, &redact);
+            e.message = format!("{} from {url}", e.message);
+            return Err(Error::transport(e, idempotent));
         }
-        let mut replies =
-            protocol::decode(self.protocol, methods, &response.body).map_err(|e| Error::decode(e, idempotent))?;
-        if !self.secrets.is_empty() {
-            for r in &mut replies {
-                match r {
-                    Ok(result) => self.secrets.redact_json(result),
-                    Err(e) => e.message = self.secrets.redact(&e.message).into_owned(),
-                }
-            }
-        }
-        Ok(replies)
+        protocol::decode(self.protocol, methods, &response.body).map_err(|e| Error::decode(e, idempotent))
     }
 
     /// Sends one command and returns its result. The method and params are
@@ -394,19 +397,25 @@ impl Batch {
     /// required fields are [`Error::Config`]). A method the protocol names
     /// otherwise (`info` is `stats` on v1) is sent by that name.
     pub fn add(&mut self, method: &str, params: impl Serialize) -> Result<&mut Self, Error> {
-        let text =
-            serde_json::to_string(&params).map_err(|e| Error::Config(format!("cannot serialise params: {e}")))?;
-        let source = crate::manifest::Source::new(format!("{method} params"), text);
-        let (m, params) = crate::manifest::check_call(method, &source, self.client.protocol).map_err(|problems| {
-            let all: Vec<String> = problems
-                .iter()
-                .map(|p| match &p.help {
-                    Some(h) => format!("{} ({h})", p.message),
-                    None => p.message.clone(),
-                })
-                .collect();
-            Error::Config(format!("{method}: {}", all.join("; ")))
-        })?;
+        let protocol = self.client.protocol;
+        let Some(m) = methods::lookup(method) else {
+            let near = crate::diagnostic::did_you_mean(method, methods::names());
+            let hint = near.map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+            return Err(Error::Config(format!("unknown method `{method}`{hint}")));
+        };
+        let m =
+            methods::for_protocol(m, protocol).map_err(|no| Error::Config(format!("{} ({})", no.message, no.help)))?;
+        let params = match serde_json::to_value(&params) {
+            Ok(Json::Object(map)) => map,
+            Ok(Json::Null) => Map::new(),
+            Ok(_) => return Err(Error::Config(format!("{method}: params must be a JSON object"))),
+            Err(e) => return Err(Error::Config(format!("cannot serialise params: {e}"))),
+        };
+        let problems: Vec<String> =
+            methods::check::params(m, protocol, &params).into_iter().filter(|p| !p.warning).map(|p| p.text()).collect();
+        if !problems.is_empty() {
+            return Err(Error::Config(format!("{method}: {}", problems.join("; "))));
+        }
         self.idempotent &=
             m.retry.resend_safe(self.client.protocol.has_idempotency() && params.contains_key("idempotency_key"));
         self.commands.push(protocol::encode(self.client.protocol, m.name, &params));
@@ -428,16 +437,17 @@ impl Batch {
         self.idempotent
     }
 
-    /// Sends everything added in one request and clears the batch; one
-    /// reply per command, in order.
+    /// Sends everything added in one request; one reply per command, in
+    /// order. The batch is empty afterwards, whatever the outcome: after an
+    /// error, add the commands again to re-send them (an error's
+    /// [`Error::retry_safe`] says whether that can apply any twice).
     pub async fn send(&mut self) -> Result<Vec<Reply>, Error> {
-        let body = protocol::body(self.client.protocol, &self.commands);
-        let methods: Vec<&str> = self.commands.iter().map(|c| c.method).collect();
+        let commands = std::mem::take(&mut self.commands);
+        let idempotent = std::mem::replace(&mut self.idempotent, true);
+        let body = protocol::body(self.client.protocol, &commands);
+        let methods: Vec<&str> = commands.iter().map(|c| c.method).collect();
         let sent = self.client.exchange(body).await;
-        let replies = self.client.replies(&methods, sent, self.idempotent)?;
-        self.commands.clear();
-        self.idempotent = true;
-        Ok(replies)
+        self.client.replies(&methods, sent, idempotent)
     }
 }
 

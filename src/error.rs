@@ -16,9 +16,6 @@ pub enum Error {
     /// The server refused.
     #[error("{0}")]
     Rejected(String),
-    /// The server could not be reached, or its answer was lost.
-    #[error("{0}")]
-    Transport(String),
 }
 
 impl Error {
@@ -26,7 +23,6 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::Usage(_) => Exit::Invalid,
             Error::Rejected(_) => Exit::Rejected,
-            Error::Transport(_) => Exit::Transport,
         }
     }
 }
@@ -58,6 +54,5 @@ mod tests {
         assert_eq!(Error::Invalid(vec![]).exit().code(), 2);
         assert_eq!(Error::Usage("x".into()).exit().code(), 2);
         assert_eq!(Error::Rejected("x".into()).exit().code(), 1);
-        assert_eq!(Error::Transport("x".into()).exit().code(), 3);
     }
 }

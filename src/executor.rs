@@ -24,8 +24,8 @@ use std::time::Duration;
 pub use batch::RetryPolicy;
 pub use events::{Event, Exchange, Fanout, Listener, Recorder};
 use lanes::{BatchLimits, Packer};
-pub use nodes::Nodes;
-pub use outcome::{ChannelOutcome, Outcome, SkipReason, Status, Summary};
+pub use nodes::{NodeFailure, Nodes};
+pub use outcome::{ChannelOutcome, Failure, Outcome, SkipReason, Status, Summary};
 pub use plan::Plan;
 pub use run::execute;
 pub use state::State;
@@ -89,21 +89,22 @@ pub fn new_run_id() -> String {
 }
 
 /// The idempotency key cent-run adds to a command that has none: the run
-/// id, the command's position and a digest of its content, so an unchanged
-/// re-run under the same run id is not applied twice while an edited
-/// command is published.
-pub fn idempotency_key(run_id: &str, index: usize, fingerprint: &str) -> String {
-    format!("cent-run-{run_id}-{index}-{}", &fingerprint[..fingerprint.len().min(KEY_DIGEST)])
+/// id, a digest of the command's content and its occurrence among equal
+/// commands — its identity, the one `--state` records — so an unchanged
+/// re-run under the same run id is not applied twice, an edited command is
+/// published, and inserting or moving other commands changes no key.
+pub fn idempotency_key(run_id: &str, fingerprint: &str, occurrence: usize) -> String {
+    format!("cent-run-{run_id}-{}-{occurrence}", &fingerprint[..fingerprint.len().min(KEY_DIGEST)])
 }
 
-/// Hex digits of the fingerprint a derived key ends with.
+/// Hex digits of the fingerprint a derived key carries.
 const KEY_DIGEST: usize = 12;
 
 /// The length of [`idempotency_key`]'s key, without making it (and hashing
 /// the command): what a batch's byte budget counts.
-pub(crate) fn idempotency_key_len(run_id: &str, index: usize) -> usize {
-    let digits = index.checked_ilog10().unwrap_or(0) as usize + 1;
-    "cent-run-".len() + run_id.len() + 1 + digits + 1 + KEY_DIGEST
+pub(crate) fn idempotency_key_len(run_id: &str, occurrence: usize) -> usize {
+    let digits = occurrence.checked_ilog10().unwrap_or(0) as usize + 1;
+    "cent-run-".len() + run_id.len() + 1 + KEY_DIGEST + 1 + digits
 }
 
 /// Batches as a run would cut them if every request finished in order
@@ -226,7 +227,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let recorder = Arc::new(Recorder::new(plan.len()));
         let nodes = Arc::new(Nodes::one(client, "http://h"));
-        rt.block_on(execute(nodes, plan, &opts, &|_, _| false, rx, recorder.clone()));
+        rt.block_on(execute(nodes, plan, &opts, &|_| false, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();
         let outcomes = recorder.take();
         (outcomes, bodies)
@@ -264,13 +265,14 @@ mod tests {
         assert_eq!(bodies.len(), 2);
         assert!(bodies[1].contains(r#""channels":["b"]"#), "{}", bodies[1]);
         let key = |b: &str| b.split("idempotency_key").nth(1).map(str::to_owned);
-        assert!(key(&bodies[0]).unwrap().starts_with(r#"":"cent-run-r1-0-"#), "{}", bodies[0]);
+        assert!(key(&bodies[0]).unwrap().starts_with(r#"":"cent-run-r1-"#), "{}", bodies[0]);
+        assert!(key(&bodies[0]).unwrap().ends_with(r#"-0"}}],"parallel":false}"#), "{}", bodies[0]);
         assert_eq!(key(&bodies[0]), key(&bodies[1]), "same key on the re-send");
         let o = &outcomes[0];
-        assert_eq!(o.status, Status::Failed, "channel c stays failed (102 is not retried)");
+        assert_eq!(o.status, Status::Failed(Failure::Refused), "channel c stays failed (102 is not retried)");
         assert_eq!(o.attempts, 2);
         let st: Vec<Status> = o.channels().iter().map(|c| c.status).collect();
-        assert_eq!(st, [Status::Ok, Status::Ok, Status::Failed]);
+        assert_eq!(st, [Status::Ok, Status::Ok, Status::Failed(Failure::Refused)]);
     }
 
     #[test]
@@ -312,8 +314,7 @@ mod tests {
         let (outcomes, bodies) =
             run("commands:\n  - rpc: {method: m}\n", Protocol::Api, vec![refused(), refused(), refused(), refused()]);
         assert_eq!(bodies.len(), 4, "never reached the server, so even rpc is retried");
-        assert_eq!(outcomes[0].status, Status::Skipped);
-        assert_eq!(outcomes[0].skip, Some(SkipReason::Transport));
+        assert_eq!(outcomes[0].status, Status::Skipped(SkipReason::Transport));
     }
 
     #[test]
@@ -322,12 +323,12 @@ mod tests {
         let cmds = commands(text, Protocol::Api);
         let p = Plan::new(cmds.clone(), Protocol::Api, "ci-42", true);
         let params = |p: &Plan, i| p.encoded(i).params.into_string();
-        let want = format!(r#""idempotency_key":"cent-run-ci-42-0-{}""#, &p.fingerprint(0)[..12]);
+        let want = format!(r#""idempotency_key":"cent-run-ci-42-{}-0""#, &p.fingerprint(0)[..12]);
         assert!(params(&p, 0).contains(&want), "{}", params(&p, 0));
         assert!(params(&p, 1).ends_with(r#""idempotency_key":"mine"}"#), "{}", params(&p, 1));
         assert!(!params(&p, 2).contains("idempotency_key"));
         // A key's name inside the data is not the command's key.
-        assert!(params(&p, 3).contains(r#""idempotency_key":"cent-run-ci-42-3-"#), "{}", params(&p, 3));
+        assert!(params(&p, 3).contains(r#""idempotency_key":"cent-run-ci-42-"#), "{}", params(&p, 3));
         assert_eq!(p.channels(3), ["a", "b\"c"]);
         assert_eq!((0..4).map(|i| p.idempotent(i)).collect::<Vec<_>>(), [true, true, false, true]);
         // A command's size in the byte budget is its size as sent.
@@ -342,7 +343,7 @@ mod tests {
         let edited =
             Plan::new(commands(&text.replace("data: 1}", "data: 10}"), Protocol::Api), Protocol::Api, "ci-42", true);
         assert_ne!(params(&edited, 0), params(&p, 0));
-        assert!(params(&edited, 0).contains(r#""idempotency_key":"cent-run-ci-42-0-"#));
+        assert!(params(&edited, 0).contains(r#""idempotency_key":"cent-run-ci-42-"#));
         // Without idempotency no key is derived; the manifest's own stays.
         let bare = Plan::new(cmds, Protocol::Api, "ci-42", false);
         assert!(!params(&bare, 0).contains("idempotency_key") && !bare.idempotent(0));

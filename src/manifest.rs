@@ -16,6 +16,8 @@ mod document;
 #[cfg(test)]
 mod equivalence;
 mod fields;
+mod files;
+mod for_each;
 pub mod interpolate;
 mod load;
 pub mod schema;
@@ -31,11 +33,20 @@ use serde_json::{Map, Value as Json};
 pub use crate::diagnostic::Span;
 pub use crate::diagnostic::{Level, Problem, Source};
 pub use command::single as check_call;
+pub use files::read_var_file;
 pub use load::{Input, load, load_text};
 
 use crate::methods::Method;
 use crate::protocol::Protocol;
 use crate::settings::Layer;
+
+impl LoadOptions {
+    /// Options that let `${NAME}` read the process environment (the library
+    /// reads it only when asked to).
+    pub fn from_env() -> Self {
+        LoadOptions { env: crate::settings::Env::read().vars().clone(), ..LoadOptions::default() }
+    }
+}
 
 /// Largest manifest file read (bounded memory on hostile input).
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
@@ -46,6 +57,9 @@ pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Command {
     pub(crate) index: u32,
+    /// Its occurrence among the run's commands of equal content (method and
+    /// params), from 0 — with [`Command::fingerprint`], its identity.
+    pub(crate) occurrence: u32,
     pub(crate) manifest: u32,
     pub(crate) offset: u32,
     pub(crate) line: u32,
@@ -73,6 +87,41 @@ impl Command {
     /// Position after `for_each` expansion, from 0, across all manifests.
     pub fn index(&self) -> usize {
         self.index as usize
+    }
+
+    /// A digest of its content: the method and the params as validated
+    /// (before a derived idempotency key is added). With its
+    /// [`occurrence`](Command::occurrence) it identifies the command across
+    /// edits of the manifest: inserting or moving other commands changes
+    /// neither; editing it makes it another command.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.method.name.as_bytes());
+        h.update([0]);
+        h.update(self.params.as_bytes());
+        hex::encode(&h.finalize()[..12])
+    }
+
+    /// One command given outside a manifest (`call`, the console), its
+    /// params validated: at line 1 of its params' text.
+    pub(crate) fn single(method: &'static Method, params: &Map<String, Json>) -> Command {
+        Command {
+            index: 0,
+            occurrence: 0,
+            manifest: 0,
+            offset: 0,
+            line: 1,
+            name: None,
+            method,
+            params: serde_json::to_string(params).expect("a JSON map always serialises").into_boxed_str(),
+            steps: None,
+        }
+    }
+
+    /// Its occurrence among the run's commands of equal content, from 0.
+    pub fn occurrence(&self) -> usize {
+        self.occurrence as usize
     }
 
     /// Its manifest: an index into [`Manifest::sources`].
@@ -161,6 +210,25 @@ pub struct Target {
     pub idempotency_key: bool,
 }
 
+/// Numbers every command's occurrence among the commands of equal content
+/// (method and params), in run order: the first of several equal publishes
+/// is 0, the next 1. Grouped by a 64-bit hash of the content: commands that
+/// only share a hash share a counter, which shifts numbers but never makes
+/// two commands of equal content one.
+pub(crate) fn number_occurrences(commands: &mut [Command]) {
+    let mut seen: HashMap<u64, u32> = HashMap::with_capacity(commands.len());
+    for c in commands {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in c.method.name.bytes().chain([0]).chain(c.params.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        let n = seen.entry(h).or_insert(0);
+        c.occurrence = *n;
+        *n += 1;
+    }
+}
+
 /// A validated run: every manifest's commands in order.
 #[derive(Debug)]
 pub struct Manifest {
@@ -175,15 +243,33 @@ pub struct Manifest {
     pub warnings: Vec<Problem>,
     /// The protocol the commands were validated for.
     pub protocol: Protocol,
+    /// The environment variables `${NAME}` read (sorted): what a reviewer
+    /// of a manifest from outside wants to see.
+    pub env_reads: Vec<String>,
 }
 
 /// What loading needs from outside the files.
 #[derive(Debug, Default, Clone)]
 pub struct LoadOptions {
-    /// `--var NAME=VALUE`, overriding `vars:`.
+    /// `--var NAME=VALUE`: each value read as a YAML scalar (`5` a number,
+    /// `true` a boolean, `'"5"'` a string), overriding `typed_vars` and the
+    /// manifests' `vars:`. A name that no manifest defines or uses is an error.
     pub vars: HashMap<String, String>,
+    /// Variables with their types (variable files), below `vars`, above `vars:`.
+    pub typed_vars: HashMap<String, serde_json::Value>,
     /// The environment seen by `${NAME}` (an empty variable counts as unset).
+    /// Credentials (`CENTRIFUGO_API_KEY`, `CENTRIFUGO_SECRET`,
+    /// `CENTRIFUGO_TOKEN_SECRET`) never go into a command.
     pub env: HashMap<String, String>,
+    /// `Some(false)`: `${NAME}` never reads `env` (`--no-env`); `None`: as
+    /// the manifests' `defaults: {env: ...}` say (on by default).
+    pub read_env: Option<bool>,
+    /// Variables that hold secrets (in `vars` or `typed_vars`): usable in
+    /// `server:`, never in a command.
+    pub secret_names: std::collections::HashSet<String>,
+    /// Files a manifest names must be inside this folder [default: the
+    /// manifest's own folder; standard input: the current folder].
+    pub file_root: Option<std::path::PathBuf>,
     /// The protocol named by a flag or the profile (wins over the manifest).
     pub protocol: Option<Protocol>,
     /// The protocol a profile implies (loses to the manifest).

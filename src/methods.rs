@@ -1,56 +1,23 @@
-//! The method table: the one home of every fact about a server-API method —
-//! its fields and their types, which fields it needs on which protocol, what
-//! it targets (the lane it joins), whether it writes or only reads, how it
-//! may be retried, whether it takes `data_file`, answers per channel, is
-//! PRO-only, and what the v1 protocol calls it.
+//! The method table: the one home of every fact about a server-API method.
 //!
-//! Validation, the JSON Schema, the executor's lanes and retries, the library
-//! client, `cent-run call` and the `cent` console all read this table; no
-//! other code compares method names. Facts from Centrifugo v6.9.1
-//! `internal/apiproto/api.proto` and the v1.8.0 server.
+//! What a request and a reply hold — every field's name, type, nesting and
+//! integer range — is Centrifugo's own definition, `methods/api.proto`
+//! (6.9.1, verbatim; `methods/v1.proto` for 1.x servers), read by
+//! [`proto`]. This table adds what that file does not say: the fields a
+//! method needs as the server's handlers enforce them (and where cent-run is
+//! deliberately stricter, with why), what it targets (the lane it joins),
+//! whether it writes or only reads, how it may be retried, whether it takes
+//! `data_file`, answers per channel, is PRO-only, and what the v1 protocol
+//! calls it. [`check`] validates params against both; validation, the JSON
+//! Schema, the executor's lanes and retries, the library client, `call` and
+//! the `cent` console read them, and no other code compares method names.
+
+pub mod check;
+pub mod proto;
+pub mod replies;
 
 use crate::protocol::Protocol;
-
-/// The type a field must have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
-    Str,
-    /// A channel name: not empty, at most [`MAX_CHANNEL_BYTES`].
-    Channel,
-    /// A channel name where empty means "every channel" (v1 `unsubscribe`).
-    ChannelOrAll,
-    /// A list of channel names.
-    Channels,
-    Bool,
-    /// Signed integer (i32/i64 in the proto).
-    Int,
-    /// Unsigned integer (u32/u64 in the proto).
-    UInt,
-    /// Any JSON value, sent verbatim (proto `bytes` fields: data, info...).
-    Json,
-    /// A standard base64 string (with padding), checked at validation time.
-    B64,
-    StrList,
-    /// A mapping of string to string (publication tags).
-    StrMap,
-    /// A nested object with its own fields.
-    Obj(&'static [Field]),
-    /// One of a fixed set of strings.
-    Enum(&'static [&'static str]),
-}
-
-/// Longest channel name Centrifugo accepts by default (`channel.max_length`).
-pub const MAX_CHANNEL_BYTES: usize = 255;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
-    pub name: &'static str,
-    pub ty: Ty,
-}
-
-const fn f(name: &'static str, ty: Ty) -> Field {
-    Field { name, ty }
-}
+use proto::{Message, Scalar};
 
 /// What a command acts on; commands sharing a target keep manifest order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,29 +83,46 @@ impl Protocols {
 }
 
 /// Something a command's params must satisfy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Rule {
-    /// The field is given (the server decides about an empty value).
-    Present(&'static str),
     /// The field is given and not empty (string, list) or zero.
     NonEmpty(&'static str),
+    /// Every item of the list is a non-empty string.
+    NonEmptyItems(&'static str),
     /// At least one of the fields is given.
     AnyPresent(&'static [&'static str]),
     /// At least one of the fields is given and not empty.
     AnyNonEmpty(&'static [&'static str]),
     /// The field is a number above zero.
     Positive(&'static str),
+    /// A rule on several fields: `None` when it holds, else the field to
+    /// point at and what is wrong.
+    Check(ParamsCheck),
 }
 
-/// A rule and the protocols it holds on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A check over a command's params: the field to point at and what is wrong.
+pub type ParamsCheck = fn(&serde_json::Map<String, serde_json::Value>) -> Option<(&'static str, &'static str)>;
+
+/// A rule, the protocols it holds on, and why cent-run demands it when the
+/// server does not (`None`: the server's own rule).
+#[derive(Debug, Clone, Copy)]
 pub struct Requirement {
     pub rule: Rule,
     pub on: Protocols,
+    pub stricter: Option<&'static str>,
 }
 
 const fn req(rule: Rule) -> Requirement {
-    Requirement { rule, on: Protocols::ALL }
+    Requirement { rule, on: Protocols::ALL, stricter: None }
+}
+
+const fn req_on(rule: Rule, on: Protocols) -> Requirement {
+    Requirement { rule, on, stricter: None }
+}
+
+/// A rule the server does not have: cent-run's own, for the reason given.
+const fn stricter(rule: Rule, on: Protocols, why: &'static str) -> Requirement {
+    Requirement { rule, on, stricter: Some(why) }
 }
 
 /// A warning for a command that is valid but probably not what was meant.
@@ -154,7 +138,6 @@ pub struct Caveat {
 #[derive(Debug, Clone, Copy)]
 pub struct Method {
     pub name: &'static str,
-    pub fields: &'static [Field],
     pub required: &'static [Requirement],
     pub target: TargetKind,
     pub access: Access,
@@ -169,6 +152,8 @@ pub struct Method {
     pub on: Protocols,
     /// What the v1 protocol calls this method, when it has another name.
     pub v1_name: Option<&'static str>,
+    /// The v1 request and reply messages (in `v1.proto`).
+    pub v1: Option<(&'static str, &'static str)>,
     pub caveat: Option<Caveat>,
 }
 
@@ -177,122 +162,83 @@ impl Method {
         self.access == Access::Read
     }
 
-    /// Free-form PRO methods: any mapping is accepted and passed through.
-    pub fn freeform(&self) -> bool {
-        self.pro && self.fields.is_empty()
-    }
-
-    pub fn field(&self, name: &str) -> Option<&'static Field> {
-        self.fields.iter().find(|f| f.name == name)
-    }
-
     /// The requirements that hold on `protocol`.
-    pub fn requirements(&self, protocol: Protocol) -> impl Iterator<Item = &'static Rule> {
-        self.required.iter().filter(move |r| r.on.has(protocol)).map(|r| &r.rule)
+    pub fn requirements(&self, protocol: Protocol) -> impl Iterator<Item = &'static Requirement> {
+        self.required.iter().filter(move |r| r.on.has(protocol))
+    }
+
+    /// The request message of this method on `protocol`.
+    pub fn request(&self, protocol: Protocol) -> &'static Message {
+        self.message(protocol, "Command", |v1| v1.0)
+    }
+
+    /// The reply (result) message of this method on `protocol`.
+    pub fn result(&self, protocol: Protocol) -> &'static Message {
+        self.message(protocol, "Reply", |v1| v1.1)
+    }
+
+    fn message(
+        &self,
+        protocol: Protocol,
+        of: &str,
+        v1: fn((&'static str, &'static str)) -> &'static str,
+    ) -> &'static Message {
+        let s = proto::schema();
+        let name = match (protocol, self.v1) {
+            (Protocol::V1, Some(pair)) => v1(pair),
+            _ => match s.message(of).and_then(|m| m.field(self.name)).map(|f| f.ty) {
+                Some(Scalar::Message(name)) => name,
+                _ => "V1Empty",
+            },
+        };
+        s.message(name).expect("the table names defined messages")
+    }
+
+    /// Whether `field` of `message` is served only by Centrifugo PRO.
+    pub fn pro_field(message: &str, field: &str) -> bool {
+        PRO_FIELDS.contains(&(message, field))
     }
 }
 
-const DATA: Field = f("data", Ty::Json);
-const B64DATA: Field = f("b64data", Ty::B64);
-const SKIP_HISTORY: Field = f("skip_history", Ty::Bool);
-const TAGS: Field = f("tags", Ty::StrMap);
-const IDEMPOTENCY_KEY: Field = f("idempotency_key", Ty::Str);
-const DELTA: Field = f("delta", Ty::Bool);
-const VERSION: Field = f("version", Ty::UInt);
-const VERSION_EPOCH: Field = f("version_epoch", Ty::Str);
+/// Fields the open-source server parses and ignores (api.proto: "PRO only").
+pub const PRO_FIELDS: &[(&str, &str)] = &[
+    ("SubscribeRequest", "label_filter"),
+    ("SubscribeRequest", "all_users"),
+    ("UnsubscribeRequest", "label_filter"),
+    ("UnsubscribeRequest", "all_users"),
+    ("DisconnectRequest", "label_filter"),
+    ("DisconnectRequest", "all_users"),
+    ("RefreshRequest", "label_filter"),
+    ("RefreshRequest", "all_users"),
+    ("ConnectionsRequest", "label_filter"),
+];
 
-const PUBLISH: &[Field] =
-    &[f("channel", Ty::Channel), DATA, B64DATA, SKIP_HISTORY, TAGS, IDEMPOTENCY_KEY, DELTA, VERSION, VERSION_EPOCH];
-const BROADCAST: &[Field] =
-    &[f("channels", Ty::Channels), DATA, B64DATA, SKIP_HISTORY, TAGS, IDEMPOTENCY_KEY, DELTA, VERSION, VERSION_EPOCH];
-const STREAM_POSITION: &[Field] = &[f("offset", Ty::UInt), f("epoch", Ty::Str)];
-const BOOL_VALUE: &[Field] = &[f("value", Ty::Bool)];
-const OVERRIDE: &[Field] = &[
-    f("presence", Ty::Obj(BOOL_VALUE)),
-    f("join_leave", Ty::Obj(BOOL_VALUE)),
-    f("force_recovery", Ty::Obj(BOOL_VALUE)),
-    f("force_positioning", Ty::Obj(BOOL_VALUE)),
-    f("force_push_join_leave", Ty::Obj(BOOL_VALUE)),
-];
-const USER: Field = f("user", Ty::Str);
-const CLIENT: Field = f("client", Ty::Str);
-const SESSION: Field = f("session", Ty::Str);
-const SUBSCRIBE: &[Field] = &[
-    f("channel", Ty::Channel),
-    USER,
-    CLIENT,
-    SESSION,
-    f("expire_at", Ty::Int),
-    f("info", Ty::Json),
-    f("b64info", Ty::B64),
-    DATA,
-    B64DATA,
-    f("recover_since", Ty::Obj(STREAM_POSITION)),
-    f("override", Ty::Obj(OVERRIDE)),
-];
-const UNSUBSCRIBE: &[Field] = &[f("channel", Ty::ChannelOrAll), USER, CLIENT, SESSION];
-const DISCONNECT_OBJ: &[Field] = &[f("code", Ty::UInt), f("reason", Ty::Str)];
-const DISCONNECT: &[Field] =
-    &[USER, CLIENT, SESSION, f("whitelist", Ty::StrList), f("disconnect", Ty::Obj(DISCONNECT_OBJ))];
-const REFRESH: &[Field] =
-    &[USER, CLIENT, SESSION, f("expired", Ty::Bool), f("expire_at", Ty::Int), f("info", Ty::Json)];
-const CHANNEL_ONLY: &[Field] = &[f("channel", Ty::Channel)];
-const HISTORY: &[Field] =
-    &[f("channel", Ty::Channel), f("limit", Ty::Int), f("since", Ty::Obj(STREAM_POSITION)), f("reverse", Ty::Bool)];
-const CHANNELS: &[Field] = &[f("pattern", Ty::Str)];
-const NONE: &[Field] = &[];
-const RPC: &[Field] = &[f("method", Ty::Str), f("params", Ty::Json)];
-const MAP_PUBLISH: &[Field] = &[
-    f("channel", Ty::Channel),
-    f("key", Ty::Str),
-    DATA,
-    B64DATA,
-    TAGS,
-    IDEMPOTENCY_KEY,
-    DELTA,
-    VERSION,
-    VERSION_EPOCH,
-    f("key_mode", Ty::Enum(&["", "if_new", "if_exists"])),
-    f("stream_data", Ty::Json),
-    f("b64stream_data", Ty::B64),
-    f("score", Ty::Int),
-];
-const MAP_REMOVE: &[Field] = &[f("channel", Ty::Channel), f("key", Ty::Str), IDEMPOTENCY_KEY];
-const MAP_READ_STATE: &[Field] = &[
-    f("channel", Ty::Channel),
-    f("cursor", Ty::Str),
-    f("limit", Ty::Int),
-    f("key", Ty::Str),
-    f("asc", Ty::Bool),
-    f("revision_offset", Ty::UInt),
-    f("revision_epoch", Ty::Str),
-];
-const MAP_READ_STREAM: &[Field] = &[
-    f("channel", Ty::Channel),
-    f("since_offset", Ty::UInt),
-    f("since_epoch", Ty::Str),
-    f("limit", Ty::Int),
-    f("reverse", Ty::Bool),
-];
-const SHARED_POLL: &[Field] =
-    &[f("channel", Ty::Channel), f("key", Ty::Str), VERSION, f("epoch", Ty::Str), DATA, B64DATA];
-// PRO-only request shapes (api.proto); accepted so plans can carry them.
-const USERS: &[Field] = &[f("users", Ty::StrList)];
-const CONNECTIONS: &[Field] = &[USER, f("expression", Ty::Str)];
-const UPDATE_USER_STATUS: &[Field] = &[f("users", Ty::StrList), f("state", Ty::Str)];
-const BLOCK_USER: &[Field] = &[USER, f("expire_at", Ty::Int)];
-const UNBLOCK_USER: &[Field] = &[USER];
-const REVOKE_TOKEN: &[Field] = &[f("uid", Ty::Str), f("expire_at", Ty::Int)];
-const INVALIDATE_USER_TOKENS: &[Field] =
-    &[USER, f("expire_at", Ty::Int), f("issued_before", Ty::Int), f("channel", Ty::Channel)];
-const PRO_FREEFORM: &[Field] = &[];
+/// String fields whose values the handlers allow (others are refused with 107).
+pub const ENUMS: &[(&str, &str, &[&str])] = &[("MapPublishRequest", "key_mode", &["", "if_new", "if_exists"])];
 
-use Rule::{AnyNonEmpty, AnyPresent, NonEmpty, Positive, Present};
+/// Fields in the definition that Centrifugo 6.9.1's handlers never read:
+/// sent, and ignored (a warning says so).
+pub const UNREAD_FIELDS: &[(&str, &str)] =
+    &[("MapPublishRequest", "score"), ("MapPublishRequest", "stream_data"), ("MapPublishRequest", "b64stream_data")];
 
-const NEEDS_CHANNEL: &[Requirement] = &[req(Present("channel"))];
-const NEEDS_TARGET: &[Requirement] = &[req(AnyNonEmpty(&["user", "client", "session"]))];
-const NEEDS_DATA: Requirement = req(AnyPresent(&["data", "b64data"]));
+use Rule::{AnyNonEmpty, AnyPresent, Check, NonEmpty, NonEmptyItems, Positive};
+
+const TARGETS: &[&str] = &["user", "client", "session"];
+const NEEDS_CHANNEL: &[Requirement] = &[req(NonEmpty("channel"))];
+const ANONYMOUS: &str = "without user, client or session the server acts on every anonymous connection";
+const NEEDS_TARGET: &[Requirement] =
+    &[stricter(AnyNonEmpty(TARGETS), Protocols::MODERN, ANONYMOUS), req_on(NonEmpty("user"), Protocols::V1)];
+const NEEDS_DATA: Requirement = req_on(AnyPresent(&["data", "b64data"]), Protocols::MODERN);
+const NEEDS_DATA_V1: Requirement = req_on(AnyPresent(&["data"]), Protocols::V1);
 const MAP_KEYED: &[Requirement] = &[req(NonEmpty("channel")), req(NonEmpty("key"))];
+
+/// `reverse` with a `since` at offset 0 is answered with error 100 (api.go:731-738).
+fn reverse_from_zero(p: &serde_json::Map<String, serde_json::Value>) -> Option<(&'static str, &'static str)> {
+    let reverse = p.get("reverse").and_then(|v| v.as_bool()) == Some(true);
+    let zero = p.get("since").and_then(|s| s.get("offset")).is_some_and(|o| o.as_u64() == Some(0))
+        || p.get("since").is_some_and(|s| s.get("offset").is_none());
+    (reverse && zero).then_some(("since", "`reverse` with `since` at offset 0 is refused by the server (error 100)"))
+}
 
 const HISTORY_WITHOUT_LIMIT: Caveat = Caveat {
     unless_any: &["limit", "since"],
@@ -307,7 +253,6 @@ use TargetKind::{Channel, Channels, None as NoTarget, User};
 
 const fn m(
     name: &'static str,
-    fields: &'static [Field],
     required: &'static [Requirement],
     target: TargetKind,
     access: Access,
@@ -315,7 +260,6 @@ const fn m(
 ) -> Method {
     Method {
         name,
-        fields,
         required,
         target,
         access,
@@ -325,12 +269,14 @@ const fn m(
         pro: false,
         on: Protocols::MODERN,
         v1_name: None,
+        v1: None,
         caveat: None,
     }
 }
-/// Also carried by v1 servers.
-const fn v1(mut method: Method) -> Method {
+/// Also carried by v1 servers, with these request and reply messages.
+const fn v1(mut method: Method, request: &'static str, reply: &'static str) -> Method {
     method.on = Protocols::ALL;
+    method.v1 = Some((request, reply));
     method
 }
 /// Takes `data_file`.
@@ -338,103 +284,112 @@ const fn with_data_file(mut method: Method) -> Method {
     method.data_file = true;
     method
 }
-const fn pro(name: &'static str, fields: &'static [Field], target: TargetKind, access: Access) -> Method {
-    Method { pro: true, ..m(name, fields, &[], target, access, Unsafe) }
+const fn pro(name: &'static str, target: TargetKind, access: Access) -> Method {
+    Method { pro: true, ..m(name, &[], target, access, Unsafe) }
 }
 /// Only v1 servers have it.
-const fn v1_only(name: &'static str) -> Method {
-    Method { on: Protocols::V1, ..m(name, NONE, &[], NoTarget, Read, Safe) }
+const fn v1_only(name: &'static str, reply: &'static str) -> Method {
+    Method { on: Protocols::V1, v1: Some(("V1Empty", reply)), ..m(name, &[], NoTarget, Read, Safe) }
 }
 
-/// Every method: the modern API (OSS and PRO) in the order of api.proto,
-/// then the methods only v1 servers have.
+/// Every method: the modern API (OSS and PRO) in the order of api.proto's
+/// `Command`, then the methods only v1 servers have.
 pub static METHODS: &[Method] = &[
-    with_data_file(v1(m("publish", PUBLISH, &[req(Present("channel")), NEEDS_DATA], Channel, Write, Keyed))),
+    with_data_file(v1(
+        m("publish", &[req(NonEmpty("channel")), NEEDS_DATA, NEEDS_DATA_V1], Channel, Write, Keyed),
+        "V1PublishRequest",
+        "V1Empty",
+    )),
     Method {
         per_channel: true,
-        ..with_data_file(v1(m(
-            "broadcast",
-            BROADCAST,
-            &[req(NonEmpty("channels")), NEEDS_DATA],
-            Channels,
-            Write,
-            Keyed,
-        )))
+        ..with_data_file(v1(
+            m(
+                "broadcast",
+                &[req(NonEmpty("channels")), req(NonEmptyItems("channels")), NEEDS_DATA, NEEDS_DATA_V1],
+                Channels,
+                Write,
+                Keyed,
+            ),
+            "V1BroadcastRequest",
+            "V1Empty",
+        ))
     },
-    m(
-        "subscribe",
-        SUBSCRIBE,
-        &[req(Present("channel")), req(AnyNonEmpty(&["user", "client", "session"]))],
-        User,
-        Write,
-        Safe,
+    m("subscribe", NEEDS_CHANNEL, User, Write, Safe),
+    v1(
+        m(
+            "unsubscribe",
+            &[
+                stricter(
+                    NonEmpty("channel"),
+                    Protocols::MODERN,
+                    "without a channel Centrifugo 6 drops the user from every channel and pushes an unsubscribe without a channel that client SDKs cannot handle; use `disconnect` to end all of a user's subscriptions",
+                ),
+                stricter(AnyNonEmpty(TARGETS), Protocols::MODERN, ANONYMOUS),
+                req_on(NonEmpty("user"), Protocols::V1),
+            ],
+            User,
+            Write,
+            Safe,
+        ),
+        "V1UnsubscribeRequest",
+        "V1Empty",
     ),
-    v1(m(
-        "unsubscribe",
-        UNSUBSCRIBE,
-        // Without a channel a v6.9.1 server answers `{}`, drops the user from
-        // every channel, and pushes an unsubscribe without a channel that
-        // client SDKs cannot handle (centrifuge-python fails on it): on
-        // modern servers a channel is required.
-        &[
-            Requirement { rule: NonEmpty("channel"), on: Protocols::MODERN },
-            req(AnyNonEmpty(&["user", "client", "session"])),
-        ],
-        User,
-        Write,
-        Safe,
-    )),
-    v1(m("disconnect", DISCONNECT, NEEDS_TARGET, User, Write, Safe)),
-    m("refresh", REFRESH, NEEDS_TARGET, User, Write, Safe),
-    v1(m("presence", CHANNEL_ONLY, NEEDS_CHANNEL, Channel, Read, Safe)),
-    m("presence_stats", CHANNEL_ONLY, NEEDS_CHANNEL, Channel, Read, Safe),
-    Method { caveat: Some(HISTORY_WITHOUT_LIMIT), ..v1(m("history", HISTORY, NEEDS_CHANNEL, Channel, Read, Safe)) },
-    m("history_remove", CHANNEL_ONLY, NEEDS_CHANNEL, Channel, Write, Safe),
-    v1(m("channels", CHANNELS, &[], NoTarget, Read, Safe)),
-    Method { v1_name: Some("stats"), ..m("info", NONE, &[], NoTarget, Read, Safe) },
-    m("rpc", RPC, &[req(NonEmpty("method"))], NoTarget, Write, Unsafe),
-    m("map_publish", MAP_PUBLISH, MAP_KEYED, Channel, Write, Keyed),
-    m("map_remove", MAP_REMOVE, MAP_KEYED, Channel, Write, Keyed),
-    m("map_read_state", MAP_READ_STATE, NEEDS_CHANNEL, Channel, Read, Safe),
-    m("map_read_stream", MAP_READ_STREAM, NEEDS_CHANNEL, Channel, Read, Safe),
-    m("map_stats", CHANNEL_ONLY, NEEDS_CHANNEL, Channel, Read, Safe),
-    m("map_clear", CHANNEL_ONLY, NEEDS_CHANNEL, Channel, Write, Unsafe),
+    v1(m("disconnect", NEEDS_TARGET, User, Write, Safe), "V1DisconnectRequest", "V1Empty"),
+    v1(m("presence", NEEDS_CHANNEL, Channel, Read, Safe), "V1ChannelRequest", "V1PresenceResult"),
+    m("presence_stats", NEEDS_CHANNEL, Channel, Read, Safe),
+    Method {
+        caveat: Some(HISTORY_WITHOUT_LIMIT),
+        ..v1(
+            m("history", &[req(NonEmpty("channel")), req(Check(reverse_from_zero))], Channel, Read, Safe),
+            "V1ChannelRequest",
+            "V1HistoryResult",
+        )
+    },
+    m("history_remove", NEEDS_CHANNEL, Channel, Write, Safe),
+    Method { v1_name: Some("stats"), ..m("info", &[], NoTarget, Read, Safe) },
+    m("rpc", &[req(NonEmpty("method"))], NoTarget, Write, Unsafe),
+    m("refresh", NEEDS_TARGET, User, Write, Safe),
+    v1(m("channels", &[], NoTarget, Read, Safe), "V1Empty", "V1ChannelsResult"),
+    pro("connections", User, Read),
+    pro("update_user_status", NoTarget, Write),
+    pro("get_user_status", NoTarget, Read),
+    pro("delete_user_status", NoTarget, Write),
+    pro("block_user", User, Write),
+    pro("unblock_user", User, Write),
+    pro("revoke_token", NoTarget, Write),
+    pro("invalidate_user_tokens", User, Write),
+    pro("device_register", NoTarget, Write),
+    pro("device_update", NoTarget, Write),
+    pro("device_remove", NoTarget, Write),
+    pro("device_list", NoTarget, Read),
+    pro("device_topic_list", NoTarget, Read),
+    pro("device_topic_update", NoTarget, Write),
+    pro("user_topic_list", NoTarget, Read),
+    pro("user_topic_update", NoTarget, Write),
+    pro("send_push_notification", NoTarget, Write),
+    pro("update_push_status", NoTarget, Write),
+    pro("cancel_push", NoTarget, Write),
+    m("map_publish", MAP_KEYED, Channel, Write, Keyed),
+    m("map_remove", MAP_KEYED, Channel, Write, Keyed),
+    m("map_read_state", NEEDS_CHANNEL, Channel, Read, Safe),
+    m("map_read_stream", NEEDS_CHANNEL, Channel, Read, Safe),
+    m("map_stats", NEEDS_CHANNEL, Channel, Read, Safe),
+    m("map_clear", NEEDS_CHANNEL, Channel, Write, Unsafe),
     m(
         "shared_poll_publish",
-        SHARED_POLL,
         &[req(NonEmpty("channel")), req(NonEmpty("key")), req(Positive("version"))],
         Channel,
         Write,
         Unsafe,
     ),
-    pro("connections", CONNECTIONS, User, Read),
-    pro("update_user_status", UPDATE_USER_STATUS, NoTarget, Write),
-    pro("get_user_status", USERS, NoTarget, Read),
-    pro("delete_user_status", USERS, NoTarget, Write),
-    pro("block_user", BLOCK_USER, User, Write),
-    pro("unblock_user", UNBLOCK_USER, User, Write),
-    pro("revoke_token", REVOKE_TOKEN, NoTarget, Write),
-    pro("invalidate_user_tokens", INVALIDATE_USER_TOKENS, User, Write),
-    pro("device_register", PRO_FREEFORM, NoTarget, Write),
-    pro("device_update", PRO_FREEFORM, NoTarget, Write),
-    pro("device_remove", PRO_FREEFORM, NoTarget, Write),
-    pro("device_list", PRO_FREEFORM, NoTarget, Read),
-    pro("device_topic_list", PRO_FREEFORM, NoTarget, Read),
-    pro("device_topic_update", PRO_FREEFORM, NoTarget, Write),
-    pro("user_topic_list", PRO_FREEFORM, NoTarget, Read),
-    pro("user_topic_update", PRO_FREEFORM, NoTarget, Write),
-    pro("send_push_notification", PRO_FREEFORM, NoTarget, Write),
-    pro("update_push_status", PRO_FREEFORM, NoTarget, Write),
-    pro("cancel_push", PRO_FREEFORM, NoTarget, Write),
-    v1_only("stats"),
-    v1_only("node"),
+    v1_only("stats", "V1StatsResult"),
+    v1_only("node", "V1NodeResult"),
 ];
 
 /// The `wait:` step. Not a server method: no protocol carries it and it is
 /// never sent; commands of a run are either a method of [`METHODS`] or this.
 pub static WAIT: Method = Method {
     name: "wait",
-    fields: NONE,
     required: &[],
     target: TargetKind::None,
     access: Access::Read,
@@ -444,6 +399,7 @@ pub static WAIT: Method = Method {
     pro: false,
     on: Protocols(0),
     v1_name: None,
+    v1: None,
     caveat: None,
 };
 
@@ -501,9 +457,16 @@ pub fn for_protocol(m: &'static Method, protocol: Protocol) -> Result<&'static M
     })
 }
 
+/// Methods that an open-source server refuses with 104 (PRO-only ones and
+/// `rpc`, for which it registers no handler): said once per run.
+pub fn oss_refuses(m: &Method) -> bool {
+    m.pro || m.name == "rpc"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proto::schema;
 
     #[test]
     fn v1_method_set_is_exactly_what_v1_servers_had() {
@@ -517,32 +480,63 @@ mod tests {
         assert_eq!(for_protocol(lookup("stats").unwrap(), Protocol::Api).unwrap_err().help, "use `info: {}`");
     }
 
+    /// The table's methods are exactly the server's (api.proto's `Command`
+    /// and `Reply`), in its order, each with its request and reply message.
     #[test]
-    fn field_names_are_unique_and_rules_name_real_fields() {
+    fn the_table_is_the_servers_list_of_methods() {
+        let command = schema().message("Command").unwrap();
+        let reply = schema().message("Reply").unwrap();
+        let modern: Vec<&str> = METHODS.iter().filter(|m| m.on.has(Protocol::Api)).map(|m| m.name).collect();
+        let defined: Vec<&str> = command.fields.iter().map(|f| f.name).collect();
+        assert_eq!(modern, defined);
+        for m in METHODS.iter().filter(|m| m.on.has(Protocol::Api)) {
+            assert!(reply.field(m.name).is_some(), "{}", m.name);
+            let camel: String = m
+                .name
+                .split('_')
+                .map(|w| if w == "rpc" { "RPC".to_owned() } else { w[..1].to_uppercase() + &w[1..] })
+                .collect();
+            assert_eq!(m.request(Protocol::Api).name, format!("{camel}Request"));
+            assert_eq!(m.result(Protocol::Api).name, format!("{camel}Result"));
+        }
+        // 19 PRO-only methods, as the open-source handlers serve 20.
+        assert_eq!(METHODS.iter().filter(|m| m.pro).count(), 19);
+    }
+
+    #[test]
+    fn rules_and_field_lists_name_real_fields() {
         for m in METHODS {
-            let mut names: Vec<_> = m.fields.iter().map(|f| f.name).collect();
-            names.sort();
-            names.dedup();
-            assert_eq!(names.len(), m.fields.len(), "{}", m.name);
-            for r in m.required {
-                let named: &[&str] = match &r.rule {
-                    Rule::Present(f) | Rule::NonEmpty(f) | Rule::Positive(f) => std::slice::from_ref(f),
-                    Rule::AnyPresent(fs) | Rule::AnyNonEmpty(fs) => fs,
-                };
-                for f in named {
-                    assert!(m.field(f).is_some(), "{}: rule names unknown field {f}", m.name);
+            for p in [Protocol::Api, Protocol::V1] {
+                if !m.on.has(p) {
+                    continue;
+                }
+                let msg = m.request(p);
+                for r in m.requirements(p) {
+                    let named: &[&str] = match &r.rule {
+                        NonEmpty(f) | NonEmptyItems(f) | Positive(f) => std::slice::from_ref(f),
+                        AnyPresent(fs) | AnyNonEmpty(fs) => fs,
+                        Check(_) => &[],
+                    };
+                    for f in named {
+                        assert!(msg.field(f).is_some(), "{} on {p}: rule names unknown field {f}", m.name);
+                    }
                 }
             }
+        }
+        let enums: Vec<(&str, &str)> = ENUMS.iter().map(|(m, f, _)| (*m, *f)).collect();
+        for (msg, field) in PRO_FIELDS.iter().chain(UNREAD_FIELDS).chain(&enums) {
+            assert!(schema().message(msg).and_then(|m| m.field(field)).is_some(), "{msg}.{field}");
         }
     }
 
     #[test]
     fn the_lane_a_method_joins_matches_its_fields() {
-        for m in METHODS {
+        for m in METHODS.iter().filter(|m| m.on.has(Protocol::Api)) {
+            let req = m.request(Protocol::Api);
             match m.target {
-                TargetKind::Channel => assert!(m.field("channel").is_some(), "{}", m.name),
-                TargetKind::Channels => assert!(m.field("channels").is_some() && m.per_channel, "{}", m.name),
-                TargetKind::User => assert!(m.field("user").is_some(), "{}", m.name),
+                TargetKind::Channel => assert!(req.field("channel").is_some(), "{}", m.name),
+                TargetKind::Channels => assert!(req.field("channels").is_some() && m.per_channel, "{}", m.name),
+                TargetKind::User => assert!(req.field("user").is_some(), "{}", m.name),
                 TargetKind::None => {}
             }
         }

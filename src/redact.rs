@@ -7,8 +7,6 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value as Json;
-
 /// The secret values of one connection.
 #[derive(Clone, Default)]
 pub struct Secrets(Vec<String>);
@@ -37,27 +35,22 @@ impl Secrets {
         redact(text, &self.0)
     }
 
-    /// Redacts every string (and object key) inside a JSON value, in place.
-    pub fn redact_json(&self, value: &mut Json) {
-        if self.0.is_empty() {
-            return;
-        }
-        match value {
-            Json::String(s) => {
-                if let Cow::Owned(r) = self.redact(s) {
-                    *s = r;
-                }
+    /// `text` with every secret replaced by as many `*` (byte places stay
+    /// where they were: snippets of a manifest keep their spans).
+    pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = Cow::Borrowed(text);
+        for s in &self.0 {
+            if out.contains(s.as_str()) {
+                out = Cow::Owned(out.replace(s.as_str(), &"*".repeat(s.len())));
             }
-            Json::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
-            Json::Object(map) => {
-                let hidden = map.keys().any(|k| matches!(self.redact(k), Cow::Owned(_)));
-                if hidden {
-                    *map = std::mem::take(map).into_iter().map(|(k, v)| (self.redact(&k).into_owned(), v)).collect();
-                }
-                map.values_mut().for_each(|v| self.redact_json(v));
-            }
-            _ => {}
         }
+        out
+    }
+
+    /// These secrets and more (secret variables' values).
+    pub fn with(mut self, more: impl IntoIterator<Item = String>) -> Self {
+        self.0.extend(more.into_iter().filter(|s| s.len() >= MIN_LEN));
+        self
     }
 }
 
@@ -75,18 +68,13 @@ pub fn redact<'t>(text: &'t str, secrets: &[String]) -> Cow<'t, str> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
-    fn hides_secrets_in_text_and_json_without_copying_clean_text() {
+    fn hides_secrets_in_text_without_copying_clean_text() {
         let s = Secrets::new(["s3cret-key", "ab"]);
         assert!(matches!(s.redact("nothing here, ab"), Cow::Borrowed(_)));
         assert_eq!(s.redact("key=s3cret-key;"), "key=***;");
-        let mut v = json!({"a": ["x s3cret-key"], "s3cret-key": 1});
-        s.redact_json(&mut v);
-        assert_eq!(v, json!({"a": ["x ***"], "***": 1}));
         assert_eq!(format!("{s:?}"), "Secrets(1 hidden)");
     }
 }

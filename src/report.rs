@@ -1,31 +1,38 @@
 //! Every output format, rendered from one list of per-command outcomes:
-//! the terminal table and its recap, the JSON report, JUnit XML, GitHub
-//! annotations and step summary. Server text in the outcomes was cleared of
-//! secrets where it entered (the client); the manifest's own text (names,
-//! targets) is cleared here.
+//! the terminal table and its recap, the JSON report (and its JSON
+//! Schema), JUnit XML, GitHub annotations and step summary, the HTML page
+//! and the Prometheus metrics. Server text in the outcomes is shown as the
+//! server sent it; every secret is cleared from what is printed here.
+//!
+//! A run's trouble is told by cause: commands that failed for the same
+//! reason form one [`Cause`], said once — as a located diagnostic with the
+//! manifest's snippet, pointing at the failing check's own line or at the
+//! command — with the first few commands and how many more.
 
 mod github;
 mod json;
 mod junit;
 mod problems;
+pub mod schema;
 mod table;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use std::borrow::Cow;
-
-pub use github::{annotations, step_summary};
+pub use github::{annotations, invalid_step_summary, step_summary};
 pub use json::{write_invalid_json, write_json};
 pub use junit::junit_report;
 pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
 #[cfg(test)]
 pub use table::table;
-pub use table::{quiet, write_table};
+pub use table::{quiet, recap as table_recap, write_table};
 
-use crate::executor::{Outcome, SkipReason, Status, Summary};
-use crate::manifest::{Command, Source};
+use crate::diagnostic::{Problem, Source, Span};
+use crate::executor::{Failure, NodeFailure, Outcome, SkipReason, Status, Summary};
+use crate::exit::{Exit, Signal};
+use crate::manifest::Command;
 use crate::redact::Secrets;
 
 /// A finished run, as every report sees it.
@@ -37,13 +44,32 @@ pub struct Run<'a> {
     pub outcomes: &'a [Outcome],
     /// Fixed durations for snapshot tests.
     pub deterministic: bool,
-    /// Kept out of the manifest's text in every report.
+    /// Kept out of everything printed.
     pub secrets: &'a Secrets,
     /// Warnings found before the run (they are in the JSON report).
-    pub warnings: &'a [crate::manifest::Problem],
-    /// How many nodes were given.
-    pub nodes: usize,
+    pub warnings: &'a [Problem],
+    /// The nodes given, in order.
+    pub nodes: &'a [String],
+    /// Nodes that failed during the run.
+    pub node_failures: &'a [NodeFailure],
+    /// How the process ends.
+    pub exit: Exit,
+    /// The signal that stopped the run.
+    pub signal: Option<Signal>,
 }
+
+/// Commands that ended the same way for the same reason.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    pub status: Status,
+    /// The reason, said once (the server's error, the transport problem...).
+    pub message: String,
+    /// The commands (positions in the run), in order.
+    pub commands: Vec<usize>,
+}
+
+/// How many commands a cause lists before saying how many more.
+pub const LISTED: usize = 10;
 
 impl Run<'_> {
     pub fn summary(&self) -> Summary {
@@ -56,11 +82,6 @@ impl Run<'_> {
 
     fn rows(&self) -> impl Iterator<Item = (&Command, &Outcome)> {
         self.commands.iter().zip(self.outcomes)
-    }
-
-    /// The commands that are not ok (already applied ones are fine).
-    fn troubled(&self) -> impl Iterator<Item = (&Command, &Outcome)> {
-        self.rows().filter(|(_, o)| !is_fine(o))
     }
 
     /// The label a report shows for a command: its `name`, or its method.
@@ -96,9 +117,177 @@ impl Run<'_> {
     pub fn location(&self, c: &Command) -> String {
         format!("{}:{}", self.sources[c.manifest()].name, c.line)
     }
+
+    /// A command's one-line cause of trouble, secrets cleared from what
+    /// came from outside.
+    pub fn message(&self, o: &Outcome) -> String {
+        o.message_with(&|s| self.secrets.redact(s).into_owned()).unwrap_or_default()
+    }
+
+    /// A manifest's text with every secret masked by as many `*`: places
+    /// (spans) stay where they were, for snippets.
+    pub fn masked(&self, m: usize) -> Source {
+        let s = &self.sources[m];
+        match self.secrets.mask(&s.text) {
+            Cow::Borrowed(_) => s.clone(),
+            Cow::Owned(text) => Source::new(s.name.clone(), text),
+        }
+    }
+
+    /// The commands that are not ok, grouped by cause in the order each
+    /// cause first appears.
+    pub fn causes(&self) -> Vec<Cause> {
+        let mut causes: Vec<Cause> = Vec::new();
+        let mut index: std::collections::HashMap<(Status, String), usize> = std::collections::HashMap::new();
+        for (i, o) in self.outcomes.iter().enumerate() {
+            if is_fine(o) {
+                continue;
+            }
+            let key = (o.status, self.message(o));
+            match index.get(&key) {
+                Some(&k) => causes[k].commands.push(i),
+                None => {
+                    index.insert(key.clone(), causes.len());
+                    causes.push(Cause { status: key.0, message: key.1, commands: vec![i] });
+                }
+            }
+        }
+        causes
+    }
+
+    /// Where a command's trouble is best shown: the failing check's own
+    /// line for an expectation, else the command's list item.
+    pub fn place(&self, c: &Command, o: &Outcome) -> (usize, Span) {
+        match o.failed_check() {
+            Some(check) if o.status == Status::Failed(Failure::Expectation) => {
+                (check.at.manifest as usize, check.at.span)
+            }
+            _ => (c.manifest(), Span { offset: c.offset(), len: 1 }),
+        }
+    }
+
+    /// One cause as a located diagnostic: what happened to how many, at the
+    /// first command, with a hint and the next few commands.
+    pub fn cause_problem(&self, cause: &Cause) -> Problem {
+        let first = cause.commands[0];
+        let (c, o) = (&self.commands[first], &self.outcomes[first]);
+        let (m, span) = self.place(c, o);
+        let n = cause.commands.len();
+        let message = format!(
+            "{} {} {}: {}",
+            count(n),
+            plural(n, "command", "commands"),
+            cause.status.as_str(),
+            if cause.message.is_empty() { "(no detail)" } else { &cause.message }
+        );
+        let target = self.target(c);
+        let label = format!(
+            "#{} {}{}",
+            c.index,
+            self.label(c),
+            if target.is_empty() { String::new() } else { format!(" {target}") }
+        );
+        let mut help = hint(cause).map(str::to_owned).into_iter().collect::<Vec<_>>();
+        if n > 1 {
+            let listed: Vec<String> = cause.commands[1..n.min(LISTED)]
+                .iter()
+                .map(|&i| format!("{} #{}", self.location(&self.commands[i]), self.commands[i].index))
+                .collect();
+            let more = n.saturating_sub(LISTED);
+            let mut also = format!("also {}", listed.join(", "));
+            if more > 0 {
+                also.push_str(&format!(
+                    ", and {} more (the JSON report, --report-json FILE, lists every command)",
+                    count(more)
+                ));
+            }
+            help.push(also);
+        }
+        let mut p = Problem::error(message).at(&self.masked(m), span, label);
+        // Commands a fail-fast or a signal left unsent follow from the cause said before.
+        if matches!(cause.status, Status::Skipped(SkipReason::FailFast | SkipReason::Interrupted)) {
+            p = p.warning();
+        }
+        if help.is_empty() { p } else { p.help(help.join("\n")) }
+    }
+
+    /// Every cause as a diagnostic.
+    pub fn cause_problems(&self) -> Vec<Problem> {
+        self.causes().iter().map(|c| self.cause_problem(c)).collect()
+    }
+
+    /// How many causes a recap shows with their snippet; the rest are a line each.
+    pub const SHOWN: usize = LISTED;
+
+    /// Commands each node answered (or was tried last for), by node.
+    pub fn served(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = self.nodes.iter().map(|n| (n.clone(), 0)).collect();
+        for o in self.outcomes {
+            let Some(node) = o.node.as_deref() else { continue };
+            match out.iter_mut().find(|(url, _)| url == node) {
+                Some((_, n)) => *n += 1,
+                None => out.push((node.to_owned(), 1)),
+            }
+        }
+        out
+    }
 }
 
-/// Ok, or skipped because an earlier run applied it.
+/// What to do about a cause, when cent-run knows.
+fn hint(cause: &Cause) -> Option<&'static str> {
+    let m = cause.message.as_str();
+    Some(match cause.status {
+        Status::Failed(Failure::Configuration) | Status::Skipped(SkipReason::Configuration)
+            if m.contains("HTTP 401") || m.contains("HTTP 403") =>
+        {
+            "the server refused the API key: check --api-key-file, CENTRIFUGO_API_KEY, server.api_key or the profile's api_key"
+        }
+        Status::Failed(Failure::Configuration) | Status::Skipped(SkipReason::Configuration)
+            if m.contains("HTTP 404") =>
+        {
+            "no server API at that URL: check --url (the server's address, e.g. http://host:8000) and --protocol (api for Centrifugo v5/v6, legacy for v2–v4, v1)"
+        }
+        Status::Failed(Failure::Configuration) | Status::Skipped(SkipReason::Configuration) => {
+            "the server refused the request for its configuration: check --url and --protocol"
+        }
+        Status::Skipped(SkipReason::Untrusted) => {
+            "give --cacert CA.pem (or server.cacert) with the CA that signed the server's certificate, or --insecure"
+        }
+        Status::Unknown | Status::Skipped(SkipReason::Transport) => {
+            "check that the server is up and reachable; a re-run with the same --run-id and --state sends only what was not applied"
+        }
+        Status::Failed(Failure::Refused) if m.starts_with("102 ") => {
+            "the channel's namespace is not in the server's configuration (`check --server-config FILE` finds these before sending)"
+        }
+        Status::Failed(Failure::Refused) if m.starts_with("108 ") => {
+            "the namespace has this feature off (history or presence): `check --server-config FILE` finds these before sending"
+        }
+        Status::Failed(Failure::Refused) if m.starts_with("104 ") => {
+            "an open-source Centrifugo has no such method (PRO-only methods, `rpc`)"
+        }
+        _ => return None,
+    })
+}
+
+/// `199,600`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The singular or the plural, by `n`.
+pub fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
+    if n == 1 { one } else { many }
+}
+
+/// Ok, or skipped because it did not need to be sent.
 fn is_fine(o: &Outcome) -> bool {
-    o.status == Status::Ok || o.skip == Some(SkipReason::AlreadyApplied)
+    matches!(o.status, Status::Ok | Status::Skipped(SkipReason::AlreadyApplied | SkipReason::NotSelected))
 }

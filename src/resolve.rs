@@ -225,11 +225,11 @@ pub fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
         ),
         _ => None,
     };
-    if let Some(m) = missing {
-        match mode {
-            Mode::Run => problems.push(Problem::error(m)),
-            Mode::Check => warnings.push(Problem::error(m).warning()),
-        }
+    // `check` and `plan` need no credentials: a missing one is no news to them.
+    if let Some(m) = missing
+        && mode == Mode::Run
+    {
+        problems.push(Problem::error(m));
     }
     if !problems.is_empty() {
         return Err(problems);
@@ -423,12 +423,12 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_credential_is_an_error_to_run_and_a_warning_to_check() {
+    fn a_missing_credential_is_an_error_to_run_and_nothing_to_check() {
         let e = settle(Layer::default(), Mode::Run).unwrap_err();
         assert!(e[0].message.starts_with("no API key"), "{e:?}");
         let s = settle(Layer::default(), Mode::Check).unwrap();
         assert_eq!(s.connection.urls, [DEFAULT_URL]);
-        assert!(s.warnings[0].message.starts_with("no API key"));
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
         let v1 = layer(vec![(Key::Protocol, flag(Value::Protocol(Protocol::V1))), (Key::ApiKey, flag(key("k11")))]);
         assert!(settle(v1, Mode::Run).unwrap_err()[0].message.starts_with("no secret for protocol v1"));
     }

@@ -28,8 +28,8 @@ use tokio::sync::watch;
 
 use crate::client::Client;
 pub use crate::executor::{
-    ChannelOutcome, Event, Exchange, Fanout, Listener, Outcome, Recorder, RetryPolicy, RunOptions, SkipReason, Status,
-    Summary,
+    ChannelOutcome, Event, Exchange, Failure, Fanout, Listener, Outcome, Recorder, RetryPolicy, RunOptions, SkipReason,
+    Status, Summary,
 };
 pub use crate::manifest::{
     Command, Input, Level, LoadOptions, Manifest, Problem, Source, Span, Target, load, load_text,
@@ -42,6 +42,8 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     /// How long it took.
     pub duration: Duration,
+    /// The interrupt channel stopped it before every command was sent.
+    pub interrupted: bool,
 }
 
 impl Run {
@@ -72,7 +74,6 @@ pub async fn run(
     // Nothing interrupts a library run but the caller dropping the future.
     let (_never, interrupt) = watch::channel(false);
     let nodes = Arc::new(crate::executor::Nodes::one(client.clone(), client.endpoint()));
-    let end =
-        crate::executor::execute(nodes, plan, options, &|_, _| false, interrupt, Arc::new(Fanout(listeners))).await;
-    Run { outcomes: recorder.take(), duration: end.duration }
+    let end = crate::executor::execute(nodes, plan, options, &|_| false, interrupt, Arc::new(Fanout(listeners))).await;
+    Run { outcomes: recorder.take(), duration: end.duration, interrupted: end.interrupted }
 }

@@ -16,11 +16,15 @@ pub fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Re
         output::write(&String::from_utf8_lossy(&text));
     } else if !outputs.quiet {
         output::line(&format!(
-            "ok: {n} command{} in {m} manifest{} ({} protocol)",
-            if n == 1 { "" } else { "s" },
-            if m == 1 { "" } else { "s" },
+            "ok: {} {} in {m} {} ({} protocol)",
+            report::count(n),
+            report::plural(n, "command", "commands"),
+            report::plural(m, "manifest", "manifests"),
             manifest.protocol
         ));
+        if !manifest.env_reads.is_empty() {
+            output::line(&format!("reads the environment: {}", manifest.env_reads.join(", ")));
+        }
     }
     Ok(Exit::Ok)
 }
@@ -28,9 +32,11 @@ pub fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Re
 /// What `check --format json` prints: valid or not, the commands, the problems.
 pub fn write_json(out: &mut Vec<u8>, manifest: Option<&Manifest>, problems: &[Problem]) {
     let check = report::CheckJson {
+        version: 2,
         valid: manifest.is_some(),
-        commands: manifest.map_or(0, |m| m.commands.len()),
+        total: manifest.map_or(0, |m| m.commands.len()),
         protocol: manifest.map(|m| m.protocol.as_str()),
+        env_reads: manifest.map_or(&[], |m| &m.env_reads),
         problems: report::json_problems(problems),
     };
     let _ = serde_json::to_writer(&mut *out, &check);

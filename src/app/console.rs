@@ -34,7 +34,7 @@ pub struct ConsoleCli {
 pub fn main(cli: ConsoleCli, env: &Env) -> Exit {
     match console(cli, env) {
         // The original's messages, as they were: no `error:` prefix.
-        Err(e @ (Error::Usage(_) | Error::Rejected(_) | Error::Transport(_))) => {
+        Err(e @ (Error::Usage(_) | Error::Rejected(_))) => {
             super::output::stderr(&format!("{e}\n"));
             e.exit()
         }

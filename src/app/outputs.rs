@@ -92,6 +92,15 @@ fn write_atomically(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Resul
     }
 }
 
+/// Appends to GitHub's step summary file; a failure is said once.
+pub fn append_step_summary(path: &Path, text: &str) {
+    let appended =
+        std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = appended {
+        output::error(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
+    }
+}
+
 /// Whether a report file can be written there (checked before sending:
 /// a path that cannot be written is a bad option, found before anything
 /// is sent). Nothing is left behind.

@@ -32,13 +32,13 @@ pub fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Proble
         .collect()
 }
 
-pub fn plan(m: &Manifest, settings: &Settings) -> Result<Exit, Error> {
+pub fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>) -> Result<Exit, Error> {
     let (conn, opts) = (&settings.connection, &settings.run);
     let client =
         crate::client::Client::new(conn.client_config(&conn.urls[0])).map_err(|e| Error::Usage(e.to_string()))?;
     let plan = executor::Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency);
     let batches = executor::plan_batches(&plan, opts);
-    let secrets = conn.secrets();
+    let secrets = conn.secrets().with(secret_values);
     let mut out = String::new();
     let requests = batches.iter().filter(|b| !m.commands[b[0]].is_wait()).count();
     out.push_str(&format!(
@@ -70,7 +70,7 @@ pub fn plan(m: &Manifest, settings: &Settings) -> Result<Exit, Error> {
                 let i = cmd.index;
                 out.push_str(&format!("# command {i} ({}) is PRO-only: an OSS server answers 104\n", cmd.method.name));
             }
-            out.push_str(&steps_plan(cmd.index(), cmd));
+            out.push_str(&steps_plan(cmd.index(), cmd, &m.sources));
         }
         let encoded: Vec<_> = cmds.iter().map(|&c| plan.encoded(c)).collect();
         let body = crate::protocol::body(conn.protocol, &encoded);
@@ -91,7 +91,7 @@ pub fn plan(m: &Manifest, settings: &Settings) -> Result<Exit, Error> {
 }
 
 /// A command's checks, repeats and saves, as plan comments.
-fn steps_plan(c: usize, cmd: &crate::manifest::Command) -> String {
+fn steps_plan(c: usize, cmd: &crate::manifest::Command, sources: &[crate::manifest::Source]) -> String {
     let Some(s) = &cmd.steps else { return String::new() };
     let mut out = String::new();
     if !s.uses.is_empty() {
@@ -105,12 +105,13 @@ fn steps_plan(c: usize, cmd: &crate::manifest::Command) -> String {
             crate::duration::show(u.timeout)
         ));
     }
-    if let Some((code, at)) = &s.expect_error {
-        out.push_str(&format!("# command {c} expects the server to refuse it with {code} ({at})\n"));
+    let at = |at: &manifest::steps::At| format!("{}:{}", sources[at.manifest as usize].name, at.line);
+    if let Some((code, where_)) = &s.expect_error {
+        out.push_str(&format!("# command {c} expects the server to refuse it with {code} ({})\n", at(where_)));
     }
     for check in &s.expect {
-        let wanted = manifest::steps::shown_placeholders(&check.wanted.to_string());
-        out.push_str(&format!("# command {c} expects {} {} {wanted} ({})\n", check.path, check.op.as_str(), check.at));
+        let wanted = manifest::steps::shown_placeholders(&check.cond.describe());
+        out.push_str(&format!("# command {c} expects {}: {wanted} ({})\n", check.path, at(&check.at)));
     }
     for (name, path) in &s.save {
         out.push_str(&format!("# command {c} saves ${{{name}}} = result.{path}\n"));

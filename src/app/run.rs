@@ -9,7 +9,7 @@ use super::{check, output, plan, send};
 use crate::cli::ProfileArgs;
 use crate::error::Error;
 use crate::exit::Exit;
-use crate::manifest::{self, Input, LoadOptions, Manifest, Problem};
+use crate::manifest::{self, Input, LoadOptions, Problem};
 use crate::report;
 use crate::resolve::{self, Sources};
 use crate::settings::table::Key;
@@ -25,12 +25,14 @@ pub enum Mode {
 pub fn run(files: &[PathBuf], flags: Layer, profile: &ProfileArgs, env: &Env, mode: Mode) -> Result<Exit, Error> {
     let outputs = Outputs::new(&flags, env);
     let loaded = super::sources(flags, profile, env).and_then(|sources| {
-        let manifest = load(files, &sources, env)?;
-        let settled = sources
-            .settle(&manifest.settings, if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check })?;
-        Ok((manifest, settled))
+        let opts = load_options(&sources, env)?;
+        let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
+        let manifest = manifest::load(&inputs, &opts)?;
+        let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
+        let settled = sources.settle(&manifest.settings, needs)?;
+        Ok((manifest, settled, secret_values(&opts)))
     });
-    let (mut manifest, settings) = match loaded {
+    let (mut manifest, settings, secrets) = match loaded {
         Ok(loaded) => loaded,
         Err(Error::Invalid(problems)) => {
             invalid(&problems, &outputs, mode);
@@ -38,6 +40,10 @@ pub fn run(files: &[PathBuf], flags: Layer, profile: &ProfileArgs, env: &Env, mo
         }
         Err(e) => return Err(e),
     };
+    if mode != Mode::Check {
+        // Identity by content, run-wide: before a shard is cut.
+        manifest::number_occurrences(std::sync::Arc::make_mut(&mut manifest.commands).as_mut_slice());
+    }
     if let Some((part, parts)) = settings.run.shard {
         let keep = crate::executor::lanes::shard(&manifest.commands, part, parts);
         let mut k = keep.iter();
@@ -48,26 +54,75 @@ pub fn run(files: &[PathBuf], flags: Layer, profile: &ProfileArgs, env: &Env, mo
     warn(&warnings, &outputs);
     let exit = match mode {
         Mode::Check => check::check(&manifest, &warnings, &outputs),
-        Mode::Plan => plan::plan(&manifest, &settings),
-        Mode::Run => send::send(&manifest, settings, &outputs, &warnings),
+        Mode::Plan => plan::plan(&manifest, &settings, secrets),
+        Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets),
     };
     drop_in_background(manifest);
     exit
 }
 
-/// Loads and validates the manifests with the variables, environment and
-/// protocol the sources give.
-fn load(files: &[PathBuf], sources: &Sources, env: &Env) -> Result<Manifest, Error> {
+/// The values of the secret variables: kept out of every output, as the
+/// credentials are.
+fn secret_values(opts: &LoadOptions) -> Vec<String> {
+    opts.secret_names
+        .iter()
+        .filter_map(|n| match (opts.vars.get(n), opts.typed_vars.get(n)) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(serde_json::Value::String(s))) => Some(s.clone()),
+            (None, Some(other)) => Some(other.to_string()),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+/// What loading takes from the options: variables (`--var`, variable
+/// files, secret variables), whether `${NAME}` reads the environment, the
+/// file root, the protocol.
+pub fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, Error> {
     let flags = &sources.flags;
-    let opts = LoadOptions {
-        vars: flags.value(Key::Var).map(Value::as_assign).unwrap_or_default().iter().cloned().collect(),
+    let upper = sources.upper();
+    let assigned = |k| flags.value(k).map(Value::as_assign).unwrap_or_default().to_vec();
+    let listed = |k| flags.value(k).map(Value::as_list).unwrap_or_default().to_vec();
+    let mut opts = LoadOptions {
+        vars: assigned(Key::Var).into_iter().collect(),
         env: env.vars().clone(),
+        read_env: upper.value(Key::Env).and_then(Value::as_bool),
+        file_root: flags.value(Key::FileRoot).and_then(Value::as_path).cloned(),
         protocol: sources.protocol(),
         fallback_protocol: sources.implied_protocol(),
-        parts: None,
+        ..LoadOptions::default()
     };
-    let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
-    Ok(manifest::load(&inputs, &opts)?)
+    let mut problems = Vec::new();
+    for (secret, key) in [(false, Key::VarFile), (true, Key::SecretVarFile)] {
+        for file in listed(key) {
+            match manifest::read_var_file(std::path::Path::new(&file)) {
+                Ok(vars) => {
+                    for (name, value) in vars {
+                        if secret {
+                            opts.secret_names.insert(name.clone());
+                        }
+                        opts.typed_vars.insert(name, value);
+                    }
+                }
+                Err(p) => problems.push(*p),
+            }
+        }
+    }
+    for (name, value) in assigned(Key::SecretVar) {
+        opts.secret_names.insert(name.clone());
+        opts.vars.insert(name, value);
+    }
+    for name in listed(Key::SecretEnv) {
+        match env.get(&name) {
+            Some(v) => {
+                opts.secret_names.insert(name.clone());
+                opts.typed_vars.insert(name, serde_json::Value::String(v.to_owned()));
+            }
+            None => problems
+                .push(Problem::error(format!("--secret-env {name}: the environment variable {name} is not set"))),
+        }
+    }
+    if problems.is_empty() { Ok(opts) } else { Err(Error::Invalid(problems)) }
 }
 
 /// Warnings on stderr (not with `--quiet`), and as annotations under GitHub Actions.
@@ -88,6 +143,9 @@ fn warn(warnings: &[Problem], outputs: &Outputs) {
 fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
     if outputs.github {
         output::stderr(&report::problem_annotations(problems));
+        if let Some(path) = &outputs.step_summary {
+            super::outputs::append_step_summary(path, &report::invalid_step_summary(problems));
+        }
     }
     if let Some(path) = &outputs.report_json {
         write_file(path, &|out| report::write_invalid_json(problems, out));

@@ -1,48 +1,41 @@
 //! Sending: a settled, valid run goes out through the engine, its events
 //! reach the listeners (state file, progress bar, `-v` log, recorder), and
-//! the outcomes become every report the run asked for.
+//! the outcomes become every report the run asked for — however the run
+//! ends: done, SIGINT, SIGTERM (in-flight requests get a grace period, the
+//! state file is durable per batch, reports are written atomically).
 
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::output;
 use super::outputs::{Format, Outputs, write_file};
 use crate::error::Error;
-use crate::executor::{self, Fanout, Listener, Recorder, State};
-use crate::exit::Exit;
+use crate::executor::{self, Fanout, Listener, Nodes, Plan, Recorder, RunEnd, RunOptions, State};
+use crate::exit::{Exit, Signal};
 use crate::manifest::{Manifest, Problem};
 use crate::report;
-use crate::resolve::Settings;
+use crate::resolve::{Connection, Settings};
 
-pub fn send(m: &Manifest, settings: Settings, args: &Outputs, warnings: &[Problem]) -> Result<Exit, Error> {
+pub fn send(
+    m: &Manifest,
+    settings: Settings,
+    args: &Outputs,
+    warnings: &[Problem],
+    secret_values: Vec<String>,
+) -> Result<Exit, Error> {
     let Settings { connection: conn, run: mut opts, run_id_given, .. } = settings;
-    let conn = &conn;
+    let secrets = conn.secrets().with(secret_values);
     // Report files that cannot be written are bad options: find out before sending.
     for path in args.report_files() {
         super::outputs::writable(path).map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    let state = match &args.state {
-        Some(path) => Some(Arc::new(State::open(path, &opts.run_id).map_err(|e| Error::Usage(e.to_string()))?)),
-        None => None,
-    };
+    let state = open_state(args, &mut opts, run_id_given)?;
+    let mut warnings = warnings.to_vec();
     if let Some(s) = &state {
-        if run_id_given && s.run_id != opts.run_id {
-            return Err(Error::Usage(format!(
-                "--run-id {} differs from the run id {} recorded in the state file {}: give the same run id, or another --state file",
-                opts.run_id,
-                s.run_id,
-                args.state.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
-            )));
-        }
-        // Re-sends after a broken run reuse its idempotency keys.
-        opts.run_id = s.run_id.clone();
+        warnings.extend(state_warnings(s, m));
     }
-    let mut clients = Vec::with_capacity(conn.urls.len());
-    for url in &conn.urls {
-        clients.push(crate::client::Client::new(conn.client_config(url)).map_err(|e| Error::Usage(e.to_string()))?);
-    }
-    let nodes = Arc::new(executor::Nodes::new(clients, conn.urls.clone()));
-    let plan = Arc::new(executor::Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency));
+    let nodes = Arc::new(nodes(&conn)?);
+    let plan = Arc::new(Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency));
     let recorder = Arc::new(Recorder::new(plan.len()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
     if let Some(s) = &state {
@@ -52,85 +45,180 @@ pub fn send(m: &Manifest, settings: Settings, args: &Outputs, warnings: &[Proble
         listeners.push(Arc::new(bar));
     }
     if args.verbose > 0 {
-        listeners.push(Arc::new(output::Log { verbose: args.verbose, secrets: conn.secrets() }));
+        listeners.push(Arc::new(output::Log { verbose: args.verbose, secrets: secrets.clone() }));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let end = runtime.block_on(async {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send(true);
-            }
-        });
-        if nodes.len() > 1 && !args.quiet {
-            for w in one_cluster(&nodes).await {
-                output::problems(&[crate::manifest::Problem::error(w).warning()]);
-            }
-        }
-        let applied = |i: usize, c: &crate::manifest::Command| state.as_ref().is_some_and(|s| s.is_applied(i, c));
-        executor::execute(nodes.clone(), plan.clone(), &opts, &applied, rx, Arc::new(Fanout(listeners))).await
-    });
-    runtime.shutdown_background();
+    let (end, signal, cluster) = execute(&nodes, &plan, &opts, state.as_ref(), Fanout(listeners), args.quiet);
+    warnings.extend(cluster);
     let outcomes = recorder.take();
-    let secrets = conn.secrets();
+    let node_failures = nodes.failures();
     let run = report::Run {
         run_id: &opts.run_id,
         duration: end.duration,
         sources: &m.sources,
         commands: &m.commands,
         outcomes: &outcomes,
-        // Fixed durations, for golden tests (not a flag: completion and --help stay clean).
         deterministic: args.deterministic,
         secrets: &secrets,
-        warnings,
-        nodes: nodes.len(),
+        warnings: &warnings,
+        nodes: &conn.urls,
+        node_failures: &node_failures,
+        exit: Exit::for_outcomes(&outcomes, signal),
+        signal,
     };
-    let exit = Exit::for_outcomes(&outcomes, end.interrupted);
+    write_reports(&run, args);
+    if let Some(e) = state.as_ref().and_then(|s| s.take_error()) {
+        output::error(&e.to_string());
+    }
+    if let Some(s) = signal {
+        let name = if s == Signal::Interrupt { "SIGINT" } else { "SIGTERM" };
+        output::error(&format!("{name}: sending stopped; commands not sent are reported as skipped"));
+    }
+    let exit = run.exit;
+    super::run::drop_in_background((plan, outcomes));
+    Ok(exit)
+}
+
+/// The state file, if one was given; its run id is the run's (a re-send
+/// reuses the keys), and a `--run-id` other than the one it records is an
+/// error.
+fn open_state(args: &Outputs, opts: &mut RunOptions, run_id_given: bool) -> Result<Option<Arc<State>>, Error> {
+    let Some(path) = &args.state else { return Ok(None) };
+    let s = State::open(path, &opts.run_id).map_err(|e| Error::Usage(e.to_string()))?;
+    if run_id_given && s.run_id != opts.run_id {
+        return Err(Error::Usage(format!(
+            "--run-id {} differs from the run id {} recorded in the state file {}: give the same run id, or another --state file",
+            opts.run_id,
+            s.run_id,
+            path.display()
+        )));
+    }
+    opts.run_id = s.run_id.clone();
+    Ok(Some(Arc::new(s)))
+}
+
+/// What a state file that does not fit the manifest says.
+fn state_warnings(s: &State, m: &Manifest) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if s.stale > 0 {
+        out.push(Problem::error(format!(
+            "the state file records {} commands by position (an older cent-run): they are not used, so commands it recorded may be sent again",
+            report::count(s.stale)
+        )).warning());
+    }
+    if s.len() > 0 && !m.commands.iter().any(|c| s.is_applied(c)) {
+        out.push(
+            Problem::error(format!(
+                "the state file records {} applied commands, none of them in these manifests",
+                report::count(s.len())
+            ))
+            .help("a state file belongs to one job: give each job its own --state file")
+            .warning(),
+        );
+    }
+    out
+}
+
+/// One client per node.
+fn nodes(conn: &Connection) -> Result<Nodes, Error> {
+    let mut clients = Vec::with_capacity(conn.urls.len());
+    for url in &conn.urls {
+        clients.push(crate::client::Client::new(conn.client_config(url)).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    Ok(Nodes::new(clients, conn.urls.clone()))
+}
+
+/// Runs the plan on a runtime of its own, SIGINT and SIGTERM stopping it
+/// (a second signal ends the process at once). Returns how it ended, the
+/// signal, and the warnings about the nodes.
+fn execute(
+    nodes: &Arc<Nodes>,
+    plan: &Arc<Plan>,
+    opts: &RunOptions,
+    state: Option<&Arc<State>>,
+    listeners: Fanout,
+    quiet: bool,
+) -> (RunEnd, Option<Signal>, Vec<Problem>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let caught: Arc<Mutex<Option<Signal>>> = Arc::default();
+    let (end, cluster) = runtime.block_on(async {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let seen = caught.clone();
+        tokio::spawn(async move {
+            let first = signal().await;
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
+            let _ = tx.send(true);
+            let again = signal().await;
+            std::process::exit(i32::from(
+                if again == Signal::Interrupt { Exit::Interrupted } else { Exit::Terminated }.code(),
+            ));
+        });
+        let cluster = if nodes.len() > 1 { one_cluster(nodes).await } else { Vec::new() };
+        let cluster: Vec<Problem> = cluster.into_iter().map(|w| Problem::error(w).warning()).collect();
+        if !quiet && !cluster.is_empty() {
+            output::problems(&cluster);
+        }
+        let applied = |c: &crate::manifest::Command| state.is_some_and(|s| s.is_applied(c));
+        let end = executor::execute(nodes.clone(), plan.clone(), opts, &applied, rx, Arc::new(listeners)).await;
+        (end, cluster)
+    });
+    runtime.shutdown_background();
+    let signal = *caught.lock().unwrap_or_else(|e| e.into_inner());
+    (end, signal, cluster)
+}
+
+/// The next SIGINT or SIGTERM.
+async fn signal() -> Signal {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Signal::Interrupt,
+            _ = terminated => Signal::Terminate,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        Signal::Interrupt
+    }
+}
+
+/// Every report the run asked for: files (atomically), stdout, GitHub.
+fn write_reports(run: &report::Run, args: &Outputs) {
     if let Some(path) = &args.report_json {
-        write_file(path, &|out| report::write_json(&run, out));
+        write_file(path, &|out| report::write_json(run, out));
     }
     if let Some(path) = &args.report_junit {
-        write_file(path, &|out| out.write_all(report::junit_report(&run).as_bytes()));
+        write_file(path, &|out| out.write_all(report::junit_report(run).as_bytes()));
     }
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let _ = match args.format {
-        Format::Json => report::write_json(&run, &mut stdout),
-        Format::Table if args.quiet => stdout.write_all(report::quiet(&run).as_bytes()),
-        Format::Table => report::write_table(&run, output::color_stdout(), &mut stdout),
+        Format::Json => report::write_json(run, &mut stdout),
+        Format::Table if args.quiet => stdout.write_all(report::quiet(run).as_bytes()),
+        Format::Table => report::write_table(run, output::color_stdout(), &mut stdout),
     };
     let _ = stdout.flush();
     drop(stdout);
     if args.github {
         // Annotations are for the log, never in machine-readable stdout.
-        let annotations = report::annotations(&run);
+        let annotations = report::annotations(run);
         match args.format {
             Format::Json => output::stderr(&annotations),
             Format::Table => output::write(&annotations),
         }
         if let Some(path) = &args.step_summary {
-            let appended = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(report::step_summary(&run).as_bytes()));
-            if let Err(e) = appended {
-                output::error(&format!("cannot append to GITHUB_STEP_SUMMARY: {e}"));
-            }
+            super::outputs::append_step_summary(path, &report::step_summary(run));
         }
     }
-    if let Some(e) = state.as_ref().and_then(|s| s.take_error()) {
-        output::error(&e.to_string());
-    }
-    if end.interrupted {
-        output::error("interrupted: unsent commands are reported as skipped");
-    }
-    if outcomes.iter().any(|o| o.skip == Some(executor::SkipReason::Untrusted)) {
-        output::error(
-            "the server's TLS certificate is not trusted: give --cacert CA.pem (or server.cacert) with the CA that signed it, or --insecure; nothing was sent",
-        );
-    }
-    super::run::drop_in_background((plan, outcomes));
-    Ok(exit)
 }
 
 /// Warnings when the given URLs are not one cluster: every node's `info`

@@ -59,6 +59,7 @@ impl std::error::Error for BroadcastError {}
 /// What went wrong with a call. [`Error::retry_safe`] says whether sending
 /// the same call again cannot apply it twice.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The request did not get a usable HTTP answer (the original's
     /// `RequestException`): connection refused, timed out, reset, or an
@@ -120,6 +121,12 @@ impl Error {
     /// A transport or decoding failure (not an answer from the server about the command).
     pub fn is_transport(&self) -> bool {
         matches!(self, Error::Transport { .. } | Error::Decode { .. })
+    }
+
+    /// The server refused the API key (HTTP 401 or 403): nothing will
+    /// succeed until the key is fixed.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Error::Transport { error, .. } if matches!(error.kind, TransportErrorKind::Status(401 | 403)))
     }
 
     /// Classifies a failure of a call whose commands are `idempotent` (all

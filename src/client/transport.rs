@@ -83,13 +83,19 @@ impl TransportError {
         }
         let text = redact(String::from_utf8_lossy(&body[..body.len().min(200)]).trim());
         let hint = match status {
-            401 => " (wrong or missing API key)",
+            401 | 403 => " (wrong or missing API key)",
             404 => " (wrong URL or protocol for this server)",
             _ => "",
         };
         let message =
             if text.is_empty() { format!("HTTP {status}{hint}") } else { format!("HTTP {status}{hint}: {text}") };
         TransportError { kind: TransportErrorKind::Status(status), message }
+    }
+
+    /// A status that says the configuration is wrong, not the command: the
+    /// API key (401, 403), the URL or protocol (404), a redirect (3xx).
+    pub fn is_configuration(status: u16) -> bool {
+        matches!(status, 300..=399 | 401 | 403 | 404)
     }
 
     /// Whether the server may have applied the request.

@@ -60,9 +60,7 @@ pub enum Event<'a> {
     Answered(&'a Exchange<'a>),
     /// A command's final outcome (every command gets exactly one).
     Outcome {
-        /// The command's index in the run.
-        index: usize,
-        /// The command.
+        /// The command (its [`Command::index`] is its place in the whole run).
         command: &'a Command,
         /// What happened to it.
         outcome: &'a Outcome,
@@ -104,27 +102,28 @@ impl Listener for Fanout {
 
 /// Keeps every command's outcome, for the reports.
 pub struct Recorder {
-    outcomes: Mutex<Vec<Option<Outcome>>>,
+    outcomes: Mutex<Vec<(u32, Outcome)>>,
 }
 
 impl Recorder {
     /// A recorder for a run of `commands` commands.
     pub fn new(commands: usize) -> Self {
-        Recorder { outcomes: Mutex::new(vec![None; commands]) }
+        Recorder { outcomes: Mutex::new(Vec::with_capacity(commands)) }
     }
 
-    /// The outcomes by command index, taken out once the run is over (a
-    /// command never reported is a bug).
+    /// The outcomes in the order of the commands' indices in the run, taken
+    /// out once the run is over.
     pub fn take(&self) -> Vec<Outcome> {
-        let all = std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()));
-        all.into_iter().map(|o| o.expect("the executor reports every command once")).collect()
+        let mut all = std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()));
+        all.sort_unstable_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, o)| o).collect()
     }
 }
 
 impl Listener for Recorder {
     fn event(&self, event: &Event<'_>) {
-        if let Event::Outcome { index, outcome, .. } = event {
-            self.outcomes.lock().unwrap_or_else(|e| e.into_inner())[*index] = Some((*outcome).clone());
+        if let Event::Outcome { command, outcome } = event {
+            self.outcomes.lock().unwrap_or_else(|e| e.into_inner()).push((command.index, (*outcome).clone()));
         }
     }
 }

@@ -14,6 +14,17 @@ const PAUSE: Duration = Duration::from_secs(2);
 /// How long a probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// A node that failed at the transport level during a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeFailure {
+    /// The node.
+    pub url: String,
+    /// How long after the run started.
+    pub after: Duration,
+    /// The transport problem.
+    pub why: String,
+}
+
 /// One client per node.
 pub struct Nodes {
     clients: Vec<Client>,
@@ -21,6 +32,9 @@ pub struct Nodes {
     /// When each node that failed may be probed again.
     out_until: Mutex<Vec<Option<Instant>>>,
     next: AtomicUsize,
+    started: Instant,
+    /// Every time a node was taken out, in order.
+    failures: Mutex<Vec<NodeFailure>>,
 }
 
 impl Nodes {
@@ -28,7 +42,14 @@ impl Nodes {
     pub fn new(clients: Vec<Client>, urls: Vec<String>) -> Self {
         assert!(!clients.is_empty() && clients.len() == urls.len(), "one client per node");
         let n = clients.len();
-        Nodes { clients, urls, out_until: Mutex::new(vec![None; n]), next: AtomicUsize::new(0) }
+        Nodes {
+            clients,
+            urls,
+            out_until: Mutex::new(vec![None; n]),
+            next: AtomicUsize::new(0),
+            started: Instant::now(),
+            failures: Mutex::new(Vec::new()),
+        }
     }
 
     /// A single node.
@@ -87,10 +108,27 @@ impl Nodes {
         oldest.map_or(start % n, |(i, _)| i)
     }
 
-    /// Takes a node out of service for a while after a transport failure.
-    pub fn failed(&self, node: usize) {
+    /// Takes a node out of service for a while after a transport failure,
+    /// and remembers when and why (the first time it happens in a row).
+    pub fn failed(&self, node: usize, why: &str) {
+        let mut out = self.out_until.lock().unwrap_or_else(|e| e.into_inner());
+        let was_in = out[node].is_none();
         if self.clients.len() > 1 {
-            self.out_until.lock().unwrap_or_else(|e| e.into_inner())[node] = Some(Instant::now() + PAUSE);
+            out[node] = Some(Instant::now() + PAUSE);
         }
+        drop(out);
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if was_in && failures.last().is_none_or(|f| f.url != self.urls[node] || f.why != why) {
+            failures.push(NodeFailure {
+                url: self.urls[node].clone(),
+                after: self.started.elapsed(),
+                why: why.to_owned(),
+            });
+        }
+    }
+
+    /// The failures seen so far.
+    pub fn failures(&self) -> Vec<NodeFailure> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

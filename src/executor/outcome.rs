@@ -1,52 +1,40 @@
-//! What happened to each command: the executor's output and every report's input.
+//! What happened to each command: the executor's output and every report's
+//! input. A status carries its reason, so an impossible outcome (skipped
+//! for no reason, ok because of a fail-fast) cannot be built.
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
 use super::expect::CheckOutcome;
 use crate::protocol::ApiError;
 
-/// How a command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// The server applied the command (or answered the read).
-    Ok,
-    /// The server answered with an error, or refused the request.
-    Failed,
-    /// Sent, but no answer: the server may or may not have applied it.
-    Unknown,
-    /// Never sent (or not needed: already applied in a resumed run).
-    Skipped,
+/// Why a command failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Failure {
+    /// The server refused the command (an error reply, or a request it
+    /// refused as bad).
+    Refused,
+    /// The server answered, but an `expect:` check did not hold (or
+    /// `until:` gave up).
+    Expectation,
+    /// The server refused the request for a reason of configuration: the
+    /// API key (401/403), the URL or protocol (404), a redirect.
+    Configuration,
 }
 
-impl Status {
-    /// Its name in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Failed => "failed",
-            Status::Unknown => "unknown",
-            Status::Skipped => "skipped",
-        }
-    }
-}
-
-/// Why a command was skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Why a command was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SkipReason {
     /// `--fail-fast` stopped the run after a failure.
     FailFast,
-    /// An earlier transport failure stopped the run, or the request never
-    /// reached the server.
+    /// A transport failure stopped the run, or the request never reached
+    /// the server.
     Transport,
-    /// The server refused a request (HTTP 4xx) and the run stopped.
-    Refused,
-    /// Ctrl-C.
+    /// The server refused the configuration (key, URL, protocol): the run stopped.
+    Configuration,
+    /// SIGINT or SIGTERM.
     Interrupted,
     /// Applied by an earlier run (`--state`).
     AlreadyApplied,
@@ -55,6 +43,8 @@ pub enum SkipReason {
     NotSaved,
     /// The server's TLS certificate is not trusted: nothing was sent.
     Untrusted,
+    /// Left out by `--tags`, `--skip-tags` or `--only`.
+    NotSelected,
 }
 
 impl SkipReason {
@@ -63,17 +53,78 @@ impl SkipReason {
         match self {
             SkipReason::FailFast => "not sent: --fail-fast after an earlier failure",
             SkipReason::Transport => "not sent: transport failure",
-            SkipReason::Refused => "not sent: the server refused an earlier request",
+            SkipReason::Configuration => "not sent: the server refused the configuration",
             SkipReason::Interrupted => "not sent: interrupted",
             SkipReason::AlreadyApplied => "already applied (state file)",
             SkipReason::NotSaved => "not sent",
             SkipReason::Untrusted => "not sent: the server's certificate is not trusted",
+            SkipReason::NotSelected => "not selected",
+        }
+    }
+
+    /// Its name in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::FailFast => "fail_fast",
+            SkipReason::Transport => "transport",
+            SkipReason::Configuration => "configuration",
+            SkipReason::Interrupted => "interrupted",
+            SkipReason::AlreadyApplied => "already_applied",
+            SkipReason::NotSaved => "not_saved",
+            SkipReason::Untrusted => "untrusted",
+            SkipReason::NotSelected => "not_selected",
         }
     }
 }
 
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// The server applied the command (or answered the read).
+    Ok,
+    /// It failed, for this reason.
+    Failed(Failure),
+    /// Sent, but no answer: the server may or may not have applied it.
+    Unknown,
+    /// Never sent (or not needed: already applied in a resumed run).
+    Skipped(SkipReason),
+}
+
+impl Status {
+    /// Its name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed(_) => "failed",
+            Status::Unknown => "unknown",
+            Status::Skipped(_) => "skipped",
+        }
+    }
+
+    /// The reason of a failed or skipped command, as the JSON report names it.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            Status::Failed(Failure::Refused) => Some("refused"),
+            Status::Failed(Failure::Expectation) => Some("expectation"),
+            Status::Failed(Failure::Configuration) => Some("configuration"),
+            Status::Skipped(r) => Some(r.as_str()),
+            Status::Ok | Status::Unknown => None,
+        }
+    }
+
+    /// It failed, for whatever reason.
+    pub fn is_failed(self) -> bool {
+        matches!(self, Status::Failed(_))
+    }
+
+    /// It was not sent, for whatever reason.
+    pub fn is_skipped(self) -> bool {
+        matches!(self, Status::Skipped(_))
+    }
+}
+
 /// A broadcast's result for one of its channels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChannelOutcome {
     /// The channel.
     pub channel: String,
@@ -92,8 +143,6 @@ pub struct ChannelOutcome {
 pub struct Outcome {
     /// How it ended.
     pub status: Status,
-    /// Why it was skipped.
-    pub skip: Option<SkipReason>,
     /// How many times the command was sent.
     pub attempts: u32,
     /// From its first send to its outcome.
@@ -109,11 +158,12 @@ pub struct Outcome {
 /// The less common parts of an [`Outcome`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Details {
-    /// The server's error (code and message), a refused request, a failed check.
+    /// The server's error (code and message), or a refused request.
     pub error: Option<ApiError>,
     /// The last transport problem, for unknown and transport-skipped commands.
     pub transport: Option<String>,
-    /// More about how it ended (an expected refusal, a missing saved name).
+    /// More about how it ended (an expected refusal, a failed check, a
+    /// missing saved name, a re-send through another node).
     pub detail: Option<String>,
     /// Broadcast only: one entry per channel, in order.
     pub channels: Vec<ChannelOutcome>,
@@ -123,8 +173,8 @@ pub struct Details {
 
 impl PartialEq for Outcome {
     fn eq(&self, other: &Self) -> bool {
-        (self.status, self.skip, self.attempts, self.duration, &self.node, &self.details)
-            == (other.status, other.skip, other.attempts, other.duration, &other.node, &other.details)
+        (self.status, self.attempts, self.duration, &self.node, &self.details)
+            == (other.status, other.attempts, other.duration, &other.node, &other.details)
             && self.result.as_ref().map(|r| r.get()) == other.result.as_ref().map(|r| r.get())
     }
 }
@@ -132,18 +182,15 @@ impl PartialEq for Outcome {
 impl Outcome {
     /// A command never sent, for `reason`.
     pub fn skipped(reason: SkipReason) -> Self {
-        Outcome {
-            status: Status::Skipped,
-            skip: Some(reason),
-            attempts: 0,
-            duration: Duration::ZERO,
-            node: None,
-            result: None,
-            details: None,
-        }
+        Outcome::with_status(Status::Skipped(reason))
     }
 
-    /// The server's error (code and message), a refused request, a failed check.
+    /// An outcome of this status, nothing else known yet.
+    pub fn with_status(status: Status) -> Self {
+        Outcome { status, attempts: 0, duration: Duration::ZERO, node: None, result: None, details: None }
+    }
+
+    /// The server's error (code and message), or a refused request.
     pub fn error(&self) -> Option<&ApiError> {
         self.details.as_ref().and_then(|d| d.error.as_ref())
     }
@@ -168,6 +215,11 @@ impl Outcome {
         self.details.as_ref().map_or(&[], |d| &d.checks)
     }
 
+    /// The first check that did not hold.
+    pub fn failed_check(&self) -> Option<&CheckOutcome> {
+        self.checks().iter().find(|c| !c.ok)
+    }
+
     /// The result, decoded.
     pub fn result_json(&self) -> Option<Json> {
         self.result.as_ref().and_then(|r| serde_json::from_str(r.get()).ok())
@@ -190,35 +242,60 @@ impl Outcome {
         self
     }
 
-    /// One line for the table: the error, or why it was skipped.
+    /// One line for the table: the error, the failed check, or why it was
+    /// skipped.
     pub fn message(&self) -> Option<String> {
+        self.message_with(&|s| s.to_owned())
+    }
+
+    /// [`Outcome::message`], with `clean` applied to the text that came
+    /// from outside — the server's errors and results, the manifest's
+    /// values — and not to cent-run's own words, nor to a transport
+    /// problem (worded by the client, whose key and secret it already keeps
+    /// out).
+    pub fn message_with(&self, clean: &dyn Fn(&str) -> String) -> Option<String> {
+        if self.status == Status::Failed(Failure::Expectation) {
+            let what = self.detail().map(str::to_owned).or_else(|| self.failed_check().map(CheckOutcome::describe));
+            return what.map(|w| clean(&w));
+        }
         if let Some(e) = self.error() {
             let failed: Vec<&str> =
                 self.channels().iter().filter(|c| c.status != Status::Ok).map(|c| c.channel.as_str()).collect();
-            return Some(if failed.is_empty() {
-                e.to_string()
-            } else {
-                format!("{e} (channels: {})", failed.join(", "))
+            let e = match (e.code, self.transport()) {
+                // A refused request: the client's own wording.
+                (None, _) if self.status == Status::Failed(Failure::Configuration) => e.to_string(),
+                _ => clean(&e.to_string()),
+            };
+            return Some(if failed.is_empty() { e } else { format!("{e} (channels: {})", clean(&failed.join(", "))) });
+        }
+        if let Some(t) = self.transport() {
+            return Some(match self.status {
+                Status::Skipped(r) if r != SkipReason::NotSaved => format!("{}: {t}", r.describe()),
+                _ => t.to_owned(),
             });
         }
-        if let Some(t) = self.transport().or(self.detail()) {
-            return Some(match self.skip {
-                Some(r) => format!("{}: {t}", r.describe()),
-                None => t.to_owned(),
+        if let Some(d) = self.detail() {
+            let d = clean(d);
+            return Some(match self.status {
+                Status::Skipped(r) if r != SkipReason::NotSaved => format!("{}: {d}", r.describe()),
+                _ => d,
             });
         }
-        self.skip.map(|r| r.describe().to_owned())
+        match self.status {
+            Status::Skipped(r) => Some(r.describe().to_owned()),
+            _ => None,
+        }
     }
 }
 
 /// Counts per status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     /// Every command.
     pub total: usize,
     /// Applied or answered.
     pub ok: usize,
-    /// Refused by the server.
+    /// Refused by the server, or a check did not hold.
     pub failed: usize,
     /// Sent, no answer.
     pub unknown: usize,
@@ -234,9 +311,9 @@ impl Summary {
             s.total += 1;
             match o.status {
                 Status::Ok => s.ok += 1,
-                Status::Failed => s.failed += 1,
+                Status::Failed(_) => s.failed += 1,
                 Status::Unknown => s.unknown += 1,
-                Status::Skipped => s.skipped += 1,
+                Status::Skipped(_) => s.skipped += 1,
             }
         }
         s

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use super::state;
 use crate::manifest::{Command, steps::Steps};
 use crate::methods::{Method, Retry};
 use crate::protocol::{self, Encoded, Protocol};
@@ -50,6 +49,11 @@ impl Plan {
             filled: RwLock::default(),
             any_filled: AtomicBool::new(false),
         }
+    }
+
+    /// The protocol the commands are sent with.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// How many commands.
@@ -115,9 +119,9 @@ impl Plan {
         self.protocol.has_idempotency() && (self.derives_key(i) || self.own_key(i))
     }
 
-    /// Command `i`'s digest (what `--state` records and keys end with).
+    /// Command `i`'s digest (what `--state` records and keys carry).
     pub fn fingerprint(&self, i: usize) -> String {
-        state::fingerprint(&self.commands[i])
+        self.commands[i].fingerprint()
     }
 
     /// Broadcast: command `i`'s channels, in order (empty for other methods).
@@ -142,7 +146,7 @@ impl Plan {
         if !self.derives_key(i) {
             return Encoded::from_json(c.method.name, text.to_owned());
         }
-        let key = serde_json::to_string(&super::idempotency_key(&self.run_id, c.index as usize, &self.fingerprint(i)))
+        let key = serde_json::to_string(&super::idempotency_key(&self.run_id, &self.fingerprint(i), c.occurrence()))
             .expect("JSON string");
         let mut spliced = String::with_capacity(text.len() + key.len() + 20);
         spliced.push_str(&text[..text.len() - 1]); // all but the object's closing brace
@@ -162,7 +166,7 @@ impl Plan {
         let params = self.filled(i).map_or(c.params().len(), |f| f.params.len());
         let key = if self.derives_key(i) {
             // ,"idempotency_key":"KEY"
-            ",\"idempotency_key\":\"\"".len() + super::idempotency_key_len(&self.run_id, c.index())
+            ",\"idempotency_key\":\"\"".len() + super::idempotency_key_len(&self.run_id, c.occurrence())
         } else {
             0
         };

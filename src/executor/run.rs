@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use super::batch::{self, BatchEnd};
 use super::events::{Event, Listener};
 use super::nodes::Nodes;
-use super::outcome::{Outcome, SkipReason, Status};
+use super::outcome::{Failure, Outcome, SkipReason, Status};
 use super::plan::Plan;
 use super::{RunEnd, RunOptions, limits, packer};
 use crate::manifest::{Command, steps};
@@ -45,7 +45,7 @@ pub async fn execute(
     nodes: Arc<Nodes>,
     plan: Arc<Plan>,
     opts: &RunOptions,
-    applied: &dyn Fn(usize, &Command) -> bool,
+    applied: &dyn Fn(&Command) -> bool,
     interrupt: watch::Receiver<bool>,
     listener: Arc<dyn Listener>,
 ) -> RunEnd {
@@ -69,7 +69,7 @@ pub async fn execute(
         }
         let todo: Vec<usize> = seg
             .filter(|&i| {
-                if applied(i, r.plan.command(i)) {
+                if applied(r.plan.command(i)) {
                     r.report(i, &Outcome::skipped(SkipReason::AlreadyApplied));
                     r.unsave(i, "was applied by an earlier run (state file)");
                     false
@@ -117,7 +117,7 @@ pub(crate) fn segments(plan: &Plan) -> impl Iterator<Item = std::ops::Range<usiz
 impl Runner<'_> {
     fn report(&mut self, i: usize, o: &Outcome) {
         self.reported[i] = true;
-        self.listener.event(&Event::Outcome { index: i, command: self.plan.command(i), outcome: o });
+        self.listener.event(&Event::Outcome { command: self.plan.command(i), outcome: o });
         self.save(i, o);
     }
 
@@ -126,24 +126,26 @@ impl Runner<'_> {
         let Some(steps) = self.plan.steps(i).filter(|s| !s.save.is_empty()) else { return };
         let result = o.result_json();
         for (name, path) in &steps.save {
+            let n = self.plan.command(i).index();
             let value = match (&o.status, &result) {
                 (Status::Ok, Some(result)) => match path.find(result) {
                     Some(v) => Ok(v.clone()),
-                    None => Err(format!("the result of command #{i} has no `{path}`")),
+                    None => Err(format!("the result of command #{n} has no `{path}`")),
                 },
-                (Status::Ok, None) => Err(format!("command #{i} has no result")),
-                (Status::Failed, _) => Err(format!("command #{i} failed")),
-                (Status::Unknown, _) => Err(format!("command #{i} got no answer")),
-                (Status::Skipped, _) => Err(format!("command #{i} was not sent")),
+                (Status::Ok, None) => Err(format!("command #{n} has no result")),
+                (Status::Failed(_), _) => Err(format!("command #{n} failed")),
+                (Status::Unknown, _) => Err(format!("command #{n} got no answer")),
+                (Status::Skipped(_), _) => Err(format!("command #{n} was not sent")),
             };
             self.saved.insert(name.clone(), value);
         }
     }
 
     fn unsave(&mut self, i: usize, why: &str) {
+        let n = self.plan.command(i).index();
         if let Some(steps) = self.plan.steps(i) {
             for (name, _) in &steps.save {
-                self.saved.insert(name.clone(), Err(format!("command #{i} {why}")));
+                self.saved.insert(name.clone(), Err(format!("command #{n} {why}")));
             }
         }
     }
@@ -168,18 +170,20 @@ impl Runner<'_> {
         }
         let mut filled = (*steps).clone();
         for c in &mut filled.expect {
-            steps::substitute(&mut c.wanted, &values);
+            for w in c.cond.wanted_mut() {
+                steps::substitute(w, &values);
+            }
         }
         self.plan.fill(i, serde_json::to_string(&params).expect("a JSON map serialises"), filled);
         Ok(())
     }
 
-    fn stop_after(&mut self, o: &Outcome, end: BatchEnd) {
-        if self.opts.fail_fast && o.status == Status::Failed {
+    fn stop_after(&mut self, o: &Outcome, end: &BatchEnd) {
+        if self.opts.fail_fast && o.status.is_failed() {
             self.stop.get_or_insert(SkipReason::FailFast);
         }
-        if end.refused {
-            self.stop.get_or_insert(SkipReason::Refused);
+        if end.configuration.is_some() {
+            self.stop.get_or_insert(SkipReason::Configuration);
         }
         if end.transport_failed {
             self.stop.get_or_insert(SkipReason::Transport);
@@ -196,13 +200,14 @@ impl Runner<'_> {
         let mut rx = self.interrupt.clone();
         tokio::select! {
             _ = tokio::time::sleep(pause) => {
-                let o = Outcome { status: Status::Ok, duration: started.elapsed(), skip: None, ..Outcome::skipped(SkipReason::Interrupted) };
+                let o = Outcome { duration: started.elapsed(), ..Outcome::with_status(Status::Ok) };
                 self.report(i, &o);
             }
             _ = rx.wait_for(|&v| v) => {
                 self.interrupted = true;
                 self.stop.get_or_insert(SkipReason::Interrupted);
-                self.report(i, &Outcome { duration: started.elapsed(), ..Outcome::skipped(SkipReason::Interrupted) });
+                let o = Outcome { duration: started.elapsed(), ..Outcome::skipped(SkipReason::Interrupted) };
+                self.report(i, &o.with_detail(format!("interrupted after {:.1}s of the pause", started.elapsed().as_secs_f64())));
             }
         }
         self.listener.event(&Event::BatchDone);
@@ -226,13 +231,23 @@ impl Runner<'_> {
             attempts += o.attempts;
             o.attempts = attempts;
             o.duration = started.elapsed();
-            let checks_failed = o.status == Status::Failed && o.checks().iter().any(|c| !c.ok);
+            let checks_failed = o.status == Status::Failed(Failure::Expectation) && o.checks().iter().any(|c| !c.ok);
             let time_left = until.timeout.saturating_sub(started.elapsed());
-            if !checks_failed || time_left.is_zero() || *self.interrupt.borrow() {
-                if checks_failed && let Some(e) = &mut o.details_mut().error {
-                    e.message = format!("until gave up after {:.1}s: {}", until.timeout.as_secs_f64(), e.message);
+            let interrupted = *self.interrupt.borrow();
+            if !checks_failed || time_left.is_zero() || interrupted {
+                if checks_failed {
+                    let last = o.failed_check().map(|c| c.describe()).unwrap_or_default();
+                    let took = started.elapsed().as_secs_f64();
+                    let why = if interrupted {
+                        self.interrupted = true;
+                        self.stop.get_or_insert(SkipReason::Interrupted);
+                        format!("interrupted after {took:.1}s of `until`, the checks not yet holding: {last}")
+                    } else {
+                        format!("until gave up after {took:.1}s: {last}")
+                    };
+                    o = o.with_detail(why);
                 }
-                self.stop_after(&o, end);
+                self.stop_after(&o, &end);
                 self.report(i, &o);
                 self.listener.event(&Event::BatchDone);
                 return;
@@ -315,7 +330,7 @@ impl Runner<'_> {
             let Ok((done, end, used)) = joined else { continue };
             packer.release(&used);
             for (i, o) in done {
-                self.stop_after(&o, end);
+                self.stop_after(&o, &end);
                 self.report(i, &o);
             }
             self.listener.event(&Event::BatchDone);
@@ -331,9 +346,8 @@ impl Runner<'_> {
     }
 
     fn finish(mut self, started: Instant) -> RunEnd {
-        let lost =
-            Outcome { status: Status::Unknown, attempts: 1, skip: None, ..Outcome::skipped(SkipReason::Interrupted) }
-                .with_transport("no answer before the run stopped");
+        let lost = Outcome { attempts: 1, ..Outcome::with_status(Status::Unknown) }
+            .with_transport("no answer before the run stopped");
         for i in 0..self.reported.len() {
             if !self.reported[i] {
                 self.report(i, &lost);

@@ -1,13 +1,15 @@
 //! `--state FILE`: what earlier runs applied, so a re-run sends only the rest.
 //!
-//! JSON lines: a header `{"cent_run_state":1,"run_id":..}` then one line per
-//! applied command `{"i":index,"f":fingerprint}`, appended and flushed after
-//! every batch (the state file listens to the run's events) so a killed run
-//! loses at most its in-flight batches. A torn last line is ignored. The
-//! fingerprint covers the method and the params (before the automatic
-//! idempotency key), so an edited manifest does not skip a command that
-//! changed. The file is locked while a run uses it: a second run at once
-//! (an overlapping cron job) is refused.
+//! JSON lines: a header `{"cent_run_state":2,"run_id":..}` then one line per
+//! applied command `{"f":fingerprint,"n":occurrence}` — the command's
+//! identity by content, the same the idempotency keys carry — appended and
+//! flushed after every batch (the state file listens to the run's events),
+//! so a killed run loses at most its in-flight batches. A torn last line is
+//! ignored. Inserting, removing or moving other commands changes no
+//! command's identity, so a re-run of an edited manifest skips exactly what
+//! was applied; a shard's state and a whole run's are the same file format.
+//! The file is locked while a run uses it: a second run at once (an
+//! overlapping cron job) is refused.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -19,7 +21,6 @@ use super::events::{Event, Listener};
 use super::outcome::Status;
 use crate::manifest::Command;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 #[error("state file {path}: {message}")]
@@ -36,24 +37,19 @@ struct Header {
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
-    i: usize,
     f: String,
+    n: usize,
 }
 
-/// A stable fingerprint of a command: its method and its params as
-/// validated (before a derived idempotency key is added).
-pub fn fingerprint(command: &Command) -> String {
-    let mut h = Sha256::new();
-    h.update(command.method.name.as_bytes());
-    h.update([0]);
-    h.update(command.params().as_bytes());
-    hex::encode(&h.finalize()[..12])
-}
+/// The format this cent-run writes; version 1 recorded positions.
+const VERSION: u32 = 2;
 
 pub struct State {
     path: PathBuf,
     pub run_id: String,
-    applied: HashSet<(usize, String)>,
+    applied: HashSet<(String, usize)>,
+    /// Entries of version 1 (positions) it could not use.
+    pub stale: usize,
     /// The open file and the entries not yet written.
     out: Mutex<(File, String)>,
     /// The first write that failed (the run goes on).
@@ -67,6 +63,8 @@ impl State {
         let err = |message: String| StateError { path: path.to_owned(), message };
         let mut applied = HashSet::new();
         let mut existing_run = None;
+        let mut stale = 0;
+        let mut version = VERSION;
         if path.exists() {
             let f = File::open(path).map_err(|e| err(e.to_string()))?;
             for (n, line) in BufReader::new(f).lines().enumerate() {
@@ -75,8 +73,11 @@ impl State {
                     let h: Header =
                         serde_json::from_str(&line).map_err(|e| err(format!("not a cent-run state file: {e}")))?;
                     existing_run = Some(h.run_id);
+                    version = h.cent_run_state;
                 } else if let Ok(e) = serde_json::from_str::<Entry>(&line) {
-                    applied.insert((e.i, e.f));
+                    applied.insert((e.f, e.n));
+                } else if version < VERSION && !line.trim().is_empty() {
+                    stale += 1;
                 }
             }
         }
@@ -96,7 +97,7 @@ impl State {
         let run_id = match existing_run {
             Some(r) => r,
             None => {
-                let h = Header { cent_run_state: 1, run_id: run_id.to_owned() };
+                let h = Header { cent_run_state: VERSION, run_id: run_id.to_owned() };
                 writeln!(file, "{}", serde_json::to_string(&h).expect("serialises")).map_err(|e| err(e.to_string()))?;
                 file.flush().map_err(|e| err(e.to_string()))?;
                 run_id.to_owned()
@@ -106,14 +107,20 @@ impl State {
             path: path.to_owned(),
             run_id,
             applied,
+            stale,
             out: Mutex::new((file, String::new())),
             error: Mutex::new(None),
         })
     }
 
-    /// Whether command `index` was applied by an earlier run, unchanged.
-    pub fn is_applied(&self, index: usize, command: &Command) -> bool {
-        !self.applied.is_empty() && self.applied.contains(&(index, fingerprint(command)))
+    /// Whether an earlier run applied this command (by its identity).
+    pub fn is_applied(&self, command: &Command) -> bool {
+        !self.applied.is_empty() && self.applied.contains(&(command.fingerprint(), command.occurrence()))
+    }
+
+    /// How many commands it records as applied.
+    pub fn len(&self) -> usize {
+        self.applied.len()
     }
 
     /// The first write that failed, if any.
@@ -140,9 +147,9 @@ impl State {
 impl Listener for State {
     fn event(&self, event: &Event<'_>) {
         match event {
-            Event::Outcome { index, command, outcome } if outcome.status == Status::Ok => {
-                let f = fingerprint(command);
-                let line = serde_json::to_string(&Entry { i: *index, f }).expect("serialises");
+            Event::Outcome { command, outcome } if outcome.status == Status::Ok => {
+                let line = serde_json::to_string(&Entry { f: command.fingerprint(), n: command.occurrence() })
+                    .expect("serialises");
                 let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
                 out.1.push_str(&line);
                 out.1.push('\n');
@@ -158,42 +165,44 @@ mod tests {
     use super::*;
 
     fn record(s: &State, commands: &[Command], applied: &[usize]) {
-        let ok = crate::executor::Outcome {
-            status: Status::Ok,
-            ..crate::executor::Outcome::skipped(super::super::SkipReason::FailFast)
-        };
+        let ok = crate::executor::Outcome::with_status(Status::Ok);
         for &index in applied {
-            s.event(&Event::Outcome { index, command: &commands[index], outcome: &ok });
+            s.event(&Event::Outcome { command: &commands[index], outcome: &ok });
         }
         s.event(&Event::BatchDone);
     }
 
-    fn commands(data: u32) -> std::sync::Arc<Vec<Command>> {
-        let text = format!(
-            "commands:\n  - publish: {{channel: a, data: {data}}}\n  - publish: {{channel: b, data: 1}}\n  - disconnect: {{user: u}}\n  - history: {{channel: a, limit: 1}}\n  - publish: {{channel: c, data: 1}}\n"
-        );
-        crate::manifest::load_text("t.yaml", &text, &Default::default()).unwrap().commands
+    fn commands(text: &str) -> Vec<Command> {
+        let mut c = crate::manifest::load_text("t.yaml", text, &Default::default()).unwrap().commands.to_vec();
+        crate::manifest::number_occurrences(&mut c);
+        c
     }
 
+    const TEXT: &str = "commands:\n  - publish: {channel: a, data: 1}\n  - publish: {channel: b, data: 1}\n  - disconnect: {user: u}\n  - publish: {channel: a, data: 1}\n";
+
     #[test]
-    fn reopened_state_keeps_run_id_and_applied_commands() {
+    fn a_command_is_known_by_its_content_and_occurrence_not_its_place() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.jsonl");
-        let cmds = commands(1);
+        let cmds = commands(TEXT);
         let s = State::open(&p, "run-a").unwrap();
         record(&s, &cmds, &[0, 2]);
         drop(s);
         // A torn last line (killed mid-write) is ignored.
-        std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"{\"i\":3,").unwrap();
+        std::fs::OpenOptions::new().append(true).open(&p).unwrap().write_all(b"{\"f\":").unwrap();
         let s = State::open(&p, "run-b").unwrap();
         assert_eq!(s.run_id, "run-a");
-        assert!(s.is_applied(0, &cmds[0]) && s.is_applied(2, &cmds[2]));
-        assert!(!s.is_applied(1, &cmds[1]) && !s.is_applied(3, &cmds[3]));
-        // The same position with other content is another command.
-        assert!(!s.is_applied(0, &commands(2)[0]) && !s.is_applied(1, &cmds[0]));
-        record(&s, &cmds, &[4]);
+        // A command inserted at the top moves every other one: they are still known.
+        let moved = commands(&TEXT.replace("commands:\n", "commands:\n  - publish: {channel: c, data: 9}\n"));
+        let applied: Vec<bool> = moved.iter().map(|c| s.is_applied(c)).collect();
+        assert_eq!(applied, [false, true, false, true, false], "the first publish to a and the disconnect");
+        // An edited command is another command.
+        assert!(!s.is_applied(
+            &commands(&TEXT.replace("data: 1}\n  - publish: {channel: b", "data: 2}\n  - publish: {channel: b"))[0]
+        ));
+        record(&s, &cmds, &[3]);
         drop(s);
-        assert!(State::open(&p, "x").unwrap().is_applied(4, &cmds[4]));
+        assert!(State::open(&p, "x").unwrap().is_applied(&cmds[3]), "the second publish to a");
     }
 
     #[test]

@@ -1,54 +1,140 @@
 //! The checker: walks a [`Node`] tree, collects every [`Problem`], and
-//! converts values to JSON. Shared by the document-level and command-level
-//! validation.
+//! converts values to JSON — numbers exactly as written, `${NAME}` expanded,
+//! a string that is exactly `"${NAME}"` taking the variable's type where
+//! the field takes more than text. Shared by the document-level and the
+//! command-level validation.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::Value as Json;
 
-use super::interpolate;
-use super::yaml::{Node, Span, Value};
+use super::interpolate::{self, Found};
+use super::yaml::{self, Node, Span, Value};
 use crate::diagnostic::{Problem, Source};
+use crate::methods::proto::{Field, Scalar, Shape, schema};
 
-/// Variables visible to interpolation: `--var` over `vars:` over the environment.
+/// A variable's value: the text `${NAME}` gives inside a longer string,
+/// and the typed value a string that is exactly `"${NAME}"` takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    pub text: String,
+    pub value: Json,
+}
+
+impl Var {
+    /// A text read as a YAML scalar (`--var`, the environment, lines of a
+    /// file): `5` a number, `true` a boolean, `'"5"'` a string.
+    pub fn scalar(text: &str) -> Var {
+        let value = yaml::text_json(text);
+        let text = match &value {
+            Json::String(s) => s.clone(),
+            _ => text.trim().to_owned(),
+        };
+        Var { text, value }
+    }
+
+    /// A typed value (a `vars:` entry, a row's field, a saved value).
+    pub fn typed(value: Json) -> Var {
+        let text = match &value {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Var { text, value }
+    }
+}
+
+/// `${item}` of a `for_each` command: a value, or a row whose fields are
+/// `${item.FIELD}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    One(Var),
+    Row(Vec<(String, Var)>),
+}
+
+/// Variables visible to interpolation: `--var` (and variable files) over
+/// `vars:` over names saved by earlier commands over the environment.
 pub struct Scope<'a> {
-    pub cli: &'a HashMap<String, String>,
-    pub vars: &'a HashMap<String, String>,
-    pub env: &'a HashMap<String, String>,
+    pub cli: &'a HashMap<String, Var>,
+    pub vars: &'a HashMap<String, Var>,
+    /// `None`: the environment is off (`--no-env`).
+    pub env: Option<&'a HashMap<String, String>>,
     /// `${item}` inside a `for_each` command.
-    pub item: Option<&'a str>,
+    pub item: Option<&'a Item>,
     /// Text is taken as it is: no `${...}` interpolation (params given as
     /// JSON to `call`, already expanded by the shell).
     pub literal: bool,
     /// Names saved by earlier commands, each standing as its placeholder
     /// until the command is sent.
     pub saved: Option<&'a HashMap<String, String>>,
+    /// Names never put into a command (credentials, secret variables);
+    /// `None` outside commands (`server:` may use them).
+    pub forbidden: Option<&'a HashSet<String>>,
+}
+
+/// What a name stands for in a scope.
+pub enum Lookup<'s> {
+    Var(Cow<'s, Var>),
+    /// A saved name: its placeholder.
+    Saved(&'s str),
+    Missing,
+    Forbidden(&'static str),
 }
 
 impl<'a> Scope<'a> {
     pub fn new(
-        cli: &'a HashMap<String, String>,
-        vars: &'a HashMap<String, String>,
-        env: &'a HashMap<String, String>,
+        cli: &'a HashMap<String, Var>,
+        vars: &'a HashMap<String, Var>,
+        env: Option<&'a HashMap<String, String>>,
     ) -> Self {
-        Scope { cli, vars, env, item: None, literal: false, saved: None }
+        Scope { cli, vars, env, item: None, literal: false, saved: None, forbidden: None }
     }
 
-    /// A variable's value. An empty environment variable counts as unset
-    /// (what CI gives for a variable that is not set); an empty `--var` or
+    /// A name's value. An empty environment variable counts as unset (what
+    /// CI gives for a variable that is not set); an empty `--var` or
     /// `vars:` value is a value.
-    pub fn lookup(&self, name: &str) -> Option<&str> {
-        if name == "item"
-            && let Some(item) = self.item
-        {
-            return Some(item);
+    pub fn lookup(&self, name: &str, at: Span, reads: &RefCell<Reads>) -> Lookup<'a> {
+        reads.borrow_mut().names.insert(name.to_owned());
+        if let Some(item) = self.item {
+            match (name, item) {
+                ("item", Item::One(v)) => return Lookup::Var(Cow::Borrowed(v)),
+                ("item", Item::Row(fields)) => {
+                    let row: serde_json::Map<String, Json> =
+                        fields.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+                    return Lookup::Var(Cow::Owned(Var::typed(Json::Object(row))));
+                }
+                (n, Item::Row(fields)) if n.starts_with("item.") => {
+                    return match fields.iter().find(|(k, _)| k == &n[5..]) {
+                        Some((_, v)) => Lookup::Var(Cow::Borrowed(v)),
+                        None => Lookup::Missing,
+                    };
+                }
+                _ => {}
+            }
         }
-        self.cli
-            .get(name)
-            .or_else(|| self.vars.get(name))
-            .or_else(|| self.saved.and_then(|s| s.get(name)))
-            .or_else(|| self.env.get(name).filter(|v| !v.is_empty()))
-            .map(String::as_str)
+        if let Some(f) = self.forbidden
+            && f.contains(name)
+        {
+            return Lookup::Forbidden("it holds a credential or a secret, and those never go into a command");
+        }
+        if let Some(v) = self.cli.get(name) {
+            reads.borrow_mut().cli.insert(name.to_owned());
+            return Lookup::Var(Cow::Borrowed(v));
+        }
+        if let Some(v) = self.vars.get(name) {
+            return Lookup::Var(Cow::Borrowed(v));
+        }
+        if let Some(p) = self.saved.and_then(|s| s.get(name)) {
+            return Lookup::Saved(p);
+        }
+        match self.env.and_then(|e| e.get(name)).filter(|v| !v.is_empty()) {
+            Some(v) => {
+                reads.borrow_mut().env.entry(name.to_owned()).or_insert(at);
+                Lookup::Var(Cow::Owned(Var::scalar(v)))
+            }
+            None => Lookup::Missing,
+        }
     }
 
     /// The same scope without saved names (for labels, which are made before anything runs).
@@ -57,14 +143,24 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// Which variables were read: `--var` names, environment variables (where
+/// first), every name referred to.
+#[derive(Debug, Default, Clone)]
+pub struct Reads {
+    pub cli: BTreeSet<String>,
+    pub env: BTreeMap<String, Span>,
+    pub names: BTreeSet<String>,
+}
+
 pub struct Checker<'s> {
     pub source: &'s Source,
     pub problems: Vec<Problem>,
+    pub reads: RefCell<Reads>,
 }
 
 impl<'s> Checker<'s> {
     pub fn new(source: &'s Source) -> Self {
-        Checker { source, problems: Vec::new() }
+        Checker { source, problems: Vec::new(), reads: RefCell::default() }
     }
 
     pub fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
@@ -147,33 +243,55 @@ impl<'s> Checker<'s> {
         if scope.literal {
             return Ok(s.to_owned());
         }
-        interpolate::expand(s, &|n| scope.lookup(n)).map_err(|errs| {
-            errs.into_iter()
-                .map(|e| {
-                    let span = self.sub_span(node, s, e.range.clone());
-                    let (label, message, help) = if e.unterminated {
-                        ("no closing `}`", "unterminated `${` in string".to_owned(), "write `$${` for a literal `${`".to_owned())
-                    } else if e.name.is_empty() {
-                        (
-                            "no name",
-                            "empty variable name in `${}`".to_owned(),
-                            "write `${NAME}`, or `$${` for a literal `${`".to_owned(),
-                        )
+        let lookup = |n: &str| match scope.lookup(n, node.span, &self.reads) {
+            Lookup::Var(v) => Found::Text(Cow::Owned(v.text.clone())),
+            Lookup::Saved(p) => Found::Text(Cow::Borrowed(p)),
+            Lookup::Missing => Found::Missing,
+            Lookup::Forbidden(why) => Found::Forbidden(why),
+        };
+        interpolate::expand(s, &lookup)
+            .map_err(|errs| errs.into_iter().map(|e| self.unresolved(node, s, e, scope)).collect())
+    }
+
+    fn unresolved(&self, node: &Node, s: &str, e: interpolate::Unresolved, scope: &Scope) -> Problem {
+        let span = self.sub_span(node, s, e.range.clone());
+        if let Some(why) = e.forbidden {
+            let p = Problem::error(format!("`${{{}}}` cannot be used in a command: {why}", e.name))
+                .at(self.source, span, "not here")
+                .help("a credential may be used in `server:`; pass data that is meant to be published with --var or vars:");
+            return p;
+        }
+        let (label, message, help) = if e.unterminated {
+            ("no closing `}`", "unterminated `${` in string".to_owned(), "write `$${` for a literal `${`".to_owned())
+        } else if e.name.is_empty() {
+            (
+                "no name",
+                "empty variable name in `${}`".to_owned(),
+                "write `${NAME}`, or `$${` for a literal `${`".to_owned(),
+            )
+        } else {
+            let help = if e.name == "item" || e.name.starts_with("item.") {
+                match scope.item {
+                    Some(Item::Row(fields)) => format!(
+                        "this row has: {}",
+                        fields.iter().map(|(k, _)| format!("`${{item.{k}}}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    _ => "`${item}` is only defined inside a command with `for_each`".into(),
+                }
+            } else {
+                format!(
+                    "define it under `vars:`, pass `--var {0}=VALUE`, {1}or give a default: `${{{0}:-VALUE}}`",
+                    e.name,
+                    if scope.env.is_some() {
+                        format!("set the environment variable {}, ", e.name)
                     } else {
-                        let help = if e.name == "item" {
-                            "`${item}` is only defined inside a command with `for_each`".into()
-                        } else {
-                            format!(
-                                "define it under `vars:`, pass `--var {0}=VALUE`, set the environment variable {0}, or give a default: `${{{0}:-VALUE}}`",
-                                e.name
-                            )
-                        };
-                        ("not defined", format!("undefined variable `{}`", e.name), help)
-                    };
-                    Problem::error(message).at(self.source, span, label).help(help)
-                })
-                .collect()
-        })
+                        String::new()
+                    }
+                )
+            };
+            ("not defined", format!("undefined variable `{}`", e.name), help)
+        };
+        Problem::error(message).at(self.source, span, label).help(help)
     }
 
     /// The span of `range` (byte range inside the scalar's value) when the
@@ -193,26 +311,31 @@ impl<'s> Checker<'s> {
         }
     }
 
-    /// Any YAML value as JSON (strings interpolated), for `data`-like fields.
-    pub fn json(&mut self, node: &Node, scope: &Scope) -> Option<Json> {
+    /// Any YAML value as JSON, numbers exactly as written and strings
+    /// interpolated; `expect` is where the value goes in the server's
+    /// definition, so a string that is exactly `"${NAME}"` becomes the
+    /// variable's text where a string is wanted and its typed value
+    /// elsewhere.
+    pub fn json(&mut self, node: &Node, scope: &Scope, expect: Expect) -> Option<Json> {
         Some(match &node.value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
-            Value::Int(i) => Json::from(*i),
-            Value::UInt(u) => Json::from(*u),
-            Value::Float(f) => match serde_json::Number::from_f64(*f) {
-                Some(n) => Json::Number(n),
-                None => {
-                    self.error(node.span, "not a finite number", "JSON has no NaN or infinity");
-                    return None;
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
+                let text = self.source.text.get(node.span.offset..node.span.offset + node.span.len).unwrap_or("");
+                match yaml::json_number(text.trim(), &node.value) {
+                    Some(n) => n,
+                    None => {
+                        self.error(node.span, "not a finite number", "JSON has no NaN or infinity");
+                        return None;
+                    }
                 }
-            },
-            Value::Str(s) => Json::String(self.interpolate(node, s, scope)?),
+            }
+            Value::Str(s) => return self.string_json(node, s, scope, expect),
             Value::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 let mut ok = true;
                 for item in items {
-                    match self.json(item, scope) {
+                    match self.json(item, scope, expect.item()) {
                         Some(v) => out.push(v),
                         None => ok = false,
                     }
@@ -227,10 +350,11 @@ impl<'s> Checker<'s> {
                 let mut out = serde_json::Map::with_capacity(entries.len());
                 let mut ok = true;
                 for (k, v) in entries {
-                    match self.json(v, scope) {
+                    let key = k.key_text();
+                    match self.json(v, scope, expect.entry(&key)) {
                         // JSON object keys are strings; YAML `1: x` keys are written as text.
                         Some(val) => {
-                            out.insert(k.key_text().into_owned(), val);
+                            out.insert(key.into_owned(), val);
                         }
                         None => ok = false,
                     }
@@ -241,5 +365,74 @@ impl<'s> Checker<'s> {
                 Json::Object(out)
             }
         })
+    }
+
+    /// A string scalar as JSON (see [`Checker::json`]).
+    fn string_json(&mut self, node: &Node, s: &str, scope: &Scope, expect: Expect) -> Option<Json> {
+        if scope.literal {
+            return Some(Json::String(s.to_owned()));
+        }
+        let Some((name, default)) = interpolate::exact(s) else {
+            return self.interpolate(node, s, scope).map(Json::String);
+        };
+        let text = expect.wants_text();
+        match scope.lookup(name, node.span, &self.reads) {
+            Lookup::Saved(p) => Some(Json::String(p.to_owned())),
+            Lookup::Var(v) if !(v.text.is_empty() && default.is_some()) => {
+                Some(if text { Json::String(v.text.clone()) } else { v.value.clone() })
+            }
+            Lookup::Var(_) | Lookup::Missing if default.is_some() => {
+                let d = default.unwrap_or_default();
+                Some(if text { Json::String(d.to_owned()) } else { yaml::text_json(d) })
+            }
+            _ => self.interpolate(node, s, scope).map(Json::String),
+        }
+    }
+}
+
+/// Where a value goes in the server's definition: what a string that is
+/// exactly `"${NAME}"` becomes there.
+#[derive(Debug, Clone, Copy)]
+pub enum Expect {
+    /// Raw JSON, or a field the definition does not know: the typed value.
+    Any,
+    /// The whole value of a field (a list or map for repeated and map fields).
+    Field(&'static Field),
+    /// One element of a field's type.
+    One(&'static Field),
+}
+
+impl Expect {
+    /// A string is wanted here: a variable gives its text.
+    pub fn wants_text(self) -> bool {
+        match self {
+            Expect::One(f) => f.ty == Scalar::String,
+            Expect::Field(f) => f.shape == Shape::One && f.ty == Scalar::String,
+            _ => false,
+        }
+    }
+
+    /// What the items of a list here are.
+    fn item(self) -> Expect {
+        match self {
+            Expect::Field(f) if f.shape == Shape::Repeated => Expect::One(f),
+            _ => Expect::Any,
+        }
+    }
+
+    /// What the value of entry `key` of a mapping here is.
+    fn entry(self, key: &str) -> Expect {
+        let message = match self {
+            Expect::Field(f) if f.shape == Shape::Map => return Expect::One(f),
+            Expect::Field(f) | Expect::One(f) => match f.ty {
+                Scalar::Message(name) => schema().message(name),
+                _ => None,
+            },
+            Expect::Any => None,
+        };
+        match message.and_then(|m| m.field(key)) {
+            Some(f) => Expect::Field(f),
+            None => Expect::Any,
+        }
     }
 }

@@ -2,13 +2,13 @@
 //! [`Command`]s out (several with `for_each`), problems recorded in the
 //! [`Checker`]. The method's params are checked by [`fields`](super::fields).
 
-use std::path::Path;
-
 use super::Command;
 use super::check::{Checker, Scope};
 use super::fields::params;
-use super::steps::{self, Steps};
-use super::yaml::{Node, Value};
+use super::files::Root;
+use super::for_each::{self, Located};
+use super::steps::{self, Saved, StepContext, Steps};
+use super::yaml::Node;
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
@@ -17,7 +17,7 @@ pub const RUNNER_KEYS: &[&str] = &["name", "for_each", "expect", "until", "save"
 
 pub struct CommandContext<'a> {
     pub manifest: usize,
-    pub dir: &'a Path,
+    pub root: &'a Root,
     pub protocol: Protocol,
 }
 
@@ -29,7 +29,7 @@ pub fn command(
     scope: &Scope,
     cx: &CommandContext,
     out: &mut Vec<Command>,
-) -> Vec<String> {
+) -> Vec<Saved> {
     // Problems of this item so far: a missing method is not reported on top
     // of one (an unknown method key, a bad `save`).
     let before = ck.problems.len();
@@ -79,19 +79,24 @@ pub fn command(
         wait_step(ck, item, value, name, scope, cx, out);
         return Vec::new();
     }
-    // Names saved here are declared even when the command is wrong, so its
-    // users are not also reported as using undefined variables.
-    let mut saves = Steps::default();
-    let saves_ok = save.is_none_or(|(_, v)| steps::save(ck, v, scope, &mut saves));
-    let declared: Vec<String> = saves.save.iter().map(|(n, _)| n.clone()).collect();
     let Some((mkey, body, m)) = method else {
         if ck.problems.len() == before {
             ck.error(item.span, "no method", "a command needs one method key").help =
                 Some("e.g. `- publish: {channel: news, data: {text: hi}}`".into());
         }
-        return declared;
+        return Vec::new();
     };
-    let Some(m) = protocol_method(ck, mkey, m, cx.protocol) else { return declared };
+    let m = protocol_method(ck, mkey, m, cx.protocol);
+    // Names saved here are declared even when the command is wrong, so its
+    // users are not also reported as using undefined variables.
+    let mut declared = Vec::new();
+    let step_cx = m.map(|m| StepContext { method: m, protocol: cx.protocol, manifest: cx.manifest as u32 });
+    let saves_ok = match (save, &step_cx) {
+        (None, _) => true,
+        (Some((_, v)), Some(scx)) => steps::save(ck, v, scope, scx, &mut declared),
+        (Some(_), None) => false,
+    };
+    let (Some(m), Some(step_cx)) = (m, step_cx) else { return declared };
     let until = match until {
         None => None,
         Some((k, v)) => {
@@ -125,7 +130,7 @@ pub fn command(
     let items = match for_each {
         None => None,
         // Items are known before anything runs: saved names are not in scope.
-        Some(node) => match for_each_items(ck, node, &scope.without_saved(), cx.dir) {
+        Some(node) => match for_each::items(ck, node, &scope.without_saved(), cx.root) {
             Some(items) => Some(items),
             None => return declared,
         },
@@ -133,24 +138,27 @@ pub fn command(
     if let Some(items) = &items {
         out.reserve(items.len());
     }
+    let save: Vec<_> = declared.iter().map(|s| (s.name.clone(), s.path.clone())).collect();
     let mut build = |ck: &mut Checker, scope: &Scope| {
         // `None`: the name did not interpolate; `Some(None)`: there is none.
         let name = match name {
             Some(n) => ck.string(n, "`name`", &scope.without_saved()).map(Some),
             None => Some(None),
         };
-        let mut steps = Steps { until, save: saves.save.clone(), ..Steps::default() };
-        let checked = expect.is_none_or(|(_, v)| steps::expect(ck, v, scope, &mut steps));
-        if let Some(params) = params(ck, m, mkey, body, scope, cx.protocol, cx.dir)
+        let mut steps = Steps { until, save: save.clone(), ..Steps::default() };
+        let checked = expect.is_none_or(|(_, v)| steps::expect(ck, v, scope, &step_cx, &mut steps));
+        if let Some(params) = params(ck, m, mkey, body, scope, cx.protocol, cx.root)
             && let Some(name) = name
             && checked
         {
             let params = serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str();
             steps.uses = steps::placeholders_in(&params);
             for c in &steps.expect {
-                for n in steps::placeholders_in(&c.wanted.to_string()) {
-                    if !steps.uses.contains(&n) {
-                        steps.uses.push(n);
+                for w in c.cond.wanted() {
+                    for n in steps::placeholders_in(&w.to_string()) {
+                        if !steps.uses.contains(&n) {
+                            steps.uses.push(n);
+                        }
                     }
                 }
             }
@@ -161,6 +169,7 @@ pub fn command(
                 && steps.uses.is_empty();
             out.push(Command {
                 index: 0,
+                occurrence: 0,
                 manifest: cx.manifest as u32,
                 offset: item.span.offset as u32,
                 line: line as u32,
@@ -176,8 +185,10 @@ pub fn command(
         Some(items) => {
             let before = ck.problems.len();
             for it in &items {
-                let s = Scope { item: Some(it), ..*scope };
+                let s = Scope { item: Some(&it.item), ..*scope };
+                let mark = ck.problems.len();
                 build(ck, &s);
+                relocate_to_row(ck, mark, it);
                 // One report per distinct problem, not one per item.
                 if ck.problems.len() > before + 20 {
                     break;
@@ -187,6 +198,28 @@ pub fn command(
         }
     }
     declared
+}
+
+/// Problems a row of a data file caused (at a `${item...}` of the
+/// manifest) are located at the row, with the manifest's place as a hint.
+fn relocate_to_row(ck: &mut Checker, from: usize, it: &Located) {
+    let Some((source, span)) = &it.from else { return };
+    let manifest = ck.source;
+    for p in &mut ck.problems[from..] {
+        let written = p.source.as_ref().and_then(|s| s.text.get(p.span.offset..p.span.offset + p.span.len));
+        if !written.is_some_and(|w| w.contains("${item")) {
+            continue;
+        }
+        let (line, _) = manifest.line_col(p.span.offset);
+        let was = format!("used at {}:{line}", manifest.name);
+        p.help = Some(match p.help.take() {
+            Some(h) => format!("{h} ({was})"),
+            None => was,
+        });
+        p.source = Some((**source).clone());
+        p.span = *span;
+        p.label = "this row".into();
+    }
 }
 
 /// A `wait: DURATION` item: a barrier, then a pause. It takes no method and
@@ -216,6 +249,7 @@ fn wait_step(
     };
     out.push(Command {
         index: 0,
+        occurrence: 0,
         manifest: cx.manifest as u32,
         offset: item.span.offset as u32,
         line: ck.line_of(item.span) as u32,
@@ -249,83 +283,22 @@ fn protocol_method(ck: &mut Checker, key: &Node, m: &'static Method, protocol: P
             return None;
         }
     };
-    if m.pro {
-        ck.warn(key.span, "PRO only", format!("`{}` is served only by Centrifugo PRO", m.name)).help =
+    if methods::oss_refuses(m) {
+        // Said once per run: equal warnings are merged with their count.
+        let what =
+            if m.pro { "is served only by Centrifugo PRO" } else { "has no handler in an open-source Centrifugo" };
+        let label = if m.pro { "PRO only" } else { "no open-source handler" };
+        ck.warn(key.span, label, format!("`{}` {what}", m.name)).help =
             Some("an open-source server answers it with error 104 (not found)".into());
     }
     Some(m)
 }
 
-fn for_each_items(ck: &mut Checker, node: &Node, scope: &Scope, dir: &Path) -> Option<Vec<String>> {
-    match &node.value {
-        Value::Seq(items) => {
-            let mut out = Vec::with_capacity(items.len());
-            for it in items {
-                match &it.value {
-                    Value::Str(s) => out.push(ck.interpolate(it, s, scope)?),
-                    Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => {
-                        out.push(it.key_text().into_owned())
-                    }
-                    _ => {
-                        ck.type_error(it, "a `for_each` item must be a scalar", "a string");
-                        return None;
-                    }
-                }
-            }
-            if out.is_empty() {
-                ck.warn(node.span, "empty", "`for_each` is empty: this command runs zero times");
-            }
-            Some(out)
-        }
-        Value::Map(_) => {
-            let entries = ck.entries(node, "`for_each`")?;
-            let mut file = None;
-            for (k, v) in entries {
-                if k.as_str() == Some("file") {
-                    file = Some((v, ck.string(v, "`file`", scope)?));
-                } else {
-                    ck.error(k.span, "unknown key", format!("unknown key `{}` in `for_each`", k.key_text())).help =
-                        Some("`for_each` is a list, or `{file: PATH}` with one item per line".into());
-                    return None;
-                }
-            }
-            let Some((fnode, path)) = file else {
-                ck.error(node.span, "no `file`", "`for_each` mapping needs `file`");
-                return None;
-            };
-            let full = dir.join(&path);
-            match std::fs::read_to_string(&full) {
-                Ok(text) => {
-                    let items: Vec<String> = text
-                        .lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                        .map(str::to_owned)
-                        .collect();
-                    if items.is_empty() {
-                        let message =
-                            format!("`for_each` file {} is empty: this command runs zero times", full.display());
-                        ck.warn(fnode.span, "empty", message);
-                    }
-                    Some(items)
-                }
-                Err(e) => {
-                    ck.error(fnode.span, "cannot read", format!("cannot read `for_each` file {}: {e}", full.display()));
-                    None
-                }
-            }
-        }
-        _ => {
-            ck.type_error(node, "`for_each` must be a list or `{file: PATH}`", "a list");
-            None
-        }
-    }
-}
-
 /// Validates one command given outside a manifest (`cent-run call`, the
 /// `cent` console): the method by name, its params as JSON text (shown in
-/// diagnostics as `source`), against the method table like a manifest
-/// command. Returns the method as sent on `protocol` and the params.
+/// diagnostics as `source`), with the same params validator as a manifest
+/// command, problems located in the text. Returns the method as sent on
+/// `protocol` and the params.
 pub fn single(
     method: &str,
     source: &super::Source,
@@ -337,20 +310,57 @@ pub fn single(
         return Err(vec![p]);
     };
     let m = methods::for_protocol(m, protocol).map_err(|no| vec![super::Problem::error(no.message).help(no.help)])?;
-    let root = super::yaml::parse(&source.text).map_err(|e| vec![super::load::syntax_problem(source, &e)])?;
-    if !matches!(root.value, Value::Map(_) | Value::Null) {
-        let p = super::Problem::error("params must be a JSON object").at(source, root.span, "not an object");
-        return Err(vec![p]);
-    }
-    let mut ck = Checker::new(source);
-    let empty = std::collections::HashMap::new();
-    // The shell already expanded what it should: `${...}` in params is text.
-    let scope = Scope { literal: true, ..Scope::new(&empty, &empty, &empty) };
-    let key = Node { span: root.span, value: Value::Str(std::borrow::Cow::Borrowed(m.name)) };
-    let out = params(&mut ck, m, &key, &root, &scope, protocol, Path::new(""));
-    let errors: Vec<_> = ck.problems.into_iter().filter(|p| p.level == super::Level::Error).collect();
-    match out {
-        Some(params) if errors.is_empty() => Ok((m, params)),
-        _ => Err(errors),
+    let params = match serde_json::from_str::<serde_json::Value>(&source.text) {
+        Ok(serde_json::Value::Object(map)) => map,
+        Ok(other) => {
+            let p = super::Problem::error(format!("params must be a JSON object, found {}", json_kind(&other))).at(
+                source,
+                super::Span { offset: 0, len: source.text.len().max(1) },
+                "not an object",
+            );
+            return Err(vec![p]);
+        }
+        Err(e) => {
+            let offset = source.offset_of(e.line(), e.column());
+            let message = e.to_string();
+            let message = message.rsplit_once(" at line ").map_or(message.as_str(), |(m, _)| m);
+            let p = super::Problem::error(format!("params are not valid JSON: {message}")).at(
+                source,
+                super::Span { offset: offset.saturating_sub(1), len: 1 },
+                "here",
+            );
+            return Err(vec![p]);
+        }
+    };
+    // Places in the text, for the problems: JSON is YAML.
+    let tree = super::yaml::parse(&source.text).ok();
+    let errors: Vec<super::Problem> = methods::check::params(m, protocol, &params)
+        .into_iter()
+        .filter(|p| !p.warning)
+        .map(|p| {
+            let problem = super::Problem::error(p.message.clone());
+            let problem = match &p.help {
+                Some(h) => problem.help(h.clone()),
+                None => problem,
+            };
+            match &tree {
+                Some(root) => {
+                    let span = super::fields::locate(root, root, &p.path, p.at_key, false);
+                    problem.at(source, span, p.label.clone())
+                }
+                None => problem,
+            }
+        })
+        .collect();
+    if errors.is_empty() { Ok((m, params)) } else { Err(errors) }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        _ => "a number",
     }
 }

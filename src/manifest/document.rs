@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::check::{Checker, Scope};
+use super::check::{Checker, Expect, Scope, Var};
 use super::load::COMMANDS;
+use super::load::Inputs;
 use super::yaml::{Node, Value};
 use super::{LoadOptions, Source};
 use crate::diagnostic;
@@ -18,7 +19,7 @@ use crate::settings::{Layer, Origin, Setting, Value as SValue, split_urls};
 
 const TOP_KEYS: &[&str] = &["version", "server", "defaults", "vars", COMMANDS];
 
-type DocParts<'n> = (HashMap<String, String>, Option<&'n Node<'n>>);
+type DocParts<'n> = (HashMap<String, Var>, Option<&'n Node<'n>>);
 
 /// Top-level keys of one document; `server:` and `defaults:` merge into the
 /// run's layer (the first manifest that sets a key wins; a later manifest
@@ -28,6 +29,7 @@ pub(super) fn document<'n>(
     ck: &mut Checker,
     root: &'n Node,
     opts: &LoadOptions,
+    inputs: &Inputs,
     source: &Source,
     dir: &Path,
     layer: &mut Layer,
@@ -39,13 +41,25 @@ pub(super) fn document<'n>(
     let entries = ck.entries(root, "a manifest")?;
     let mut vars = HashMap::new();
     let mut commands = None;
+    // Whether `${NAME}` reads the environment: the options, else this
+    // manifest's `defaults: {env: ...}`.
+    let here = entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some("defaults"))
+        .and_then(|(_, v)| v.as_map())
+        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("env")))
+        .and_then(|(_, v)| match v.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        });
+    let env = opts.read_env.or(here).unwrap_or(true).then_some(&opts.env);
     // vars first: everything else may refer to them.
     for (k, v) in &entries {
         if k.as_str() == Some("vars") {
-            vars = var_section(ck, v, opts);
+            vars = var_section(ck, v, &inputs.cli, env);
         }
     }
-    let scope = Scope::new(&opts.vars, &vars, &opts.env);
+    let scope = Scope::new(&inputs.cli, &vars, env);
     let sec = Section { source, dir };
     for (k, v) in &entries {
         match k.key_text().as_ref() {
@@ -85,16 +99,23 @@ pub(super) fn unknown_key(ck: &mut Checker, k: &Node, key: &str, section: Option
     });
 }
 
-pub(super) fn var_section(ck: &mut Checker, v: &Node, opts: &LoadOptions) -> HashMap<String, String> {
+/// `vars:`, each with its YAML type; a value may use the environment and
+/// `--var`, not other vars.
+pub(super) fn var_section(
+    ck: &mut Checker,
+    v: &Node,
+    cli: &HashMap<String, Var>,
+    env: Option<&HashMap<String, String>>,
+) -> HashMap<String, Var> {
     let mut vars = HashMap::new();
     let Some(entries) = ck.entries(v, "`vars`") else { return vars };
     let empty = HashMap::new();
-    // A var's value may use the environment and --var, not other vars.
-    let scope = Scope::new(&opts.vars, &empty, &opts.env);
+    let scope = Scope::new(cli, &empty, env);
     for (k, val) in entries {
         let value = match &val.value {
-            Value::Str(s) => ck.interpolate(val, s, &scope),
-            Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => Some(val.key_text().into_owned()),
+            Value::Str(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => {
+                ck.json(val, &scope, Expect::Any).map(Var::typed)
+            }
             _ => {
                 ck.type_error(val, "a variable must be a string, number or boolean", "a scalar");
                 None

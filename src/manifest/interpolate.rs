@@ -4,10 +4,21 @@
 //! undefined names with their byte ranges inside the string (so validation can
 //! point at the exact `${...}`). `${NAME:-default}` falls back to `default`
 //! (also for an empty value, as a shell does),
-//! `$${` is a literal `${`. Interpolation only ever produces strings: a value's
-//! YAML type never changes.
+//! `$${` is a literal `${`. Inside a longer string a variable is text; a
+//! string that is exactly one `${...}` ([`exact`]) takes the variable's
+//! type where the checker says so.
 
+use std::borrow::Cow;
 use std::ops::Range;
+
+/// What a lookup found for a name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found<'a> {
+    Text(Cow<'a, str>),
+    Missing,
+    /// The name may not be used here, for this reason.
+    Forbidden(&'static str),
+}
 
 /// A `${...}` that could not be expanded (`name` is empty for `${}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +27,24 @@ pub struct Unresolved {
     /// Byte range of the whole `${...}` inside the input string.
     pub range: Range<usize>,
     pub unterminated: bool,
+    /// Defined, but not allowed here (a credential inside a command).
+    pub forbidden: Option<&'static str>,
+}
+
+/// `"${NAME}"` or `"${NAME:-default}"` as the whole string: the name and the default.
+pub fn exact(input: &str) -> Option<(&str, Option<&str>)> {
+    let inner = input.strip_prefix("${")?.strip_suffix('}')?;
+    if inner.contains(['$', '{', '}']) {
+        return None;
+    }
+    Some(match inner.split_once(":-") {
+        Some((n, d)) => (n.trim(), Some(d)),
+        None => (inner.trim(), None),
+    })
 }
 
 /// Expands every `${NAME}` in `input` with `lookup`.
-pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Result<String, Vec<Unresolved>> {
+pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Found<'a>) -> Result<String, Vec<Unresolved>> {
     if !input.contains('$') {
         return Ok(input.to_owned());
     }
@@ -33,7 +58,12 @@ pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Resu
             i += 3;
         } else if input[i..].starts_with("${") {
             let Some(end) = input[i + 2..].find('}') else {
-                errors.push(Unresolved { name: input[i + 2..].to_owned(), range: i..input.len(), unterminated: true });
+                errors.push(Unresolved {
+                    name: input[i + 2..].to_owned(),
+                    range: i..input.len(),
+                    unterminated: true,
+                    forbidden: None,
+                });
                 break;
             };
             let inner = &input[i + 2..i + 2 + end];
@@ -42,13 +72,16 @@ pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Resu
                 None => (inner.trim(), None),
             };
             // As in a shell: `${NAME:-default}` also replaces an empty value.
-            let value = match default {
-                Some(d) => lookup(name).filter(|v| !v.is_empty()).or(Some(d)),
-                None => lookup(name),
-            };
-            match value {
-                Some(v) => out.push_str(v),
-                None => errors.push(Unresolved { name: name.to_owned(), range: i..i + 3 + end, unterminated: false }),
+            let range = i..i + 3 + end;
+            match (lookup(name), default) {
+                (Found::Forbidden(why), _) => {
+                    errors.push(Unresolved { name: name.to_owned(), range, unterminated: false, forbidden: Some(why) })
+                }
+                (Found::Text(v), d) if !(v.is_empty() && d.is_some()) => out.push_str(&v),
+                (_, Some(d)) => out.push_str(d),
+                (_, None) => {
+                    errors.push(Unresolved { name: name.to_owned(), range, unterminated: false, forbidden: None })
+                }
             }
             i += 3 + end;
         } else {
@@ -64,12 +97,13 @@ pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Option<&'a str>) -> Resu
 mod tests {
     use super::*;
 
-    fn vars(name: &str) -> Option<&'static str> {
+    fn vars(name: &str) -> Found<'static> {
         match name {
-            "release" => Some("2.4.0"),
-            "empty" => Some(""),
-            "ünï" => Some("ok"),
-            _ => None,
+            "release" => Found::Text("2.4.0".into()),
+            "empty" => Found::Text("".into()),
+            "ünï" => Found::Text("ok".into()),
+            "KEY" => Found::Forbidden("a credential"),
+            _ => Found::Missing,
         }
     }
 
@@ -92,5 +126,10 @@ mod tests {
         assert_eq!(err[0].range, 2..6);
         assert!(err[1].unterminated);
         assert_eq!(err[1].range, 20..23);
+        assert_eq!(expand("${KEY:-x}", &vars).unwrap_err()[0].forbidden, Some("a credential"));
+        assert_eq!(exact("${a}"), Some(("a", None)));
+        assert_eq!(exact("${a:-5}"), Some(("a", Some("5"))));
+        assert_eq!(exact("x${a}"), None);
+        assert_eq!(exact("${a}${b}"), None);
     }
 }

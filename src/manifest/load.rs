@@ -9,17 +9,19 @@
 //! manifests are cut into parts parsed on every core; the result is the
 //! one-part result (tested over the corpus, the examples and mutants).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::check::{Checker, Scope};
+use super::check::{Checker, Reads, Scope, Var};
 use super::command::{self, CommandContext};
 use super::document::{self, var_section};
+use super::files::Root;
+use super::steps::Saved;
 use super::yaml::{self, ItemSink, Node, Stream, Value};
 use super::{Command, Level, LoadOptions, MAX_MANIFEST_BYTES, Manifest, Problem, Source};
 use crate::protocol::Protocol;
-use crate::settings::Layer;
+use crate::settings::{Key, Layer};
 
 /// The top-level key whose list holds the commands.
 pub(super) const COMMANDS: &str = "commands";
@@ -79,11 +81,34 @@ pub fn load_text(name: &str, text: &str, opts: &LoadOptions) -> Result<Manifest,
 /// What diagnostics call standard input.
 const STDIN: &str = "<stdin>";
 
-/// The variables and protocol commands are validated with.
+/// What the options give every manifest: `--var` and variable files as
+/// typed variables, and the names that never go into a command.
+pub(super) struct Inputs {
+    pub cli: HashMap<String, Var>,
+    pub forbidden: HashSet<String>,
+}
+
+impl Inputs {
+    fn new(opts: &LoadOptions) -> Self {
+        let mut cli: HashMap<String, Var> =
+            opts.typed_vars.iter().map(|(k, v)| (k.clone(), Var::typed(v.clone()))).collect();
+        cli.extend(opts.vars.iter().map(|(k, v)| (k.clone(), Var::scalar(v))));
+        let credentials = crate::settings::table::TABLE
+            .iter()
+            .filter(|d| d.kind == crate::settings::table::Kind::Secret)
+            .filter_map(|d| d.env)
+            .map(str::to_owned);
+        let forbidden = credentials.chain(opts.secret_names.iter().cloned()).collect();
+        Inputs { cli, forbidden }
+    }
+}
+
+/// The variables, protocol and environment switch commands are validated with.
 #[derive(Debug, Clone, PartialEq)]
 struct ItemSettings {
-    vars: HashMap<String, String>,
+    vars: HashMap<String, Var>,
     protocol: Protocol,
+    read_env: bool,
 }
 
 /// One manifest, validated.
@@ -93,11 +118,13 @@ struct Validated {
     /// The settings its commands were validated with (`None`: it has none).
     assumed: Option<ItemSettings>,
     /// Its own `vars:`.
-    vars: HashMap<String, String>,
+    vars: HashMap<String, Var>,
     /// Parts it was parsed in.
     parts: usize,
-    /// Some command declares `save:`.
-    saves: bool,
+    /// The names its commands save, where.
+    saved: Vec<Saved>,
+    /// The variables it read.
+    reads: Reads,
 }
 
 /// `sources` pairs each manifest with whether it could be read at all.
@@ -108,6 +135,7 @@ pub(super) fn validate(
     opts: &LoadOptions,
 ) -> (Result<Manifest, Vec<Problem>>, usize) {
     let (sources, readable): (Vec<Source>, Vec<bool>) = sources.into_iter().unzip();
+    let inputs = Inputs::new(opts);
     let mut layer = Layer::default();
     let mut runs: Vec<Option<(Validated, Layer)>> = Vec::with_capacity(sources.len());
     for (i, source) in sources.iter().enumerate() {
@@ -116,38 +144,168 @@ pub(super) fn validate(
             continue;
         }
         let before = layer.clone();
-        let run = validate_one(i, source, opts, &mut layer, None);
+        let run = validate_one(i, source, opts, &inputs, &mut layer, None);
         runs.push(Some((run, before)));
     }
     let protocol = final_protocol(opts, &layer);
+    let read_env = opts.read_env.unwrap_or_else(|| env_switch(&layer).unwrap_or(true));
     let mut parts = 1;
     for (i, run) in runs.iter_mut().enumerate() {
         let Some((v, before)) = run else { continue };
-        let wanted = ItemSettings { vars: v.vars.clone(), protocol };
+        let wanted = ItemSettings { vars: v.vars.clone(), protocol, read_env };
         if v.assumed.as_ref().is_some_and(|a| *a != wanted) {
             // Validated with settings that turned out different: again, with the final ones.
-            *v = validate_one(i, &sources[i], opts, &mut before.clone(), Some(&wanted));
+            *v = validate_one(i, &sources[i], opts, &inputs, &mut before.clone(), Some(&wanted));
         }
         parts = parts.max(v.parts);
     }
     let mut commands = Vec::new();
-    for (v, _) in runs.into_iter().flatten() {
+    let mut names = Names::default();
+    for (i, (v, _)) in runs.into_iter().flatten().enumerate() {
         problems.extend(v.problems);
+        names.add(i, v.vars.keys(), v.saved, v.reads);
         append(&mut commands, v.commands);
     }
     for (i, c) in commands.iter_mut().enumerate() {
         c.index = i as u32;
     }
+    names.explain(&sources, &commands, opts, &mut problems);
     let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
     if !errors.is_empty() {
         let mut all = errors;
-        all.extend(warnings);
+        all.extend(once_each(warnings));
         return (Err(all), parts);
     }
+    let mut warnings_once = once_each(std::mem::take(&mut warnings));
     if commands.is_empty() {
-        warnings.push(Problem::error("0 commands: this run sends nothing").warning());
+        warnings_once.push(Problem::error("0 commands: this run sends nothing").warning());
     }
-    (Ok(Manifest { sources, settings: layer, commands: std::sync::Arc::new(commands), warnings, protocol }), parts)
+    let env_reads = names.env.keys().cloned().collect();
+    let manifest = Manifest {
+        sources,
+        settings: layer,
+        commands: std::sync::Arc::new(commands),
+        warnings: warnings_once,
+        protocol,
+        env_reads,
+    };
+    (Ok(manifest), parts)
+}
+
+/// A warning said by many commands (a PRO-only method in a `for_each`)
+/// is said once, at its first place, with how many more said it.
+fn once_each(warnings: Vec<Problem>) -> Vec<Problem> {
+    let mut out: Vec<Problem> = Vec::with_capacity(warnings.len());
+    let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
+    for w in warnings {
+        match seen.get_mut(&w.message) {
+            Some((_, n)) => *n += 1,
+            None => {
+                seen.insert(w.message.clone(), (out.len(), 0));
+                out.push(w);
+            }
+        }
+    }
+    for (at, more) in seen.into_values() {
+        if more > 0 {
+            let p = &mut out[at];
+            let also = format!("{more} more command{} the same", if more == 1 { " says" } else { "s say" });
+            p.help = Some(match p.help.take() {
+                Some(h) => format!("{h}; {also}"),
+                None => also,
+            });
+        }
+    }
+    out
+}
+
+/// The names the manifests define, save and read, across all of them: what
+/// is explained once everything is known.
+#[derive(Default)]
+struct Names {
+    /// `vars:` names.
+    defined: BTreeSet<String>,
+    /// Saved names: manifest, where, name.
+    saved: Vec<(usize, Saved)>,
+    /// `--var` names read.
+    cli: BTreeSet<String>,
+    /// Environment variables read (and where first, for a name also saved).
+    env: BTreeMap<String, (usize, super::Span)>,
+    /// Every name a `${...}` referred to.
+    referred: BTreeSet<String>,
+}
+
+impl Names {
+    fn add<'a>(&mut self, manifest: usize, vars: impl Iterator<Item = &'a String>, saved: Vec<Saved>, reads: Reads) {
+        self.defined.extend(vars.cloned());
+        self.saved.extend(saved.into_iter().map(|s| (manifest, s)));
+        self.cli.extend(reads.cli);
+        for (name, span) in reads.env {
+            self.env.entry(name).or_insert((manifest, span));
+        }
+        self.referred.extend(reads.names);
+    }
+
+    /// Names used before the command that saves them, saved names never
+    /// used, environment variables a saved name hides, and `--var`s no
+    /// manifest defines or uses.
+    fn explain(&self, sources: &[Source], commands: &[Command], opts: &LoadOptions, problems: &mut Vec<Problem>) {
+        let saver = |name: &str| self.saved.iter().find(|(_, s)| s.name == name);
+        let place = |m: usize, span: super::Span| {
+            let (line, _) = sources[m].line_col(span.offset);
+            format!("{}:{line}", sources[m].name)
+        };
+        for p in problems.iter_mut() {
+            let Some(name) = p.message.strip_prefix("undefined variable `").and_then(|r| r.strip_suffix('`')) else {
+                continue;
+            };
+            let name = name.to_owned();
+            if let Some((m, s)) = saver(&name) {
+                p.message = format!("`${{{name}}}` is used before the command that saves it");
+                p.help = Some(format!(
+                    "`{name}` is saved at {}: a command may use a saved name only after the command that saves it",
+                    place(*m, s.span)
+                ));
+            }
+        }
+        for (name, (m, span)) in &self.env {
+            if let Some((sm, s)) = saver(name) {
+                problems.push(
+                    Problem::error(format!(
+                        "`${{{name}}}` is read from the environment here, before the command that saves `{name}`"
+                    ))
+                    .at(&sources[*m], *span, "from the environment")
+                    .help(format!(
+                        "`{name}` is saved at {}: rename the saved name, or move this command after it",
+                        place(*sm, s.span)
+                    )),
+                );
+            }
+        }
+        let used: BTreeSet<&str> =
+            commands.iter().filter_map(|c| c.steps.as_ref()).flat_map(|s| s.uses.iter().map(String::as_str)).collect();
+        for (m, s) in &self.saved {
+            if !used.contains(s.name.as_str()) {
+                problems.push(
+                    Problem::error(format!("saved name `{}` is never used", s.name))
+                        .at(&sources[*m], s.span, "saved here")
+                        .help(format!("use it as `${{{}}}` in a later command, or remove it", s.name))
+                        .warning(),
+                );
+            }
+        }
+        let known: Vec<&str> = self.defined.iter().chain(&self.referred).map(String::as_str).collect();
+        for name in opts.vars.keys() {
+            if self.defined.contains(name) || self.cli.contains(name) || opts.secret_names.contains(name) {
+                continue;
+            }
+            let p = Problem::error(format!("--var {name}: no manifest defines or uses `{name}`"));
+            problems.push(match crate::diagnostic::did_you_mean(name, known.iter().copied()) {
+                Some(near) => p.help(format!("did you mean --var {near}=...?")),
+                None => p.help("a variable is used as `${NAME}` in a manifest, or defined under `vars:`"),
+            });
+        }
+    }
 }
 
 /// The protocol a layer sets.
@@ -156,6 +314,11 @@ fn protocol_of(layer: &Layer) -> Option<Protocol> {
         Some(crate::settings::Value::Protocol(p)) => Some(*p),
         _ => None,
     }
+}
+
+/// Whether the manifests' `defaults: {env: ...}` lets `${NAME}` read the environment.
+fn env_switch(layer: &Layer) -> Option<bool> {
+    layer.value(Key::Env).and_then(crate::settings::Value::as_bool)
 }
 
 /// `--protocol` or the profile's, else the manifests', else what the profile implies, else `api`.
@@ -171,18 +334,19 @@ fn validate_one(
     i: usize,
     source: &Source,
     opts: &LoadOptions,
+    inputs: &Inputs,
     layer: &mut Layer,
     forced: Option<&ItemSettings>,
 ) -> Validated {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let parts = opts.parts.unwrap_or((source.text.len() / PART_MIN_BYTES).min(cores).min(MAX_PARTS)).max(1);
     let before = layer.clone();
-    let v = validate_in_parts(i, source, opts, layer, forced, parts);
-    if v.parts > 1 && v.saves {
+    let v = validate_in_parts(i, source, opts, inputs, layer, forced, parts);
+    if v.parts > 1 && !v.saved.is_empty() {
         // A part does not see names saved in the parts before it: a
         // manifest with `save:` is validated in one part.
         *layer = before;
-        return validate_in_parts(i, source, opts, layer, forced, 1);
+        return validate_in_parts(i, source, opts, inputs, layer, forced, 1);
     }
     v
 }
@@ -191,27 +355,41 @@ fn validate_in_parts(
     i: usize,
     source: &Source,
     opts: &LoadOptions,
+    inputs: &Inputs,
     layer: &mut Layer,
     forced: Option<&ItemSettings>,
     parts: usize,
 ) -> Validated {
     let dir = match source.name.as_str() {
-        STDIN => PathBuf::new(),
-        name => Path::new(name).parent().map(Path::to_path_buf).unwrap_or_default(),
+        STDIN => PathBuf::from("."),
+        name => Path::new(name)
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from(".")),
     };
+    let root = Root::new(&dir, opts.file_root.as_deref());
     let earlier = protocol_of(layer);
-    let sink = Items { source, opts, dir: &dir, manifest: i, earlier, forced };
-    let (root, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
+    let sink = Items { source, opts, inputs, root: &root, manifest: i, earlier, forced };
+    let (tree, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
         Ok(parsed) => parsed,
         Err(e) => {
             // A manifest that is not YAML has only that problem.
             let problems = vec![syntax_problem(source, &e)];
-            let vars = HashMap::new();
-            return Validated { problems, commands: Vec::new(), assumed: None, vars, parts: 1, saves: false };
+            return Validated {
+                problems,
+                commands: Vec::new(),
+                assumed: None,
+                vars: HashMap::new(),
+                parts: 1,
+                saved: Vec::new(),
+                reads: Reads::default(),
+            };
         }
     };
     let mut ck = Checker::new(source);
-    let doc = document::document(&mut ck, &root, opts, source, &dir, layer);
+    let doc = document::document(&mut ck, &tree, opts, inputs, source, &dir, layer);
+    let mut reads = ck.reads.take();
     let mut problems = ck.problems;
     let parts = done.len();
     let mut done = done;
@@ -221,7 +399,7 @@ fn validate_in_parts(
         && let Value::Seq(items) = &list.value
         && !items.is_empty()
     {
-        let entries = root.as_map().unwrap_or_default();
+        let entries = tree.as_map().unwrap_or_default();
         let head = &entries[..entries.iter().position(|(k, _)| k.as_str() == Some(COMMANDS)).unwrap_or(0)];
         let mut part = sink.part();
         for item in items {
@@ -231,17 +409,23 @@ fn validate_in_parts(
     }
     let mut assumed = None;
     let mut commands = Vec::new();
-    let mut saves = false;
+    let mut saved = Vec::new();
     let total: usize = done.iter().map(|p| p.commands.len()).sum();
     for part in done {
+        let part_reads = part.ck.reads.take();
+        reads.cli.extend(part_reads.cli);
+        reads.names.extend(part_reads.names);
+        for (name, span) in part_reads.env {
+            reads.env.entry(name).or_insert(span);
+        }
         problems.extend(part.ck.problems);
         append(&mut commands, part.commands);
         commands.reserve(total - commands.len());
         assumed = assumed.or(part.settings);
-        saves |= !part.saved.is_empty();
+        saved.extend(part.declared);
     }
     let vars = doc.map(|(vars, _)| vars).unwrap_or_default();
-    Validated { problems, commands, assumed, vars, parts, saves }
+    Validated { problems, commands, assumed, vars, parts, saved, reads }
 }
 
 pub(super) fn syntax_problem(source: &Source, e: &yaml::SyntaxError) -> Problem {
@@ -256,7 +440,8 @@ pub(super) fn syntax_problem(source: &Source, e: &yaml::SyntaxError) -> Problem 
 struct Items<'s> {
     source: &'s Source,
     opts: &'s LoadOptions,
-    dir: &'s Path,
+    inputs: &'s Inputs,
+    root: &'s Root,
     manifest: usize,
     /// The protocol set by earlier manifests.
     earlier: Option<Protocol>,
@@ -270,13 +455,21 @@ struct Part<'s> {
     commands: Vec<Command>,
     /// Names saved by its commands so far, each with its placeholder.
     saved: HashMap<String, String>,
+    /// The same names, where they are declared.
+    declared: Vec<Saved>,
 }
 
 impl<'s> ItemSink<'s> for Items<'s> {
     type Part = Part<'s>;
 
     fn part(&self) -> Part<'s> {
-        Part { ck: Checker::new(self.source), settings: None, commands: Vec::new(), saved: HashMap::new() }
+        Part {
+            ck: Checker::new(self.source),
+            settings: None,
+            commands: Vec::new(),
+            saved: HashMap::new(),
+            declared: Vec::new(),
+        }
     }
 
     fn item(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], item: Node<'s>) {
@@ -284,34 +477,44 @@ impl<'s> ItemSink<'s> for Items<'s> {
             Some(f) => f.clone(),
             None => self.seen_before(entries),
         });
-        let scope = Scope { saved: Some(&part.saved), ..Scope::new(&self.opts.vars, &settings.vars, &self.opts.env) };
-        let cx = CommandContext { manifest: self.manifest, dir: self.dir, protocol: settings.protocol };
+        let env = settings.read_env.then_some(&self.opts.env);
+        let scope = Scope {
+            saved: Some(&part.saved),
+            forbidden: Some(&self.inputs.forbidden),
+            ..Scope::new(&self.inputs.cli, &settings.vars, env)
+        };
+        let cx = CommandContext { manifest: self.manifest, root: self.root, protocol: settings.protocol };
         let declared = command::command(&mut part.ck, &item, &scope, &cx, &mut part.commands);
-        for name in declared {
-            let placeholder = super::steps::saved_placeholder(&name);
-            part.saved.insert(name, placeholder);
+        for s in declared {
+            let placeholder = super::steps::saved_placeholder(&s.name);
+            part.saved.insert(s.name.clone(), placeholder);
+            part.declared.push(s);
         }
     }
 }
 
 impl Items<'_> {
-    /// The variables and protocol of the entries before the list.
+    /// The variables, protocol and environment switch of the entries before the list.
     fn seen_before(&self, entries: &[(Node, Node)]) -> ItemSettings {
         let mut quiet = Checker::new(self.source);
-        let vars = entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some("vars"))
-            .map(|(_, v)| var_section(&mut quiet, v, self.opts))
-            .unwrap_or_default();
-        let here = entries
-            .iter()
-            .find(|(k, _)| k.as_str() == Some("server"))
-            .and_then(|(_, v)| v.as_map())
-            .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("protocol")))
-            .and_then(|(_, v)| v.as_str()?.parse().ok());
+        let section = |name: &str| entries.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
+        let setting = |sec: &str, key: &str| {
+            section(sec)
+                .and_then(|v| v.as_map())
+                .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)))
+                .map(|(_, v)| v)
+        };
+        let here_env = match setting("defaults", "env").map(|v| &v.value) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        };
         let opts = self.opts;
+        let read_env = opts.read_env.or(here_env).unwrap_or(true);
+        let env = read_env.then_some(&opts.env);
+        let vars = section("vars").map(|v| var_section(&mut quiet, v, &self.inputs.cli, env)).unwrap_or_default();
+        let here = setting("server", "protocol").and_then(|v| v.as_str()?.parse().ok());
         let protocol = opts.protocol.or(self.earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
-        ItemSettings { vars, protocol }
+        ItemSettings { vars, protocol, read_env }
     }
 }
 

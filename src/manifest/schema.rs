@@ -1,41 +1,57 @@
-//! The manifest's JSON Schema, generated from the method table so it never
-//! drifts from what validation accepts: fields and their types, and each
-//! method's requirements on the manifest's protocol (`server.protocol`
-//! picks the command variants). Editors' YAML language servers use it for
-//! validation and completion.
+//! The manifest's JSON Schema, generated from what validation reads — the
+//! server's message definitions (every field, type and integer range), the
+//! method table (requirements on the manifest's protocol; `server.protocol`
+//! picks the command variants), the settings table (`server:`, `defaults:`)
+//! and the step language (operators, durations, `for_each` forms) — so it
+//! agrees with `check`: a `${NAME}` is accepted wherever a typed value is.
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::methods::{self, Field, METHODS, Method, Rule, Ty};
+use super::fields::DATA_FILE;
+use crate::methods::proto::{Field, Message, Scalar, Shape, schema as proto};
+use crate::methods::{self, METHODS, Method, Rule};
 use crate::protocol::Protocol;
 use crate::settings::table::{self, Kind, Section};
 
-fn ty(t: Ty) -> Json {
-    match t {
-        Ty::Str | Ty::B64 | Ty::ChannelOrAll => json!({"type": "string"}),
-        Ty::Channel => json!({"type": "string", "minLength": 1}),
-        Ty::Bool => json!({"type": "boolean"}),
-        Ty::Int => json!({"type": "integer"}),
-        Ty::UInt => json!({"type": "integer", "minimum": 0}),
-        Ty::Json => json!({}),
-        Ty::StrList => json!({"type": "array", "items": {"type": "string"}}),
-        Ty::Channels => json!({"type": "array", "items": {"type": "string", "minLength": 1}}),
-        Ty::StrMap => json!({"type": "object", "additionalProperties": {"type": "string"}}),
-        Ty::Obj(fields) => object(fields),
-        Ty::Enum(values) => json!({"enum": values}),
+/// A string that is exactly `${NAME}`: its type is the variable's.
+fn placeholder() -> Json {
+    json!({"$ref": "#/$defs/placeholder"})
+}
+
+/// One element of a field's type.
+fn scalar(ty: Scalar) -> Json {
+    match ty {
+        Scalar::String => json!({"type": "string"}),
+        Scalar::Bytes => json!({"description": "any JSON value, sent as it is"}),
+        Scalar::Bool => json!({"anyOf": [{"type": "boolean"}, placeholder()]}),
+        Scalar::Double => json!({"anyOf": [{"type": "number"}, placeholder()]}),
+        Scalar::Message(name) => json!({"anyOf": [{"$ref": format!("#/$defs/{name}")}, placeholder()]}),
+        int => {
+            let (min, max) = int.int_range().expect("an integer type");
+            let range = json!({"type": "integer", "minimum": Json::Number(min.to_string().parse().expect("a number")), "maximum": Json::Number(max.to_string().parse().expect("a number")), "description": int.proto_name()});
+            json!({"anyOf": [range, placeholder()]})
+        }
     }
 }
 
-fn object(fields: &[Field]) -> Json {
-    let props: Map<String, Json> = fields.iter().map(|f| (f.name.to_owned(), ty(f.ty))).collect();
-    json!({"type": ["object", "null"], "properties": props, "additionalProperties": false})
+fn field(f: &Field) -> Json {
+    match f.shape {
+        Shape::One => scalar(f.ty),
+        Shape::Repeated => json!({"anyOf": [{"type": "array", "items": scalar(f.ty)}, placeholder()]}),
+        Shape::Map => json!({"anyOf": [{"type": "object", "additionalProperties": scalar(f.ty)}, placeholder()]}),
+    }
+}
+
+fn message(m: &Message) -> Json {
+    let props: Map<String, Json> = m.fields.iter().map(|f| (f.name.to_owned(), field(f))).collect();
+    json!({"type": "object", "properties": props, "additionalProperties": false})
 }
 
 /// `{"required": [f]}` plus "not empty" for the field's type.
-fn filled(m: &Method, f: &str) -> Json {
-    let not_empty = match m.field(f).map(|x| x.ty) {
-        Some(Ty::StrList | Ty::Channels) => json!({"minItems": 1}),
-        Some(Ty::Int | Ty::UInt) => json!({"not": {"const": 0}}),
+fn filled(msg: &Message, f: &str) -> Json {
+    let not_empty = match msg.field(f) {
+        Some(x) if x.shape == Shape::Repeated => json!({"minItems": 1}),
+        Some(x) if x.ty.int_range().is_some() => json!({"not": {"const": 0}}),
         _ => json!({"minLength": 1}),
     };
     json!({"required": [f], "properties": {(f): not_empty}})
@@ -43,27 +59,27 @@ fn filled(m: &Method, f: &str) -> Json {
 
 /// A method's request object on `protocol`, with its requirements.
 fn body(m: &'static Method, protocol: Protocol) -> Json {
-    if m.freeform() {
-        return json!({"type": ["object", "null"]});
-    }
-    let mut body = object(m.fields);
+    let msg = m.request(protocol);
+    let mut body = message(msg);
     if m.data_file {
-        body["properties"]["data_file"] =
-            json!({"type": "string", "description": "JSON file (relative to the manifest) used as data"});
+        body["properties"][DATA_FILE] =
+            json!({"type": "string", "description": "JSON file (inside the file root) used as data"});
     }
+    body["type"] = json!(["object", "null"]);
     let mut all = Vec::new();
-    for rule in m.requirements(protocol) {
-        all.push(match *rule {
-            Rule::Present(f) => json!({"required": [f]}),
-            Rule::NonEmpty(f) | Rule::Positive(f) => filled(m, f),
+    for r in m.requirements(protocol) {
+        all.push(match r.rule {
+            Rule::NonEmpty(f) | Rule::Positive(f) => filled(msg, f),
+            Rule::NonEmptyItems(f) => json!({"properties": {(f): {"items": {"minLength": 1}}}}),
             Rule::AnyPresent(fs) => {
                 let mut any: Vec<Json> = fs.iter().map(|f| json!({"required": [f]})).collect();
                 if m.data_file && fs.contains(&"data") {
-                    any.push(json!({"required": ["data_file"]}));
+                    any.push(json!({"required": [DATA_FILE]}));
                 }
                 json!({"anyOf": any})
             }
-            Rule::AnyNonEmpty(fs) => json!({"anyOf": fs.iter().map(|f| filled(m, f)).collect::<Vec<_>>()}),
+            Rule::AnyNonEmpty(fs) => json!({"anyOf": fs.iter().map(|f| filled(msg, f)).collect::<Vec<_>>()}),
+            Rule::Check(_) => continue,
         });
     }
     if !all.is_empty() {
@@ -88,8 +104,9 @@ fn commands(protocol: Protocol) -> Json {
         .iter()
         .filter(|m| methods::for_protocol(m, protocol).is_ok())
         .map(|m| {
+            let sent = methods::for_protocol(m, protocol).expect("filtered");
             let mut props = Map::new();
-            props.insert(m.name.into(), body(m, protocol));
+            props.insert(m.name.into(), body(sent, protocol));
             props.insert("name".into(), json!({"type": "string", "description": "label used in reports"}));
             props.insert("for_each".into(), json!({"$ref": "#/$defs/for_each"}));
             props.insert("expect".into(), json!({"$ref": "#/$defs/expect"}));
@@ -103,7 +120,7 @@ fn commands(protocol: Protocol) -> Json {
         .chain([json!({
             "type": "object",
             "description": "a barrier, then a pause: every earlier command has its outcome before it; later commands start after it",
-            "properties": {"wait": {"$ref": "#/$defs/duration"}, "name": {"type": "string"}},
+            "properties": {"wait": {"$ref": "#/$defs/duration_or_zero"}, "name": {"type": "string"}},
             "required": ["wait"],
             "additionalProperties": false
         })])
@@ -124,13 +141,17 @@ fn items(def: &str) -> Json {
 /// A setting's value in a manifest, by its kind and limits (the settings table).
 fn setting(kind: Kind, help: &str) -> Json {
     let mut s = match kind {
-        Kind::Switch(_) => json!({"type": "boolean"}),
-        Kind::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
-        Kind::Positive => json!({"type": "number", "exclusiveMinimum": 0}),
+        Kind::Switch(_) => json!({"anyOf": [{"type": "boolean"}, placeholder()]}),
+        Kind::Int { min, max } => {
+            json!({"anyOf": [{"type": "integer", "minimum": min, "maximum": max}, placeholder()]})
+        }
+        Kind::Positive => json!({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, placeholder()]}),
         Kind::Duration => json!({"$ref": "#/$defs/duration"}),
         Kind::Urls => json!({"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
-        Kind::Protocol => json!({"enum": Protocol::SPELLINGS.iter().map(|(n, _)| *n).collect::<Vec<_>>()}),
-        Kind::Choice(words) => json!({"enum": words}),
+        Kind::Protocol => {
+            json!({"anyOf": [{"enum": Protocol::SPELLINGS.iter().map(|(n, _)| *n).collect::<Vec<_>>()}, placeholder()]})
+        }
+        Kind::Choice(words) => json!({"anyOf": [{"enum": words}, placeholder()]}),
         _ => json!({"type": "string"}),
     };
     s["description"] = Json::String(help.to_owned());
@@ -147,10 +168,75 @@ fn section(section: Section) -> Json {
     Json::Object(props)
 }
 
+/// `expect:`: per dot path, a literal (equality) or a map of operators that
+/// must all hold; a literal map may not use an operator's name (or a
+/// misspelling `check` knows) as a key: that is written `{eq: {...}}`.
+fn expect() -> Json {
+    let ops: Vec<&str> = super::steps::operators().map(|(n, _)| n).collect();
+    let near: Vec<&str> = super::steps::aliases().chain(["in"]).collect();
+    let mut reserved = ops.clone();
+    reserved.extend(&near);
+    let described: Vec<String> = super::steps::operators().map(|(n, m)| format!("{n}: {m}")).collect();
+    json!({
+        "type": "object",
+        "description": format!("checks on the result: dot path -> a literal (equality) or a map of operators, all of which must hold ({}); or error: CODE", described.join("; ")),
+        "properties": {"error": {"type": "integer", "minimum": 1}},
+        "additionalProperties": {
+            "anyOf": [
+                {"not": {"type": "object"}},
+                {"type": "object", "minProperties": 1, "propertyNames": {"enum": ops}},
+                {"type": "object", "propertyNames": {"not": {"enum": reserved}}}
+            ]
+        }
+    })
+}
+
 /// JSON Schema (draft 2020-12) of a manifest.
 pub fn schema() -> Json {
     let server = section(Section::Server);
     let defaults = section(Section::Defaults);
+    let mut defs = Map::new();
+    for m in proto().messages() {
+        defs.insert(m.name.to_owned(), message(m));
+    }
+    let go_duration = "^([0-9]+(\\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$";
+    let extra = json!({
+        "command_api": commands(Protocol::Api),
+        "command_legacy": commands(Protocol::Legacy),
+        "command_v1": commands(Protocol::V1),
+        "placeholder": {"type": "string", "pattern": "^\\$\\{[^${}]+\\}$", "description": "${NAME}: the variable's value, with its type"},
+        "duration": {
+            "description": "Go's form: 500ms, 5s, 1m30s, 1h (a number needs a unit); above zero",
+            "anyOf": [{"type": "string", "pattern": go_duration, "not": {"pattern": "^(0+(\\.0*)?[a-zµ]+)+$"}}, {"$ref": "#/$defs/placeholder"}]
+        },
+        "duration_or_zero": {
+            "description": "Go's form: 500ms, 5s, 1m30s, 1h; 0s for a barrier only",
+            "anyOf": [{"type": "string", "pattern": go_duration}, {"const": 0}, {"const": "0"}, {"$ref": "#/$defs/placeholder"}]
+        },
+        "expect": expect(),
+        "until": {
+            "type": "object",
+            "description": "send again every `every` until the checks of `expect` hold, for at most `timeout`",
+            "properties": {"every": {"$ref": "#/$defs/duration"}, "timeout": {"$ref": "#/$defs/duration"}},
+            "required": ["timeout"],
+            "additionalProperties": false
+        },
+        "save": {
+            "type": "object",
+            "description": "NAME -> dot path into the result; later commands use ${NAME}",
+            "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "not": {"const": "item"}},
+            "additionalProperties": {"type": "string"}
+        },
+        "for_each": {
+            "oneOf": [
+                {"type": "array", "items": {"type": ["string", "number", "boolean", "object"]}},
+                {"type": "object", "properties": {"file": {"type": "string"}, "format": {"enum": ["lines", "jsonl", "csv"]}}, "required": ["file"], "additionalProperties": false}
+            ]
+        }
+    });
+    for (k, v) in extra.as_object().expect("an object") {
+        defs.insert(k.clone(), v.clone());
+    }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "cent-run manifest",
@@ -169,38 +255,7 @@ pub fn schema() -> Json {
             {"if": protocol_is(&[Protocol::Legacy]), "then": items("command_legacy")},
             {"if": {"not": protocol_is(&[Protocol::V1, Protocol::Legacy])}, "then": items("command_api")}
         ],
-        "$defs": {
-            "command_api": commands(Protocol::Api),
-            "command_legacy": commands(Protocol::Legacy),
-            "command_v1": commands(Protocol::V1),
-            "duration": {
-                "description": "e.g. 5s, 500ms, 2m, 1h (a number is seconds)",
-                "oneOf": [{"type": "string", "pattern": "^[0-9.]+ *(ms|s|sec|m|min|h)?$"}, {"type": "integer", "minimum": 0}]
-            },
-            "expect": {
-                "type": "object",
-                "description": "checks on the result: dot path -> a literal (equality) or {eq|ne|gt|ge|lt|le|len|contains|exists|matches: value}; or {error: CODE}",
-                "properties": {"error": {"type": "integer", "minimum": 1}}
-            },
-            "until": {
-                "type": "object",
-                "description": "send again every `every` until the checks of `expect` hold, for at most `timeout`",
-                "properties": {"every": {"$ref": "#/$defs/duration"}, "timeout": {"$ref": "#/$defs/duration"}},
-                "required": ["timeout"],
-                "additionalProperties": false
-            },
-            "save": {
-                "type": "object",
-                "description": "NAME -> dot path into the result; later commands use ${NAME}",
-                "additionalProperties": {"type": "string"}
-            },
-            "for_each": {
-                "oneOf": [
-                    {"type": "array", "items": {"type": ["string", "number", "boolean"]}},
-                    {"type": "object", "properties": {"file": {"type": "string"}}, "required": ["file"], "additionalProperties": false}
-                ]
-            }
-        }
+        "$defs": defs
     })
 }
 
@@ -218,5 +273,10 @@ mod tests {
         }
         let v1 = s["$defs"]["command_v1"]["oneOf"].as_array().unwrap().len();
         assert_eq!(v1, methods::on(Protocol::V1).count() + 2, "v1 methods, `info` and the `wait` step");
+        let limit = &s["$defs"]["HistoryRequest"]["properties"]["limit"]["anyOf"][0];
+        assert_eq!(
+            (limit["minimum"].to_string(), limit["maximum"].to_string()),
+            ("-2147483648".into(), "2147483647".into())
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Steps (SPEC §3.1): `wait:` items, and `expect:`, `until:` and `save:`
-//! on commands — parsed and validated here, evaluated by the executor.
+//! Steps: `wait:` items, and `expect:`, `until:` and `save:` on commands —
+//! parsed and validated here (paths against the method's reply shape from
+//! the server's definition), evaluated by the executor.
 //!
 //! A saved name used in a command's params is kept there as a placeholder
 //! (see [`saved_placeholder`]) and replaced with the saved value when the
@@ -11,9 +12,11 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::check::{Checker, Scope};
-use super::yaml::{Node, Value};
+use super::check::{Checker, Expect, Scope};
+use super::yaml::{Node, Span, Value};
 use crate::diagnostic::did_you_mean;
+use crate::methods::{Method, replies};
+use crate::protocol::Protocol;
 
 /// A dot path into a command's result (`publications.0.data.title`):
 /// object keys, and numbers that index arrays.
@@ -37,6 +40,15 @@ impl std::fmt::Display for JsonPath {
     }
 }
 
+/// Where something is written: the manifest (an index into the run's
+/// sources), its place and its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At {
+    pub manifest: u32,
+    pub span: Span,
+    pub line: u32,
+}
+
 /// A check's operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -52,23 +64,102 @@ pub enum Op {
     Matches,
 }
 
-const OPS: &[(&str, Op)] = &[
-    ("eq", Op::Eq),
-    ("ne", Op::Ne),
-    ("gt", Op::Gt),
-    ("ge", Op::Ge),
-    ("lt", Op::Lt),
-    ("le", Op::Le),
-    ("len", Op::Len),
-    ("contains", Op::Contains),
-    ("exists", Op::Exists),
-    ("matches", Op::Matches),
+/// Every operator: its name, and what it means in words.
+const OPS: &[(&str, Op, &str)] = &[
+    ("eq", Op::Eq, "equal to (JSON equality, numbers by value)"),
+    ("ne", Op::Ne, "not equal to"),
+    ("gt", Op::Gt, "greater than (numbers)"),
+    ("ge", Op::Ge, "greater than or equal to (numbers)"),
+    ("lt", Op::Lt, "less than (numbers)"),
+    ("le", Op::Le, "less than or equal to (numbers)"),
+    ("len", Op::Len, "has this many items (list), keys (mapping) or characters (string)"),
+    ("contains", Op::Contains, "a list with an item equal to it, or a string with it as a part"),
+    ("exists", Op::Exists, "the path is there (true) or not (false)"),
+    ("matches", Op::Matches, "a string (or the JSON text of another value) matching this regular expression"),
+];
+
+/// What people write for an operator, and the operator that keeps its meaning.
+const ALIASES: &[(&str, &str)] = &[
+    ("gte", "ge"),
+    ("lte", "le"),
+    (">=", "ge"),
+    ("<=", "le"),
+    (">", "gt"),
+    ("<", "lt"),
+    ("=", "eq"),
+    ("==", "eq"),
+    ("!=", "ne"),
+    ("neq", "ne"),
+    ("equals", "eq"),
+    ("length", "len"),
+    ("size", "len"),
+    ("count", "len"),
+    ("regex", "matches"),
+    ("match", "matches"),
+    ("has", "contains"),
+    ("includes", "contains"),
+    ("exist", "exists"),
 ];
 
 impl Op {
     /// Its name in manifests.
     pub fn as_str(self) -> &'static str {
-        OPS.iter().find(|(_, o)| *o == self).map_or("eq", |(n, _)| n)
+        OPS.iter().find(|(_, o, _)| *o == self).map_or("eq", |(n, _, _)| n)
+    }
+
+    fn named(name: &str) -> Option<Op> {
+        OPS.iter().find(|(n, _, _)| *n == name).map(|(_, o, _)| *o)
+    }
+}
+
+/// Every operator with its meaning (for the documentation).
+pub fn operators() -> impl Iterator<Item = (&'static str, &'static str)> {
+    OPS.iter().map(|(n, _, m)| (*n, *m)).chain([("not", "negates one check (an operator map, or a value)")])
+}
+
+/// What people write for an operator (refused with the operator that keeps the meaning).
+pub fn aliases() -> impl Iterator<Item = &'static str> {
+    ALIASES.iter().map(|(a, _)| *a)
+}
+
+/// A condition on a value: one operator, all of several, or the negation of one.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Op { op: Op, wanted: Json, pattern: Option<regex::Regex> },
+    All(Vec<Cond>),
+    Not(Box<Cond>),
+}
+
+impl Cond {
+    /// In words, as reports show it: `= 3`, `ge 0 and le 10`, `not eq 1`.
+    pub fn describe(&self) -> String {
+        match self {
+            Cond::Op { op: Op::Eq, wanted, .. } => wanted.to_string(),
+            Cond::Op { op, wanted, .. } => format!("{} {wanted}", op.as_str()),
+            Cond::All(all) => all.iter().map(Cond::describe).collect::<Vec<_>>().join(" and "),
+            Cond::Not(c) => match &**c {
+                Cond::Op { op: Op::Eq, wanted, .. } => format!("not {wanted}"),
+                other => format!("not {}", other.describe()),
+            },
+        }
+    }
+
+    /// Every wanted value (saved values are filled into them).
+    pub fn wanted_mut(&mut self) -> Vec<&mut Json> {
+        match self {
+            Cond::Op { wanted, .. } => vec![wanted],
+            Cond::All(all) => all.iter_mut().flat_map(Cond::wanted_mut).collect(),
+            Cond::Not(c) => c.wanted_mut(),
+        }
+    }
+
+    /// Every wanted value.
+    pub fn wanted(&self) -> Vec<&Json> {
+        match self {
+            Cond::Op { wanted, .. } => vec![wanted],
+            Cond::All(all) => all.iter().flat_map(Cond::wanted).collect(),
+            Cond::Not(c) => c.wanted(),
+        }
     }
 }
 
@@ -76,13 +167,9 @@ impl Op {
 #[derive(Debug, Clone)]
 pub struct Check {
     pub path: JsonPath,
-    pub op: Op,
-    /// What is wanted (for `matches`, the pattern as a string).
-    pub wanted: Json,
-    /// The compiled pattern of `matches`.
-    pub pattern: Option<regex::Regex>,
-    /// `FILE:LINE` of the check.
-    pub at: String,
+    pub cond: Cond,
+    /// Where the check is written (its key).
+    pub at: At,
 }
 
 /// `until:` — send the command again every `every` until its checks hold,
@@ -100,8 +187,8 @@ pub struct Steps {
     pub wait: Option<Duration>,
     /// Checks on the result, all of which must hold.
     pub expect: Vec<Check>,
-    /// `expect: {error: CODE}`: the server must refuse with this code; with `FILE:LINE`.
-    pub expect_error: Option<(u32, String)>,
+    /// `expect: {error: CODE}`: the server must refuse with this code.
+    pub expect_error: Option<(u32, At)>,
     pub until: Option<Until>,
     /// `save: {NAME: PATH}`.
     pub save: Vec<(String, JsonPath)>,
@@ -200,29 +287,52 @@ pub(super) fn duration(ck: &mut Checker, v: &Node, what: &str, zero_ok: bool, sc
     }
 }
 
-fn path(ck: &mut Checker, node: &Node, text: &str) -> Option<JsonPath> {
+/// What a step needs to know of its command: the method and protocol
+/// (reply shapes) and the manifest it is in.
+pub struct StepContext<'m> {
+    pub method: &'m Method,
+    pub protocol: Protocol,
+    pub manifest: u32,
+}
+
+impl StepContext<'_> {
+    fn at(&self, ck: &Checker, span: Span) -> At {
+        At { manifest: self.manifest, span, line: ck.line_of(span) as u32 }
+    }
+}
+
+/// A dot path written at `node` (`text`), checked against the method's reply.
+fn path(ck: &mut Checker, node: &Node, text: &str, cx: &StepContext) -> Option<JsonPath> {
     let segs: Vec<String> = text.split('.').map(str::to_owned).collect();
     if text.is_empty() || segs.iter().any(String::is_empty) {
         ck.error(node.span, "bad path", format!("`{text}` is not a path")).help =
             Some("a dot path into the result: `num_clients`, `publications.0.data.title`".into());
         return None;
     }
+    if let Err(e) = replies::check_path(cx.method, cx.protocol, &segs) {
+        // Point at the segment when the key is written as it reads.
+        let start: usize = segs[..e.segment].iter().map(|s| s.len() + 1).sum();
+        let raw = ck.source.text.get(node.span.offset..node.span.offset + node.span.len).unwrap_or("");
+        let span =
+            if raw == text { Span { offset: node.span.offset + start, len: segs[e.segment].len() } } else { node.span };
+        let p = ck.error(span, "not in the reply", e.message);
+        p.help = e.help;
+        return None;
+    }
     Some(JsonPath(segs))
 }
 
 /// `expect:` — checks, or `error: CODE`.
-pub(super) fn expect(ck: &mut Checker, v: &Node, scope: &Scope, steps: &mut Steps) -> bool {
+pub(super) fn expect(ck: &mut Checker, v: &Node, scope: &Scope, cx: &StepContext, steps: &mut Steps) -> bool {
     let Some(entries) = ck.entries(v, "`expect`") else { return false };
     let mut ok = true;
     for (k, val) in &entries {
-        let at = {
-            let (line, _) = ck.source.line_col(k.span.offset);
-            format!("{}:{line}", ck.source.name)
-        };
         let key = k.key_text();
         if key == "error" {
             match val.value {
-                Value::Int(c) if c > 0 && c <= u32::MAX as i64 => steps.expect_error = Some((c as u32, at)),
+                Value::Int(c) if c > 0 && c <= u32::MAX as i64 => {
+                    steps.expect_error = Some((c as u32, cx.at(ck, k.span)))
+                }
                 _ => {
                     ck.type_error(val, "`error` must be the server's error code, e.g. `102`", "an integer");
                     ok = false;
@@ -230,12 +340,12 @@ pub(super) fn expect(ck: &mut Checker, v: &Node, scope: &Scope, steps: &mut Step
             }
             continue;
         }
-        let Some(p) = path(ck, k, &key) else {
+        let Some(p) = path(ck, k, &key, cx) else {
             ok = false;
             continue;
         };
-        match check(ck, val, scope, p, at) {
-            Some(c) => steps.expect.push(c),
+        match cond(ck, val, scope) {
+            Some(cond) => steps.expect.push(Check { path: p, cond, at: cx.at(ck, k.span) }),
             None => ok = false,
         }
     }
@@ -247,29 +357,75 @@ pub(super) fn expect(ck: &mut Checker, v: &Node, scope: &Scope, steps: &mut Step
     ok
 }
 
-/// One check: a literal (equality) or a mapping with one operator.
-fn check(ck: &mut Checker, v: &Node, scope: &Scope, path: JsonPath, at: String) -> Option<Check> {
-    let (op, operand) = match v.as_map() {
-        Some([(k, operand)]) => match OPS.iter().find(|(n, _)| k.as_str() == Some(*n)) {
-            Some((_, op)) => (*op, operand),
-            None => {
-                let key = k.key_text();
-                if key.len() <= 8
-                    && let Some(near) = did_you_mean(&key, OPS.iter().map(|(n, _)| *n))
-                {
-                    let p = ck.error(k.span, "unknown operator", format!("unknown operator `{key}`"));
-                    p.help =
-                        Some(format!("did you mean `{near}`? (to compare with a map, write `eq: {{{key}: ...}}`)"));
-                    return None;
-                }
-                (Op::Eq, v)
+/// A check's condition: a literal (equality), a map of operators that must
+/// all hold, or `not`. A map with no operator key is a literal — unless a
+/// key is near an operator's name, which is an error with the operator that
+/// keeps the meaning (`gte` → `ge`); `{eq: {...}}` compares with any map.
+fn cond(ck: &mut Checker, v: &Node, scope: &Scope) -> Option<Cond> {
+    let Some(entries) = v.as_map() else { return operand(ck, Op::Eq, v, scope) };
+    let is_op = |k: &Node| k.as_str().is_some_and(|k| k == "not" || Op::named(k).is_some());
+    let ops = entries.iter().filter(|(k, _)| is_op(k)).count();
+    if ops == 0 {
+        for (k, _) in entries {
+            let key = k.key_text();
+            let alias = ALIASES.iter().find(|(a, _)| *a == key).map(|(_, op)| *op);
+            let near = alias
+                .or_else(|| (key.len() <= 8).then(|| did_you_mean(&key, OPS.iter().map(|(n, _, _)| *n))).flatten());
+            if key == "in" {
+                ck.error(k.span, "unknown operator", "unknown operator `in`").help = Some(
+                    "there is no `in`: check a list with `contains: VALUE`, or a value with `matches: ^(a|b)$`; to compare with a map, write `eq: {in: ...}`".into(),
+                );
+                return None;
             }
-        },
-        _ => (Op::Eq, v),
-    };
-    let wanted = ck.json(operand, scope)?;
+            if let Some(op) = near {
+                ck.error(k.span, "unknown operator", format!("unknown operator `{key}`")).help =
+                    Some(format!("write `{op}` ({}); to compare with a map, write `eq: {{{key}: ...}}`", meaning(op)));
+                return None;
+            }
+        }
+        return operand(ck, Op::Eq, v, scope);
+    }
+    if ops < entries.len() {
+        let other = entries.iter().find(|(k, _)| !is_op(k)).map(|(k, _)| k).expect("a non-operator key");
+        ck.error(
+            other.span,
+            "not an operator",
+            format!("`{}` is not an operator, beside operators", other.key_text()),
+        )
+        .help = Some(
+            "all keys of a check are operators, which must all hold; to compare with a map, write `eq: {...}`".into(),
+        );
+        return None;
+    }
+    let mut all = Vec::with_capacity(entries.len());
+    let mut ok = true;
+    for (k, operand_node) in ck.entries(v, "a check")? {
+        let key = k.key_text();
+        let c = if key == "not" {
+            cond(ck, operand_node, scope).map(|c| Cond::Not(Box::new(c)))
+        } else {
+            operand(ck, Op::named(&key).expect("an operator"), operand_node, scope)
+        };
+        match c {
+            Some(c) => all.push(c),
+            None => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    Some(if all.len() == 1 { all.remove(0) } else { Cond::All(all) })
+}
+
+fn meaning(op: &str) -> &'static str {
+    OPS.iter().find(|(n, _, _)| *n == op).map_or("", |(_, _, m)| m)
+}
+
+/// One operator and its operand, the operand's kind checked.
+fn operand(ck: &mut Checker, op: Op, v: &Node, scope: &Scope) -> Option<Cond> {
+    let wanted = ck.json(v, scope, Expect::Any)?;
     let kind_error = |ck: &mut Checker, expected: &str| {
-        ck.type_error(operand, &format!("`{}` takes {expected}", op.as_str()), expected);
+        ck.type_error(v, &format!("`{}` takes {expected}", op.as_str()), expected);
     };
     let mut pattern = None;
     match op {
@@ -295,14 +451,14 @@ fn check(ck: &mut Checker, v: &Node, scope: &Scope, path: JsonPath, at: String) 
                 Err(e) => {
                     let shown = e.to_string();
                     let last = shown.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_owned();
-                    ck.error(operand.span, "bad pattern", format!("not a regular expression: {last}"));
+                    ck.error(v.span, "bad pattern", format!("not a regular expression: {last}"));
                     return None;
                 }
             }
         }
         _ => {}
     }
-    Some(Check { path, op, wanted, pattern, at })
+    Some(Cond::Op { op, wanted, pattern })
 }
 
 fn is_placeholder(v: &Json) -> bool {
@@ -333,15 +489,23 @@ pub(super) fn until(ck: &mut Checker, v: &Node, scope: &Scope) -> Option<Until> 
     Some(Until { every: every?, timeout: timeout? }).filter(|_| ok)
 }
 
-/// `save: {NAME: PATH}`; names must not clash with variables.
-pub(super) fn save(ck: &mut Checker, v: &Node, scope: &Scope, steps: &mut Steps) -> bool {
+/// A saved name as declared: its name, where, and the path it saves.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub name: String,
+    pub span: Span,
+    pub path: JsonPath,
+}
+
+/// `save: {NAME: PATH}`; names must not clash with variables, and paths
+/// must be in the method's reply. Each valid name is returned with where
+/// it is written, even when others are not.
+pub(super) fn save(ck: &mut Checker, v: &Node, scope: &Scope, cx: &StepContext, out: &mut Vec<Saved>) -> bool {
     let Some(entries) = ck.entries(v, "`save`") else { return false };
     let mut ok = true;
     for (k, val) in entries {
         let name = k.key_text();
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid || name == "item" {
+        if !crate::settings::value::is_name(&name) || name == "item" {
             ck.error(k.span, "bad name", format!("`{name}` cannot be a saved name")).help =
                 Some("a name of letters, digits and `_` that is not `item`, used as `${NAME}`".into());
             ok = false;
@@ -353,12 +517,22 @@ pub(super) fn save(ck: &mut Checker, v: &Node, scope: &Scope, steps: &mut Steps)
             ok = false;
             continue;
         }
+        if scope.forbidden.is_some_and(|f| f.contains(name.as_ref())) {
+            ck.error(k.span, "a credential's name", format!("`{name}` names a credential or a secret")).help =
+                Some("choose another name: a saved value is used in commands, and a secret never is".into());
+            ok = false;
+            continue;
+        }
+        if scope.env.is_some_and(|e| e.get(name.as_ref()).is_some_and(|v| !v.is_empty())) {
+            ck.warn(k.span, "shadows the environment", format!("`{name}` is also an environment variable")).help =
+                Some(format!("after this command `${{{name}}}` is the saved value, before it the environment's"));
+        }
         let Some(text) = ck.string(val, "a saved path", scope) else {
             ok = false;
             continue;
         };
-        match path(ck, val, &text) {
-            Some(p) => steps.save.push((name.into_owned(), p)),
+        match path(ck, val, &text, cx) {
+            Some(p) => out.push(Saved { name: name.into_owned(), span: k.span, path: p }),
             None => ok = false,
         }
     }
@@ -391,5 +565,12 @@ mod tests {
         );
         assert_eq!(JsonPath(vec!["offset".into()]).find(&r), Some(&json!(3)));
         assert_eq!(JsonPath(vec!["publications".into(), "1".into()]).find(&r), None);
+    }
+
+    #[test]
+    fn conditions_in_words() {
+        let op = |op, w| Cond::Op { op, wanted: w, pattern: None };
+        assert_eq!(Cond::All(vec![op(Op::Ge, json!(0)), op(Op::Le, json!(10))]).describe(), "ge 0 and le 10");
+        assert_eq!(Cond::Not(Box::new(op(Op::Eq, json!(1)))).describe(), "not 1");
     }
 }

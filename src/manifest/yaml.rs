@@ -23,6 +23,8 @@ mod fast;
 mod parts;
 mod scalar;
 
+pub use scalar::{json_number, text_json};
+
 use std::borrow::Cow;
 
 use granit_parser::{Marker, ScanError};

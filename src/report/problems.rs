@@ -46,10 +46,13 @@ pub fn json_problems(problems: &[Problem]) -> Vec<JsonProblem> {
 /// What `check --format json` prints.
 #[derive(Serialize)]
 pub struct CheckJson<'a> {
+    pub version: u32,
     pub valid: bool,
     /// Commands after `for_each` expansion (0 when invalid).
-    pub commands: usize,
+    pub total: usize,
     pub protocol: Option<&'a str>,
+    /// The environment variables `${NAME}` reads (sorted).
+    pub env_reads: &'a [String],
     pub problems: Vec<JsonProblem>,
 }
 

@@ -1,19 +1,25 @@
-//! The terminal table: one row per command, then a recap of every command
-//! that is not ok (with its full cause, never cut), then a summary line.
-//! `--quiet` keeps only the recap and the summary, and prints nothing when
-//! every command is ok (a cron job mails only on trouble).
+//! The terminal table: one row per command, then the recap — every cause
+//! of trouble said once, as a located diagnostic at the first command it
+//! hit (the failing check's own line for an expectation), with the next
+//! commands and how many more — then the summary. `--quiet` keeps only the
+//! recap and the summary, and prints nothing when every command is ok: a
+//! cron mail of tens of lines even for a million-command outage.
 
 use std::io::{self, Write};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::Run;
+use super::{Run, count, plural};
 use crate::executor::Status;
 
 const HEADER: [&str; 7] = ["#", "command", "target", "status", "tries", "time", "detail"];
 
 /// One row's cells (status last but one is coloured apart).
 fn cells(run: &Run, c: &crate::manifest::Command, o: &crate::executor::Outcome) -> [String; 7] {
+    let detail = match o.message() {
+        Some(_) => run.message(o),
+        None => short_result(o.result_json().as_ref()),
+    };
     [
         c.index.to_string(),
         run.label(c).into_owned(),
@@ -21,7 +27,7 @@ fn cells(run: &Run, c: &crate::manifest::Command, o: &crate::executor::Outcome) 
         o.status.as_str().to_owned(),
         o.attempts.to_string(),
         format!("{}ms", run.ms(o.duration)),
-        truncate(&o.message().unwrap_or_else(|| short_result(o.result_json().as_ref())), 70),
+        truncate(&detail, 70),
     ]
 }
 
@@ -33,10 +39,9 @@ pub fn table(run: &Run, color: bool) -> String {
     String::from_utf8(out).expect("UTF-8")
 }
 
-/// Writes the per-command table, its recap and summary line. Streamed: the
+/// Writes the per-command table, its recap and summary. Streamed: the
 /// column widths are measured in a first pass and the rows written in a
-/// second, so a million rows never sit in memory (a table crate holds them
-/// all: about a kilobyte each).
+/// second, so a million rows never sit in memory.
 pub fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let mut widths = HEADER.map(UnicodeWidthStr::width);
     for (c, o) in run.rows() {
@@ -56,9 +61,9 @@ pub fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()
                 Some(s) => {
                     let code = match s {
                         Status::Ok => "32",
-                        Status::Failed => "31",
+                        Status::Failed(_) => "31",
                         Status::Unknown => "33",
-                        Status::Skipped => "90",
+                        Status::Skipped(_) => "90",
                     };
                     line.push_str(&format!("\x1b[{code}m{cell}\x1b[39m"));
                 }
@@ -78,101 +83,119 @@ pub fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()
         let row = cells(run, c, o);
         emit(out, &row.each_ref().map(String::as_str), Some(o.status))?;
     }
-    let recap = recap(run);
+    let recap = recap(run, color);
     if !recap.is_empty() {
         out.write_all(b"\n")?;
         out.write_all(recap.as_bytes())?;
     }
-    writeln!(out, "{}", summary_line(run))
+    out.write_all(summary(run).as_bytes())
 }
 
-/// Every command that is not ok: `FILE:LINE`, label, status and full cause,
-/// so three failures among thousands of rows are found at once.
-pub fn recap(run: &Run) -> String {
-    let mut out = String::new();
-    let troubled: Vec<_> = run.troubled().collect();
-    if troubled.is_empty() {
-        return out;
+/// Every cause of trouble, said once, located, with its commands.
+pub fn recap(run: &Run, color: bool) -> String {
+    let problems = run.cause_problems();
+    if problems.is_empty() {
+        return String::new();
     }
-    out.push_str(&format!("not ok ({}):\n", troubled.len()));
-    for (c, o) in troubled {
-        let target = run.target(c);
-        let target = if target.is_empty() { String::new() } else { format!(" {target}") };
-        out.push_str(&format!(
-            "  {}  #{} {}{target}  {}: {}\n",
-            run.location(c),
-            c.index,
-            run.label(c),
-            o.status.as_str(),
-            o.message().unwrap_or_default()
-        ));
+    let shown = problems.len().min(Run::SHOWN);
+    let text = crate::diagnostic::render(&problems[..shown], color);
+    // The renderer's own count line says "N errors": the summary says it better.
+    let mut lines: Vec<&str> = text.lines().collect();
+    if lines.last().is_some_and(|l| l.ends_with("warnings") || l.ends_with("warning")) {
+        lines.pop();
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    if problems.len() > shown {
+        out.push_str(&format!("{} more causes:\n", count(problems.len() - shown)));
+        for p in &problems[shown..] {
+            out.push_str(&format!("  {}: {}\n", p.location().unwrap_or_default(), p.message));
+        }
     }
     out
 }
 
 /// `--quiet`: nothing when every command is ok; else the recap and the summary.
 pub fn quiet(run: &Run) -> String {
-    let recap = recap(run);
-    if recap.is_empty() {
+    let recap = recap(run, false);
+    if recap.is_empty() && run.node_failures.is_empty() {
         return recap;
     }
-    format!("{recap}{}\n", summary_line(run))
+    format!("{recap}{}", summary(run))
 }
 
-/// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b)`,
-/// and the transport problem that stopped the run, if one did.
-pub fn summary_line(run: &Run) -> String {
+/// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b), exit 1`,
+/// then the nodes when there are several or one failed.
+pub fn summary(run: &Run) -> String {
     let s = run.summary();
-    let transport = run.outcomes.iter().find_map(|o| o.transport());
-    let served = {
-        // A few nodes, a million outcomes: no list of them all.
-        let mut urls: Vec<&str> = Vec::new();
-        for url in run.outcomes.iter().filter_map(|o| o.node.as_deref()) {
-            if !urls.contains(&url) {
-                urls.push(url);
-            }
-        }
-        urls.len()
-    };
-    format!(
-        "{} command{}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {}{}){}",
-        s.total,
-        if s.total == 1 { "" } else { "s" },
-        s.ok,
-        s.failed,
-        s.unknown,
-        s.skipped,
+    let mut out = format!(
+        "{} {}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {}), exit {}\n",
+        count(s.total),
+        plural(s.total, "command", "commands"),
+        count(s.ok),
+        count(s.failed),
+        count(s.unknown),
+        count(s.skipped),
         run.ms(run.duration) as f64 / 1000.0,
         run.run_id,
-        if run.nodes > 1 { format!(", {served} of {} nodes served", run.nodes) } else { String::new() },
-        transport.map_or(String::new(), |t| format!("; transport: {t}"))
-    )
+        run.exit.code()
+    );
+    if run.nodes.len() > 1 || !run.node_failures.is_empty() {
+        let served = run.served();
+        let parts: Vec<String> = served
+            .iter()
+            .map(|(url, n)| {
+                let mut part = format!("{url} served {} {}", count(*n), plural(*n, "command", "commands"));
+                for f in run.node_failures.iter().filter(|f| &f.url == url) {
+                    part.push_str(&format!(
+                        "; failed {}s into the run: {}",
+                        if run.deterministic { 0.0 } else { (f.after.as_millis() as f64 / 100.0).round() / 10.0 },
+                        f.why
+                    ));
+                }
+                part
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            count(served.len()),
+            plural(served.len(), "node", "nodes"),
+            parts.join("; ")
+        ));
+    }
+    out
 }
 
 /// A few words about a reply: offsets, counts, sizes.
 fn short_result(result: Option<&serde_json::Value>) -> String {
     let Some(r) = result else { return String::new() };
     let count = |k: &str| r.get(k).and_then(|v| v.as_array().map(Vec::len).or_else(|| v.as_object().map(|o| o.len())));
-    if let Some(n) = count("responses") {
-        return format!("{n} channels");
+    let n = |n: usize, one: &str, many: &str| format!("{} {}", super::count(n), plural(n, one, many));
+    if let Some(c) = count("responses") {
+        return n(c, "channel", "channels");
     }
-    if let Some(n) = count("publications") {
-        return format!("{n} publications, offset {}", r.get("offset").and_then(|v| v.as_u64()).unwrap_or(0));
+    if let Some(c) = count("publications") {
+        return format!(
+            "{}, offset {}",
+            n(c, "publication", "publications"),
+            r.get("offset").map_or_else(|| "0".to_owned(), |v| v.to_string())
+        );
     }
-    if let Some(n) = count("presence") {
-        return format!("{n} clients");
+    if let Some(c) = count("presence") {
+        return n(c, "client", "clients");
     }
-    if let Some(n) = count("channels") {
-        return format!("{n} channels");
+    if let Some(c) = count("channels") {
+        return n(c, "channel", "channels");
     }
-    if let Some(n) = count("nodes") {
-        return format!("{n} nodes");
+    if let Some(c) = count("nodes") {
+        return n(c, "node", "nodes");
     }
-    if let Some(off) = r.get("offset").and_then(|v| v.as_u64()) {
+    if let Some(off) = r.get("offset") {
         return format!("offset {off}");
     }
     if let (Some(c), Some(u)) = (r.get("num_clients"), r.get("num_users")) {
-        return format!("{c} clients, {u} users");
+        let (c, u) = (c.as_u64().unwrap_or(0) as usize, u.as_u64().unwrap_or(0) as usize);
+        return format!("{}, {}", n(c, "client", "clients"), n(u, "user", "users"));
     }
     String::new()
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::executor::ChannelOutcome;
 use crate::executor::outcome::Details;
+use crate::executor::{ChannelOutcome, Failure};
 use crate::methods::lookup;
 use crate::protocol::ApiError;
 
@@ -27,10 +27,13 @@ commands:
 ";
 
 fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str) -> Command {
+    // The list item's `- ` on its line of MANIFEST.
+    let offset = MANIFEST.split_inclusive('\n').take(line as usize - 1).map(str::len).sum::<usize>() + 2;
     Command {
         index,
+        occurrence: 0,
         manifest: 0,
-        offset: 0,
+        offset: offset as u32,
         line,
         name: name.map(Box::from),
         method: lookup(method).unwrap(),
@@ -40,14 +43,10 @@ fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str
 }
 
 fn outcome(status: Status, attempts: u32, ms: u64) -> Outcome {
-    Outcome {
-        status,
-        attempts,
-        duration: Duration::from_millis(ms),
-        skip: None,
-        ..Outcome::skipped(SkipReason::FailFast)
-    }
+    Outcome { attempts, duration: Duration::from_millis(ms), ..Outcome::with_status(status) }
 }
+
+const FAILED: Status = Status::Failed(Failure::Refused);
 
 fn err(code: u32, message: &str) -> Option<ApiError> {
     Some(ApiError { code: Some(code), message: message.into() })
@@ -77,7 +76,7 @@ fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
         Outcome { result: raw(json!({"offset": 7, "epoch": "kTbX"})), ..outcome(Status::Ok, 1, 12) },
         Outcome {
             details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
-            ..outcome(Status::Failed, 1, 12)
+            ..outcome(FAILED, 1, 12)
         },
         Outcome {
             result: raw(json!({"responses": [{"result": {"offset": 8}}, {"error": {"code": 102}}]})),
@@ -92,20 +91,18 @@ fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
                     },
                     ChannelOutcome {
                         channel: "nope:y".into(),
-                        status: Status::Failed,
+                        status: FAILED,
                         error: err(102, "unknown channel"),
                         result: None,
                     },
                 ],
                 ..Details::default()
             }),
-            ..outcome(Status::Failed, 2, 40)
+            ..outcome(FAILED, 2, 40)
         },
         outcome(Status::Unknown, 4, 5000).with_transport("connection reset by peer (http://127.0.0.1:8000/api/batch)"),
-        Outcome {
-            skip: Some(SkipReason::Transport),
-            ..outcome(Status::Skipped, 4, 0).with_transport("connection refused (http://127.0.0.1:8000/api/batch)")
-        },
+        outcome(Status::Skipped(SkipReason::Transport), 0, 0)
+            .with_transport("connection refused (http://127.0.0.1:8000/api/batch)"),
         Outcome::skipped(SkipReason::FailFast),
         Outcome::skipped(SkipReason::AlreadyApplied),
     ];
@@ -119,7 +116,10 @@ fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
         deterministic: false,
         secrets: &secrets,
         warnings: &[],
-        nodes: 1,
+        nodes: &[],
+        node_failures: &[],
+        exit: crate::exit::Exit::for_outcomes(&outcomes, None),
+        signal: None,
     };
     f(&run)
 }
@@ -160,7 +160,7 @@ fn names_and_targets_never_show_a_secret() {
     let commands = [command(0, 2, Some("key s3cret-k3y"), "publish", r#"{"channel":"s3cret-k3y","data":1}"#)];
     let outcomes = [Outcome {
         details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
-        ..outcome(Status::Failed, 1, 1)
+        ..outcome(FAILED, 1, 1)
     }];
     let secrets = Secrets::new(["s3cret-k3y"]);
     let run = Run {
@@ -172,7 +172,10 @@ fn names_and_targets_never_show_a_secret() {
         deterministic: true,
         secrets: &secrets,
         warnings: &[],
-        nodes: 1,
+        nodes: &[],
+        node_failures: &[],
+        exit: crate::exit::Exit::Rejected,
+        signal: None,
     };
     let mut json = Vec::new();
     write_json(&run, &mut json).unwrap();

@@ -143,7 +143,7 @@ fn huge_scalars_binary_garbage_and_huge_for_each_files() {
     std::fs::write(&path, "commands:\n  - disconnect: {user: \"${item}\"}\n    for_each: {file: users.txt}\n").unwrap();
     let out = cent_run().arg("check").arg(&path).env("CENTRIFUGO_API_KEY", "k").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 200000 commands"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: 200,000 commands"));
 }
 
 /// A server answering every request with `body` (HTTP 200).

@@ -23,7 +23,7 @@ fn interpolation_precedence_defaults_escapes_and_types() {
 commands:
   - publish:
       channel: "${CHAN}"
-      data: {a: "${a}", b: "${b}", env: "${FROM_ENV}", d: "${MISSING:-fallback}", lit: "$${a}", n: "${n}", num: 7}
+      data: {a: "${a}", b: "${b}", env: "${FROM_ENV}", d: "${MISSING:-fallback}", lit: "$${a}", n: "${n}", text: "n=${n}", num: 7}
   - publish: {channel: x, data_file: payload.json}
   - disconnect: {user: "${item}"}
     for_each: [u1, 2, u3]
@@ -45,7 +45,8 @@ commands:
     assert_eq!(first["channel"], "news");
     assert_eq!(
         first["data"],
-        json!({"a": "from-vars", "b": "from-cli", "env": "env-value", "d": "fallback", "lit": "${a}", "n": "5", "num": 7})
+        // A value that is exactly "${n}" takes the variable's type; inside text it is text.
+        json!({"a": "from-vars", "b": "from-cli", "env": "env-value", "d": "fallback", "lit": "${a}", "n": 5, "text": "n=5", "num": 7})
     );
     assert_eq!(b[1]["commands"][0]["publish"]["data"], json!({"from": "file", "list": [1, 2]}));
     let users: Vec<&Value> = b[2..].iter().map(|x| &x["commands"][0]["disconnect"]["user"]).collect();

@@ -198,7 +198,7 @@ fn the_runner_as_a_library_loads_validates_runs_and_reports() {
     let m = runner::load_text("m.yaml", &text, &runner::LoadOptions::default()).unwrap();
     let run = block_on(runner::run(&m, &client(server), &runner::RunOptions::default(), None));
     let statuses: Vec<runner::Status> = run.outcomes.iter().map(|o| o.status).collect();
-    assert_eq!(statuses, [runner::Status::Ok, runner::Status::Failed]);
+    assert_eq!(statuses, [runner::Status::Ok, runner::Status::Failed(runner::Failure::Refused)]);
     assert_eq!(run.summary().failed, 1);
     assert_eq!(m.commands[1].line(), 3);
     assert_eq!(server.history(&ch), vec![json!(1)]);

@@ -51,7 +51,12 @@ fn json_and_junit_reports_match_what_the_server_holds() {
     assert_eq!(c[1]["name"], "rejected");
     assert_eq!(c[1]["error"], json!({"code": 102, "message": "unknown channel"}));
     assert_eq!(c[2]["status"], "failed");
-    assert_eq!(c[2]["target"], json!([ch, "unknownns:y"]));
+    assert_eq!(c[2]["target"], json!({"channels": [ch, "unknownns:y"]}));
+    assert_eq!(c[1]["target"], json!({"channel": "unknownns:x"}));
+    assert_eq!((c[1]["status"].as_str(), c[1]["reason"].as_str()), (Some("failed"), Some("refused")));
+    assert_eq!(r["version"], 2);
+    assert_eq!(r["exit"]["code"], 1);
+    assert_eq!(r["causes"].as_array().unwrap().len(), 3, "{text}");
     assert_eq!(c[2]["channels"][0]["status"], "ok");
     assert_eq!(c[2]["channels"][1]["error"]["code"], 102);
     assert_eq!(c[4]["error"]["code"], 108);
@@ -83,7 +88,10 @@ print(json.dumps(out))",
     assert_eq!(cases.len(), 5);
     let kinds: Vec<&Value> = cases.iter().map(|c| &c["kinds"]).collect();
     assert_eq!(kinds, [&json!([]), &json!(["Failure"]), &json!(["Failure"]), &json!([]), &json!(["Failure"])]);
-    assert_eq!(cases[1]["classname"], format!("{}:4", path.display()));
+    // Named stably: the command's name, else its method and target; the place in `file`/`line`.
+    assert_eq!(cases[1]["classname"], path.display().to_string());
+    assert_eq!(cases[1]["name"], "rejected");
+    assert_eq!(cases[0]["name"], format!("publish {ch}"));
     assert!(cases[2]["name"].as_str().unwrap().contains("half broadcast"));
 }
 
@@ -103,13 +111,15 @@ fn github_actions_annotations_and_step_summary() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let file = path.display().to_string().replace(':', "%3A");
+    // One annotation per cause, at the command's line (the method key's column).
     for line in [4, 6, 11] {
-        assert!(stdout.contains(&format!("::error file={file},line={line},title=cent-run::")), "{stdout}");
+        assert!(stdout.contains(&format!("::error file={file},line={line},col=5,title=cent-run::")), "{stdout}");
     }
     assert_eq!(stdout.matches("::error").count(), 3, "{stdout}");
     let md = harness::read(&summary);
+    assert!(md.contains("### cent-run: exit 1"), "{md}");
     assert!(md.contains("| 5 | 2 | 3 | 0 | 0 |"), "{md}");
-    assert!(md.contains("| 1 | rejected | unknownns:x | failed | 102 unknown channel |"), "{md}");
+    assert!(md.contains(&format!("| 1 | refused | 102 unknown channel | {}:4 #1 rejected |", path.display())), "{md}");
 }
 
 #[test]
@@ -145,7 +155,7 @@ fn output_modes_format_json_quiet_help_and_completions() {
     let out = cent_run().arg(&path).args(["--url", &server.url, "--api-key", API_KEY, "--quiet"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!((out.stdout.len(), out.stderr.len()), (0, 0), "{out:?}");
-    // ...and on trouble, every command that is not ok with its full cause, then the summary.
+    // ...and on trouble, each cause once, located with the manifest's snippet, then the summary.
     let (_dir2, bad) = manifest(&format!(
         "commands:\n  - publish: {{channel: {ch}, data: 2}}\n  - name: to nowhere\n    publish: {{channel: \"unknownns:q\", data: 3}}\n"
     ));
@@ -153,13 +163,12 @@ fn output_modes_format_json_quiet_help_and_completions() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
-    assert_eq!(lines[0], "not ok (1):");
-    assert_eq!(lines[1], format!("  {}:3  #1 to nowhere unknownns:q  failed: 102 unknown channel", bad.display()));
-    assert!(lines[2].starts_with("2 commands: 1 ok, 1 failed"), "{text}");
+    assert_eq!(lines[0], format!("  × {}:3:5: 1 command failed: 102 unknown channel", bad.display()), "{text}");
+    assert!(text.contains("╰── #1 to nowhere unknownns:q"), "the command, pointed at: {text}");
+    assert!(lines.last().unwrap().starts_with("2 commands: 1 ok, 1 failed"), "{text}");
     let help = cent_run().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for want in ["Exit codes:", "130", "check", "plan", "token", "--report-junit"] {
+    for want in ["Exit codes:", "130", "143", "check", "plan", "token", "--report-junit"] {
         assert!(help.contains(want), "--help lacks {want}");
     }
     // The bash completion script loads and registers itself for cent-run.

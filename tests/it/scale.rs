@@ -54,7 +54,11 @@ fn publishes_spread_over_both_nodes_land_once_in_order_and_read_back_through_the
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("2 of 2 nodes served"), "{}", stdout.lines().last().unwrap_or(""));
+    let nodes = stdout.lines().last().unwrap_or("");
+    assert!(nodes.starts_with("2 nodes: "), "{nodes}");
+    for n in &cluster.nodes {
+        assert!(nodes.contains(&format!("{} served ", n.url)), "each node and what it served: {nodes}");
+    }
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not one cluster"), "they are one cluster");
     let r: Value = serde_json::from_str(&harness::read(&report)).unwrap();
     let mut per_node: HashMap<String, usize> = HashMap::new();
@@ -208,7 +212,7 @@ fn tls_is_trusted_with_the_ca_refused_without_and_insecure_warns() {
     assert_eq!(out.status.code(), Some(2), "an untrusted certificate is a configuration problem");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("certificate") && stdout.contains("UnknownIssuer"), "names the problem: {stdout}");
-    assert!(stderr.contains("--cacert"), "hints --cacert: {stderr}");
+    assert!(stdout.contains("--cacert"), "hints --cacert: {stdout}{stderr}");
     let out = run(&["--cacert", tls.untrusted_ca_path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let out = run(&["--insecure"]);

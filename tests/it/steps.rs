@@ -82,21 +82,28 @@ fn expect_passes_fails_located_and_takes_an_expected_refusal_as_ok() {
     let (_dir, path) = manifest(&text);
     let junit = path.with_file_name("r.xml");
     let (code, r, out) = run(&path, &server.url, &["--report-junit", junit.to_str().unwrap()]);
-    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(code, Some(4), "applied and read, but an expectation did not hold: {out}");
     let c = r["commands"].as_array().unwrap();
     let statuses: Vec<&str> = c.iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["ok", "ok", "failed", "ok", "failed"]);
+    assert_eq!(c[2]["reason"], "expectation");
     assert!(c[1]["checks"].as_array().unwrap().iter().all(|k| k["ok"] == true), "{}", c[1]);
-    let failed = format!("expect failed at {}:10: publications.0.data.n: wanted 4, got 3", path.display());
-    assert_eq!(c[2]["error"]["message"], failed);
+    let failed = "publications.0.data.n: wanted 4, got 3";
+    assert_eq!(c[2]["detail"], failed);
     assert_eq!(
         c[2]["checks"][0],
-        json!({"at": format!("{}:10", path.display()), "path": "publications.0.data.n", "op": "eq", "wanted": 4, "got": 3, "ok": false})
+        json!({"manifest": path.display().to_string(), "line": 10, "path": "publications.0.data.n", "wanted": "4", "got": 3, "ok": false})
     );
-    assert!(out.contains(&failed), "the table and recap say where and what: {out}");
+    // The recap points at the failing check's own line, with the manifest's snippet.
+    assert!(out.contains(&format!("{}:10:7: 1 command failed: {failed}", path.display())), "{out}");
     assert_eq!(c[3]["detail"], "refused as expected: 102 unknown channel");
-    assert!(c[4]["error"]["message"].as_str().unwrap().contains(":14: wanted error 102, got a result"), "{}", c[4]);
-    assert!(harness::read(&junit).contains(&failed), "JUnit carries the failed check");
+    assert!(c[4]["detail"].as_str().unwrap().starts_with("expected error 102, got a result"), "{}", c[4]);
+    assert!(out.contains(&format!("{}:14:14: 1 command failed: expected error 102", path.display())), "{out}");
+    let junit = harness::read(&junit);
+    assert!(
+        junit.contains(failed) && junit.contains(&format!("at {}:10:7", path.display())),
+        "JUnit carries the failed check and its place: {junit}"
+    );
     assert_eq!(server.history(&ch), vec![json!({"title": "Release 2.4", "n": 3}), json!(2)]);
 }
 
@@ -134,15 +141,11 @@ fn until_waits_for_a_publication_made_meanwhile_and_gives_up_at_its_timeout() {
     ));
     let started = Instant::now();
     let (code, r, out) = run(&path, &server.url, &[]);
-    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(code, Some(4), "{out}");
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(4), "{took:?}");
-    let msg = r["commands"][0]["error"]["message"].as_str().unwrap();
-    assert!(
-        msg.starts_with("until gave up after 1.5s: expect failed at")
-            && msg.ends_with("num_clients: wanted gt 0, got 0"),
-        "{msg}"
-    );
+    let msg = r["commands"][0]["detail"].as_str().unwrap();
+    assert!(msg.starts_with("until gave up after 1.5s: num_clients: wanted gt 0, got 0"), "{msg}");
 }
 
 #[test]
@@ -165,8 +168,8 @@ fn saved_values_carry_typed_into_later_commands_and_a_failed_saver_skips_its_use
   - publish: {{channel: \"nope:x\", data: 1}}
     save: {{lost: offset}}
   - publish: {{channel: {ch}, data: {{after: \"${{lost}}\"}}}}
-  - publish: {{channel: {ch}, data: {{v: 3}}}}
-    save: {{missing: no_such_field}}
+  - publish: {{channel: \"nohist:{ch}\", data: {{v: 3}}}}
+    save: {{missing: offset}}
   - history: {{channel: {ch}, limit: \"${{missing}}\"}}
 "
     );
@@ -177,13 +180,13 @@ fn saved_values_carry_typed_into_later_commands_and_a_failed_saver_skips_its_use
     let statuses: Vec<&str> = c.iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["ok", "ok", "ok", "failed", "skipped", "ok", "skipped"], "{out}");
     assert_eq!(c[2]["result"]["publications"].as_array().unwrap().len(), 1);
-    assert_eq!(c[4]["detail"], "not sent: `${lost}` has no value (command #3 failed)");
-    assert_eq!(c[6]["detail"], "not sent: `${missing}` has no value (the result of command #5 has no `no_such_field`)");
     assert_eq!(
-        server.history(&ch),
-        vec![json!({"v": 1}), json!({"v": 2}), json!({"v": 3})],
-        "the skipped one was not sent"
+        (c[4]["reason"].as_str(), c[4]["detail"].as_str()),
+        (Some("not_saved"), Some("`${lost}` has no value (command #3 failed)"))
     );
+    // A path the reply may hold, absent from this reply (no history in `nohist:`, so no offset).
+    assert_eq!(c[6]["detail"], "`${missing}` has no value (the result of command #5 has no `offset`)");
+    assert_eq!(server.history(&ch), vec![json!({"v": 1}), json!({"v": 2})], "the skipped one was not sent");
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn v1_errors_and_a_wrong_secret_are_failures() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("namespace not found"));
     assert_eq!(server.received().len(), 1);
     let out = cent_run().arg(&path).args(["--url", &server.url, "--secret", "wrong-secret"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a refused secret is a configuration problem");
     assert!(String::from_utf8_lossy(&out.stdout).contains("HTTP 401"), "{}", String::from_utf8_lossy(&out.stdout));
     assert_eq!(server.received().len(), 1, "the request with a wrong sign was refused");
 }

@@ -68,3 +68,58 @@ fn resolve(text: &str) -> Option<Value<'static>> {
 fn int(u: u64) -> Value<'static> {
     i64::try_from(u).map_or(Value::UInt(u), Value::Int)
 }
+
+/// A number as JSON keeps it: the text as written when it is JSON's own
+/// syntax (so `-99999999999999999999` and `1.10` reach the wire unchanged),
+/// else the value YAML resolved (`0x1F` is 31).
+pub fn json_number(text: &str, resolved: &Value) -> Option<serde_json::Value> {
+    if let Ok(n) = text.parse::<serde_json::Number>() {
+        return Some(serde_json::Value::Number(n));
+    }
+    match resolved {
+        Value::Int(i) => Some((*i).into()),
+        Value::UInt(u) => Some((*u).into()),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number),
+        _ => None,
+    }
+}
+
+/// A text read as one YAML scalar (what `--var`, the environment and data
+/// files give): `5` a number, `true` a boolean, `~` null, `'"5"'` or `'5'`
+/// quoted: a string; anything else a string as it is.
+pub fn text_json(text: &str) -> serde_json::Value {
+    let t = text.trim();
+    for q in ['"', '\''] {
+        if t.len() >= 2 && t.starts_with(q) && t.ends_with(q) {
+            return serde_json::Value::String(t[1..t.len() - 1].to_owned());
+        }
+    }
+    match resolve(t) {
+        Some(Value::Null) if !t.is_empty() => serde_json::Value::Null,
+        Some(Value::Bool(b)) => serde_json::Value::Bool(b),
+        Some(v @ (Value::Int(_) | Value::UInt(_) | Value::Float(_))) => {
+            json_number(t, &v).unwrap_or_else(|| serde_json::Value::String(text.to_owned()))
+        }
+        _ => serde_json::Value::String(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn texts_read_as_yaml_scalars_keep_numbers_exact() {
+        assert_eq!(text_json("5"), json!(5));
+        assert_eq!(text_json("true"), json!(true));
+        assert_eq!(text_json("\"5\""), json!("5"));
+        assert_eq!(text_json("'5'"), json!("5"));
+        assert_eq!(text_json("v2.4.0"), json!("v2.4.0"));
+        assert_eq!(text_json(""), json!(""));
+        assert_eq!(text_json("-99999999999999999999").to_string(), "-99999999999999999999");
+        assert_eq!(text_json("1.10").to_string(), "1.10");
+        assert_eq!(text_json("0x1F"), json!(31));
+    }
+}
