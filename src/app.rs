@@ -41,7 +41,10 @@ fn main(cli: Cli, env: &Env) -> Exit {
             let _ = Cli::command().print_help();
             Ok(Exit::Invalid)
         }
-        None => run::run(&cli.files, cli.settings.layer, &cli.profile, env, run::Mode::Run),
+        None => match mistyped_subcommand(&cli.files[0]) {
+            Some(e) => Err(e),
+            None => run::run(&cli.files, cli.settings.layer, &cli.profile, env, run::Mode::Run),
+        },
         Some(Sub::Run { files, settings, profile }) => run::run(&files, settings.layer, &profile, env, run::Mode::Run),
         Some(Sub::Check { files, settings, profile }) => {
             run::run(&files, settings.layer, &profile, env, run::Mode::Check)
@@ -65,6 +68,19 @@ fn main(cli: Cli, env: &Env) -> Exit {
         Some(Sub::Man { subcommand }) => output::man(subcommand.as_deref()),
     };
     finish(result)
+}
+
+/// `cent-run chek x.yaml`: a first argument that is no file but is near a
+/// subcommand's name is a typo, not a manifest that cannot be read.
+fn mistyped_subcommand(first: &std::path::Path) -> Option<Error> {
+    let word = first.to_str()?;
+    if first.exists() || word == "-" || word.contains(['/', '.']) {
+        return None;
+    }
+    let cmd = Cli::command();
+    let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+    let near = crate::diagnostic::did_you_mean(word, names.iter().copied())?;
+    Some(Error::Usage(format!("`{word}` is neither a subcommand nor a manifest file: did you mean `cent-run {near}`?")))
 }
 
 /// Prints an error (its text carries no secret: secrets are kept out where

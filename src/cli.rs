@@ -92,6 +92,7 @@ pub enum Sub {
         profile: ProfileArgs,
     },
     /// Send one command and print the server's reply as JSON.
+    #[command(after_help = Exit::call_help_table())]
     Call {
         /// Method name, e.g. publish, history, info.
         #[arg(value_parser = MethodName, hide_possible_values = true)]
@@ -129,7 +130,7 @@ pub enum Sub {
 /// A method name of the method table: completion offers them, and a
 /// misspelled one gets a did-you-mean.
 #[derive(Debug, Clone, Copy)]
-struct MethodName;
+pub(crate) struct MethodName;
 
 impl clap::builder::TypedValueParser for MethodName {
     type Value = String;
@@ -199,15 +200,13 @@ fn arg(d: &'static Def) -> Arg {
             let many = matches!(kind, Kind::Urls | Kind::Assign | Kind::List { .. }) || d.key == Key::Secret;
             a = a.value_name(d.value_name).allow_hyphen_values(true);
             a = a.action(if many { ArgAction::Append } else { ArgAction::Set });
-            if let Kind::Choice(words) = kind {
-                a = a.value_parser(clap::builder::PossibleValuesParser::new(words.iter().copied()));
-            } else if matches!(kind, Kind::Path) {
+            if matches!(kind, Kind::Path) {
                 a = a.value_parser(ValueParser::path_buf()).value_hint(clap::ValueHint::AnyPath);
             } else if d.key == Key::Secret {
                 // Split later: an HMAC secret, or `NAME=VALUE` secret variables.
                 a = a.value_parser(ValueParser::string());
             } else {
-                a = a.value_parser(ValueParser::new(move |s: &str| d.parse(s).map_err(|e| e.to_string())));
+                a = a.value_parser(DefParser(d));
             }
             a
         }
@@ -223,7 +222,6 @@ fn layer(m: &ArgMatches, uses: u8) -> Result<Layer, clap::Error> {
         let value = match d.kind {
             Kind::Switch(v) => m.get_flag(id).then_some(Value::Bool(v)),
             Kind::Count => Some(m.get_count(id)).filter(|n| *n > 0).map(Value::Count),
-            Kind::Choice(_) => m.get_one::<String>(id).map(|s| d.parse(s).expect("clap checked the choice")),
             Kind::Path => m.get_one::<PathBuf>(id).map(|p| Value::Path(p.clone())),
             _ if d.key == Key::Secret => {
                 let Some(all) = m.get_many::<String>(id) else { continue };
@@ -276,6 +274,36 @@ fn layer(m: &ArgMatches, uses: u8) -> Result<Layer, clap::Error> {
         }
     }
     Ok(layer)
+}
+
+/// A value of one setting, parsed and checked by its row; the values a
+/// finite kind allows are offered to shell completion.
+#[derive(Clone, Copy)]
+struct DefParser(&'static Def);
+
+impl clap::builder::TypedValueParser for DefParser {
+    type Value = Value;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&Arg>, value: &std::ffi::OsStr) -> Result<Value, clap::Error> {
+        let text = value.to_string_lossy();
+        self.0.parse(&text).map_err(|e| {
+            let flag = arg.and_then(|a| a.get_long()).unwrap_or(self.0.name);
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("invalid value '{text}' for '--{flag} <{}>': {e}\n", self.0.value_name),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let words: Vec<&'static str> = match self.0.kind {
+            Kind::Choice(words) => words.to_vec(),
+            Kind::Protocol => crate::protocol::Protocol::SPELLINGS.iter().map(|(n, _)| *n).collect(),
+            _ => return None,
+        };
+        Some(Box::new(words.into_iter().map(clap::builder::PossibleValue::new)))
+    }
 }
 
 /// `NAME=VALUE` with a variable name before the `=`: a secret variable.
@@ -398,7 +426,7 @@ pub enum TokenCmd {
 #[derive(Debug, Clone, Args)]
 pub struct SigningArgs {
     /// HS256, HS384, HS512 (with the HMAC secret), RS256 or ES256 (with --key-file)
-    #[arg(long, default_value = "HS256", value_parser = parse_algorithm)]
+    #[arg(long, default_value = "HS256", value_parser = algorithms())]
     pub algorithm: crate::token::Algorithm,
     /// Private key (PEM) for RS256 (RSA) and ES256 (ECDSA P-256)
     #[arg(long, value_name = "PRIVATE.pem")]
@@ -427,8 +455,11 @@ pub struct ExpiryArgs {
     pub exp: Option<u64>,
 }
 
-fn parse_algorithm(s: &str) -> Result<crate::token::Algorithm, String> {
-    s.parse()
+/// The JWT algorithms, offered to completion.
+fn algorithms() -> impl clap::builder::TypedValueParser<Value = crate::token::Algorithm> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["HS256", "HS384", "HS512", "RS256", "ES256"])
+        .map(|s| s.parse::<crate::token::Algorithm>().expect("a listed algorithm"))
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -479,6 +510,8 @@ mod tests {
     fn limits_come_from_the_table() {
         let e = Cli::try_parse_from(["cent-run", "a.yaml", "--max-batch-bytes", "10"]).unwrap_err().to_string();
         assert!(e.contains("'--max-batch-bytes <N>': must be at least 1024, found 10"), "{e}");
+        let e = Cli::try_parse_from(["cent-run", "a.yaml", "--format", "jsno"]).unwrap_err().to_string();
+        assert!(e.contains("did you mean `json`?"), "{e}");
         let e = Cli::try_parse_from(["cent-run", "a.yaml", "--timeout", "30"]).unwrap_err().to_string();
         assert!(e.contains("write `30s`"), "{e}");
     }

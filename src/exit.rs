@@ -82,6 +82,23 @@ impl Exit {
         out
     }
 
+    /// The codes one command (`call`, `cent`) can end with.
+    pub fn call_help_table() -> String {
+        let mut out = String::from("Exit codes:");
+        for (e, meaning) in [
+            (Exit::Ok, "the server answered with a result (printed as JSON)"),
+            (Exit::Rejected, "the server answered with an error (printed as JSON)"),
+            (
+                Exit::Invalid,
+                "invalid method, params, options or credentials, untrusted TLS certificate, or the server refused the key or URL",
+            ),
+            (Exit::Transport, "transport trouble: no answer, or the answer was lost"),
+        ] {
+            out.push_str(&format!("\n  {:<4} {meaning}", e.code()));
+        }
+        out
+    }
+
     /// The table as the README shows it (markdown).
     pub fn markdown_table() -> String {
         let mut out = String::from("| code | meaning |\n|---|---|\n");

@@ -83,6 +83,12 @@ impl FromStr for Protocol {
 /// `http://h:8000/api`, `http://h:8000/api/` are all the same server).
 pub fn base_url(url: &str) -> &str {
     let u = url.trim().trim_end_matches('/');
+    // The API path people copy from the docs (`/api/batch`, `/api/publish`)
+    // is the same server.
+    let u = match u.rsplit_once("/api/") {
+        Some((base, method)) if method == "batch" || crate::methods::lookup(method).is_some() => base,
+        _ => u,
+    };
     u.strip_suffix("/api").unwrap_or(u).trim_end_matches('/')
 }
 
@@ -351,7 +357,14 @@ mod tests {
 
     #[test]
     fn urls_normalise_like_the_original_library() {
-        for u in ["http://h:8000", "http://h:8000/", "http://h:8000/api", "http://h:8000/api/"] {
+        for u in [
+            "http://h:8000",
+            "http://h:8000/",
+            "http://h:8000/api",
+            "http://h:8000/api/",
+            "http://h:8000/api/batch",
+            "http://h:8000/api/publish/",
+        ] {
             assert_eq!(endpoint(u, Protocol::V1), "http://h:8000/api/");
             assert_eq!(endpoint(u, Protocol::Api), "http://h:8000/api/batch");
             assert_eq!(endpoint(u, Protocol::Legacy), "http://h:8000/api");

@@ -141,7 +141,23 @@ pub fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
         _ => DEFAULT_TIMEOUT,
     };
     let insecure = take.value(Key::Insecure).and_then(|v| v.as_bool()).unwrap_or(false);
-    let cacert = take.value(Key::Cacert).and_then(|v| v.as_path().cloned());
+    let cacert = match layer.take(Key::Cacert) {
+        Some(Setting { value: Ok(Value::Path(p)), from }) => match certificates(&p) {
+            Ok(()) => Some(p),
+            Err(why) => {
+                problems.push(from.locate(Problem::error(format!("{}: {why}", p.display())).help(
+                    "give the CA certificate (PEM, `-----BEGIN CERTIFICATE-----`) that signed the server's certificate",
+                )));
+                None
+            }
+        },
+        Some(Setting { value: Err(p), from }) => {
+            problems.push(from.locate(*p));
+            None
+        }
+        _ => None,
+    };
+    let mut take = Taker { layer: &mut layer, problems: &mut problems };
     let base = RunOptions::default();
     let int = |take: &mut Taker, key| take.value(key).and_then(|v| v.as_int());
     let run_id = match take.value(Key::RunId) {
@@ -239,6 +255,16 @@ pub fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
     warnings.extend(transport_warnings(&connection));
     let run_id_given = run_id.is_some();
     Ok(Settings { connection, run, run_id_given, warnings })
+}
+
+/// Whether a file holds at least one PEM certificate.
+fn certificates(path: &Path) -> Result<(), String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(()),
+        Ok(_) => Err("it holds no certificate".into()),
+        Err(e) => Err(format!("not a PEM certificate: {e}")),
+    }
 }
 
 /// The built-in request timeout.

@@ -15,12 +15,17 @@ use crate::settings::{self, Env, Layer};
 
 /// Centrifuge client: call one server-API method with a ~/.centrc profile.
 #[derive(Debug, clap::Parser)]
-#[command(name = "cent", version, after_help = Exit::help_table())]
+#[command(name = "cent", version, after_help = Exit::call_help_table())]
 pub struct ConsoleCli {
     /// Section (profile) of the configuration file.
+    #[arg(required_unless_present = "completions", default_value = "")]
     pub section: String,
     /// Method name, e.g. publish, history, info (sent as stats to v1 servers).
+    #[arg(required_unless_present = "completions", default_value = "", hide_default_value = true, value_parser = crate::cli::MethodName, hide_possible_values = true)]
     pub method: String,
+    /// Print a shell completion script for `cent` and exit.
+    #[arg(long, value_name = "SHELL")]
+    pub completions: Option<clap_complete::Shell>,
     /// Params as a JSON object (read from stdin when not given and stdin is not a terminal).
     #[arg(long, allow_hyphen_values = true)]
     pub params: Option<String>,
@@ -32,6 +37,12 @@ pub struct ConsoleCli {
 }
 
 pub fn main(cli: ConsoleCli, env: &Env) -> Exit {
+    if let Some(shell) = cli.completions {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut <ConsoleCli as clap::CommandFactory>::command(), "cent", &mut buf);
+        super::output::write(&String::from_utf8_lossy(&buf));
+        return Exit::Ok;
+    }
     match console(cli, env) {
         // The original's messages, as they were: no `error:` prefix.
         Err(e @ (Error::Usage(_) | Error::Rejected(_))) => {

@@ -105,12 +105,28 @@ impl Progress {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} commands, eta {eta}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} commands{steady_eta}",
             )
-            .expect("valid template"),
+            .expect("valid template")
+            .with_key("steady_eta", |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                if let Some(eta) = steady_eta(state.pos(), state.len().unwrap_or(0), state.elapsed()) {
+                    let _ = write!(w, ", about {} left", crate::duration::show(eta));
+                }
+            }),
         );
         Some(Progress(bar))
     }
+}
+
+/// The time left at the run's average pace so far, said only once the
+/// pace means something (2 s and 2% in: the first batches' estimates jump
+/// from hours to minutes), rounded to whole seconds.
+fn steady_eta(done: u64, total: u64, elapsed: std::time::Duration) -> Option<std::time::Duration> {
+    if done == 0 || done >= total || elapsed < std::time::Duration::from_secs(2) || done * 50 < total {
+        return None;
+    }
+    let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
+    Some(std::time::Duration::from_secs(left.round() as u64))
 }
 
 impl Listener for Progress {
@@ -156,5 +172,22 @@ impl Listener for Log {
         }
         line.push('\n');
         stderr(&line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::steady_eta;
+
+    #[test]
+    fn the_estimate_waits_for_a_steady_pace_and_does_not_jump() {
+        assert_eq!(steady_eta(5, 1000, Duration::from_millis(500)), None, "too early");
+        assert_eq!(steady_eta(10, 1000, Duration::from_secs(3)), None, "1% in: too early");
+        let at = |done, secs| steady_eta(done, 1000, Duration::from_secs(secs)).unwrap().as_secs();
+        // A steady pace gives estimates that fall steadily.
+        let estimates = [at(100, 10), at(200, 20), at(500, 50), at(900, 90)];
+        assert_eq!(estimates, [90, 80, 50, 10]);
     }
 }
