@@ -126,7 +126,7 @@ pub fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, Error> 
 }
 
 /// Warnings on stderr (not with `--quiet`), and as annotations under GitHub Actions.
-fn warn(warnings: &[Problem], outputs: &Outputs) {
+pub(super) fn warn(warnings: &[Problem], outputs: &Outputs) {
     if warnings.is_empty() {
         return;
     }

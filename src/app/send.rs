@@ -32,7 +32,9 @@ pub fn send(
     let state = open_state(args, &mut opts, run_id_given)?;
     let mut warnings = warnings.to_vec();
     if let Some(s) = &state {
-        warnings.extend(state_warnings(s, m));
+        let found = state_warnings(s, m);
+        super::run::warn(&found, args);
+        warnings.extend(found);
     }
     let nodes = Arc::new(nodes(&conn)?);
     let plan = Arc::new(Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency));

@@ -56,12 +56,12 @@ fn jitter() -> f64 {
 /// How the batch ended, for the dispatcher's stop decisions.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct BatchEnd {
-    /// Transport trouble remained after the retries.
-    pub transport_failed: bool,
+    /// Transport trouble remained after the retries: what it was.
+    pub transport_failed: Option<String>,
     /// The server refused the configuration (key, URL, protocol): why.
     pub configuration: Option<String>,
-    /// The server's TLS certificate is not trusted.
-    pub untrusted: bool,
+    /// The server's TLS certificate is not trusted: what the client said.
+    pub untrusted: Option<String>,
 }
 
 /// A command on its way.
@@ -278,7 +278,7 @@ impl Batch<'_> {
         match kind {
             Some(TransportErrorKind::Tls) => {
                 // Never reached the server: a configuration problem, not an outage.
-                self.end.untrusted = true;
+                self.end.untrusted = Some(message.clone());
                 let mark = self.done.len();
                 self.settle_all(group, Status::Skipped(SkipReason::Untrusted), None, Some(message));
                 for (_, o) in &mut self.done[mark..] {
@@ -331,10 +331,10 @@ impl Batch<'_> {
                 // A read the server cannot answer did not happen.
                 (Status::Failed(Failure::Refused), None)
             } else if p.maybe_applied {
-                self.end.transport_failed = true;
+                self.end.transport_failed.get_or_insert_with(|| message.clone());
                 (Status::Unknown, Some(message.clone()))
             } else {
-                self.end.transport_failed = true;
+                self.end.transport_failed.get_or_insert_with(|| message.clone());
                 (Status::Skipped(SkipReason::Transport), Some(message.clone()))
             };
             let error = matches!(status, Status::Failed(_)).then(|| ApiError { code: None, message: message.clone() });
@@ -380,7 +380,7 @@ impl Batch<'_> {
         for p in pending {
             let note = Some("interrupted before a retry".to_owned());
             let o = if p.maybe_applied {
-                self.end.transport_failed = true;
+                self.end.transport_failed.get_or_insert_with(|| "interrupted before a retry".to_owned());
                 let chans = self.take_channels(&p, Status::Unknown);
                 finish(&p, Status::Unknown, None, note, None, chans)
             } else if let Some(e) = p.last_error.clone() {

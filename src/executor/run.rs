@@ -34,7 +34,8 @@ struct Runner<'a> {
     listener: Arc<dyn Listener>,
     interrupt: watch::Receiver<bool>,
     reported: Vec<bool>,
-    stop: Option<SkipReason>,
+    /// Why the run stops sending, and the transport trouble that stopped it.
+    stop: Option<(SkipReason, Option<String>)>,
     interrupted: bool,
     saved: HashMap<String, SavedValue>,
 }
@@ -65,7 +66,7 @@ pub async fn execute(
     for seg in segments(&r.plan) {
         if *r.interrupt.borrow() && !r.interrupted {
             r.interrupted = true;
-            r.stop.get_or_insert(SkipReason::Interrupted);
+            r.stop.get_or_insert((SkipReason::Interrupted, None));
         }
         let todo: Vec<usize> = seg
             .filter(|&i| {
@@ -78,9 +79,9 @@ pub async fn execute(
                 }
             })
             .collect();
-        if let Some(reason) = r.stop {
+        if let Some(skipped) = r.stopped() {
             for i in todo {
-                r.report(i, &Outcome::skipped(reason));
+                r.report(i, &skipped);
             }
             continue;
         }
@@ -178,18 +179,28 @@ impl Runner<'_> {
         Ok(())
     }
 
+    /// The outcome of a command the run stopped before sending, if it has
+    /// stopped: every command the trouble kept back says what it was — one
+    /// cause, however many commands.
+    fn stopped(&self) -> Option<Outcome> {
+        self.stop.as_ref().map(|(reason, transport)| match transport {
+            Some(t) => Outcome::skipped(*reason).with_transport(t.clone()),
+            None => Outcome::skipped(*reason),
+        })
+    }
+
     fn stop_after(&mut self, o: &Outcome, end: &BatchEnd) {
         if self.opts.fail_fast && o.status.is_failed() {
-            self.stop.get_or_insert(SkipReason::FailFast);
+            self.stop.get_or_insert((SkipReason::FailFast, None));
         }
         if end.configuration.is_some() {
-            self.stop.get_or_insert(SkipReason::Configuration);
+            self.stop.get_or_insert((SkipReason::Configuration, None));
         }
-        if end.transport_failed {
-            self.stop.get_or_insert(SkipReason::Transport);
+        if let Some(t) = &end.transport_failed {
+            self.stop.get_or_insert_with(|| (SkipReason::Transport, Some(t.clone())));
         }
-        if end.untrusted {
-            self.stop.get_or_insert(SkipReason::Untrusted);
+        if let Some(t) = &end.untrusted {
+            self.stop.get_or_insert_with(|| (SkipReason::Untrusted, Some(t.clone())));
         }
     }
 
@@ -205,7 +216,7 @@ impl Runner<'_> {
             }
             _ = rx.wait_for(|&v| v) => {
                 self.interrupted = true;
-                self.stop.get_or_insert(SkipReason::Interrupted);
+                self.stop.get_or_insert((SkipReason::Interrupted, None));
                 let o = Outcome { duration: started.elapsed(), ..Outcome::skipped(SkipReason::Interrupted) };
                 self.report(i, &o.with_detail(format!("interrupted after {:.1}s of the pause", started.elapsed().as_secs_f64())));
             }
@@ -240,7 +251,7 @@ impl Runner<'_> {
                     let took = started.elapsed().as_secs_f64();
                     let why = if interrupted {
                         self.interrupted = true;
-                        self.stop.get_or_insert(SkipReason::Interrupted);
+                        self.stop.get_or_insert((SkipReason::Interrupted, None));
                         format!("interrupted after {took:.1}s of `until`, the checks not yet holding: {last}")
                     } else {
                         format!("until gave up after {took:.1}s: {last}")
@@ -280,7 +291,7 @@ impl Runner<'_> {
         loop {
             if *int_rx.borrow() && !self.interrupted {
                 self.interrupted = true;
-                self.stop.get_or_insert(SkipReason::Interrupted);
+                self.stop.get_or_insert((SkipReason::Interrupted, None));
             }
             while self.stop.is_none() && in_flight.len() < self.opts.concurrency.max(1) {
                 let Some((cmds, used)) = packer.next(limits, &size) else { break };
@@ -295,7 +306,7 @@ impl Runner<'_> {
                     next_send = next_send.max(now) + Duration::from_secs_f64(cmds.len() as f64 / rate);
                     if *int_rx.borrow() {
                         self.interrupted = true;
-                        self.stop = Some(SkipReason::Interrupted);
+                        self.stop = Some((SkipReason::Interrupted, None));
                         for c in cmds {
                             self.report(c, &Outcome::skipped(SkipReason::Interrupted));
                         }
@@ -337,10 +348,10 @@ impl Runner<'_> {
         }
         // Batches still in flight after the grace period: sent, no answer.
         in_flight.abort_all();
-        let reason = self.stop.unwrap_or(SkipReason::Interrupted);
+        let skipped = self.stopped().unwrap_or_else(|| Outcome::skipped(SkipReason::Interrupted));
         for i in packer.drain() {
             if !self.reported[i] {
-                self.report(i, &Outcome::skipped(reason));
+                self.report(i, &skipped);
             }
         }
     }

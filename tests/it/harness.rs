@@ -241,3 +241,28 @@ impl Drop for Subscriber {
         let _ = self.child.wait();
     }
 }
+
+/// A listening socket that answers nothing: counts the connections made
+/// to it (a manifest that must send nothing opens none).
+pub struct Watch {
+    listener: TcpListener,
+    pub url: String,
+}
+
+impl Watch {
+    pub fn new() -> Watch {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        Watch { listener, url }
+    }
+
+    pub fn connections(&self) -> usize {
+        std::iter::from_fn(|| self.listener.accept().ok()).count()
+    }
+}
+
+/// Text as miette wrapped it, unwrapped (a message split over lines).
+pub fn unwrapped(text: &str) -> String {
+    text.replace("\n  │ ", " ").replace("\n        ", " ")
+}

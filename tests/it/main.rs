@@ -2,6 +2,7 @@
 //! They spawn the real `cent-run` binary against a real Centrifugo started
 //! by the harness, and check what the server now holds.
 
+mod account;
 mod cluster;
 mod corpus;
 mod examples_ci;

@@ -82,7 +82,7 @@ fn a_node_killed_mid_run_loses_nothing_and_doubles_nothing() {
     let child = Command::new(assert_cmd::cargo::cargo_bin("cent-run"))
         .arg(&path)
         .args(["--url", &cluster.nodes[0].url, "--url", &cluster.nodes[1].url, "--api-key", API_KEY])
-        .args(["--rate", "10000", "--retries", "5", "--timeout", "2s", "--report-json"])
+        .args(["--rate", "10000", "--retries", "5", "--timeout", "2s", "--quiet", "--report-json"])
         .arg(&report)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -107,6 +107,39 @@ fn a_node_killed_mid_run_loses_nothing_and_doubles_nothing() {
     let retried = r["commands"].as_array().unwrap().iter().filter(|c| c["attempts"].as_u64() > Some(1)).count();
     assert!(retried > 0, "the kill hit requests in flight or queued for the dead node");
     assert_exactly_once_in_order(|ch| data(cluster.nodes[1].history(ch)), &prefix, n, channels);
+
+    // The run says what happened to node-0: in the cron mail, in the report.
+    let dead = cluster.nodes[0].url.as_str();
+    let mail = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(mail.lines().count() < 10, "--quiet says the failover in a few lines:\n{mail}");
+    let nodes_line =
+        mail.lines().find_map(|l| l.strip_prefix("2 nodes: ")).unwrap_or_else(|| panic!("a nodes line:\n{mail}"));
+    let dead_part = nodes_line.split("; ").position(|p| p.starts_with(dead)).expect("the dead node is named");
+    assert!(
+        nodes_line.split("; ").nth(dead_part + 1).is_some_and(|p| p.starts_with("failed ") && p.contains("s into the run: ")),
+        "when and why node-0 failed: {nodes_line}"
+    );
+    let listed: Vec<&Value> = r["nodes"].as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 2, "{:?}", r["nodes"]);
+    let served: u64 = listed.iter().map(|n| n["commands"].as_u64().unwrap()).sum();
+    assert_eq!(served, n as u64, "every command served by one node: {:?}", r["nodes"]);
+    let failed = listed.iter().find(|n| n["url"] == dead).expect("node-0 in the report");
+    let f = &failed["failures"][0];
+    assert!(f["after_ms"].as_u64().is_some_and(|ms| ms > 0) && f["why"].as_str().is_some_and(|w| !w.is_empty()), "{failed}");
+    let survivor = listed.iter().find(|n| n["url"] == cluster.nodes[1].url.as_str()).unwrap();
+    assert_eq!(survivor["failures"], json!([]), "node-1 never failed");
+    // A command re-sent through node-1 after node-0 failed says so.
+    let resent: Vec<&Value> = r["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["detail"].as_str().is_some_and(|d| d.starts_with("re-sent after ")))
+        .collect();
+    assert!(!resent.is_empty(), "no command says it was re-sent");
+    for c in &resent {
+        assert_eq!(c["node"], cluster.nodes[1].url.as_str(), "re-sent through the survivor: {c}");
+        assert!(c["attempts"].as_u64() > Some(1), "{c}");
+    }
 }
 
 #[test]

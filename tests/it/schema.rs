@@ -98,3 +98,48 @@ print(json.dumps(out))
         assert!(!r[b].as_array().unwrap().is_empty(), "{b} should fail the schema");
     }
 }
+
+/// Every field of both JSON reports, as `cent-run schema --report` prints
+/// them, has a row in `docs/report.md` — and the page documents no field
+/// the schemas do not have.
+#[test]
+fn docs_report_md_describes_every_field_of_both_reports_and_no_other() {
+    fn paths(schema: &Value, at: &str, out: &mut Vec<String>) {
+        if let Some(props) = schema["properties"].as_object() {
+            for (k, v) in props {
+                let p = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                out.push(p.clone());
+                paths(v, &p, out);
+            }
+        }
+        if schema["items"].is_object() {
+            paths(&schema["items"], &format!("{at}[]"), out);
+        }
+    }
+    let out = cent_run().args(["schema", "--report"]).output().unwrap();
+    assert!(out.status.success());
+    let schemas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let page = std::fs::read_to_string(root().join("docs/report.md")).unwrap();
+    let section = |title: &str| -> Vec<String> {
+        let start = page.find(title).unwrap_or_else(|| panic!("docs/report.md has no `{title}`"));
+        let rest = &page[start + title.len()..];
+        // Up to the next heading: the reasons' and exit codes' tables are not fields.
+        let end = rest.find("\n#").unwrap_or(rest.len());
+        rest[..end]
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once("` |"))
+            .map(|(field, _)| field.to_owned())
+            .collect()
+    };
+    for (name, title) in [("report", "## The run report"), ("check", "## The check report")] {
+        let mut wanted = Vec::new();
+        paths(&schemas[name], "", &mut wanted);
+        assert!(wanted.len() > 5, "{name}: {wanted:?}");
+        let rows = section(title);
+        let missing: Vec<&String> = wanted.iter().filter(|p| !rows.contains(p)).collect();
+        assert!(missing.is_empty(), "docs/report.md ({title}) does not describe {missing:?}");
+        let extra: Vec<&String> = rows.iter().filter(|r| !wanted.contains(r)).collect();
+        assert!(extra.is_empty(), "docs/report.md ({title}) describes fields the schema lacks: {extra:?}");
+    }
+}

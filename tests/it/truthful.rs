@@ -13,27 +13,9 @@ use std::process::Stdio;
 
 use serde_json::{Value, json};
 
-use crate::harness::{self, API_KEY, cent_run, manifest, root, shared};
+use crate::harness::{self, API_KEY, Watch, cent_run, manifest, root, shared};
 
 /// A listener that counts connections (and answers none).
-struct Watch {
-    listener: TcpListener,
-    pub url: String,
-}
-
-impl Watch {
-    fn new() -> Watch {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        Watch { listener, url }
-    }
-
-    fn connections(&self) -> usize {
-        std::iter::from_fn(|| self.listener.accept().ok()).count()
-    }
-}
-
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
