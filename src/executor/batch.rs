@@ -200,7 +200,8 @@ impl Batch<'_> {
             Ok(replies) => self.replies(group, replies, client.protocol(), last_try),
             Err(err) => self.failure(group, err, node, &url, last_try),
         };
-        for (_, o) in &mut self.done[mark..] {
+        // The node of what was sent (a command that never reached the server has none).
+        for (_, o) in self.done[mark..].iter_mut().filter(|(_, o)| o.attempts > 0) {
             o.node = Some(url.clone());
         }
         next

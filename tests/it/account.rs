@@ -255,6 +255,8 @@ fn a_cron_mail_for_a_200000_command_outage_says_the_cause_once_in_under_30_lines
     assert!(flat.contains("200,000 commands skipped: not sent: transport failure: Connection refused"), "{flat}");
     assert!(flat.contains("and 199,990 more (the JSON report, --report-json FILE, lists every command)"), "{flat}");
     assert!(flat.contains(&format!("{}:2:5", path.display())), "located at the command: {flat}");
+    // Nothing reached the node: it served none, and failed.
+    assert!(flat.contains(&format!("1 node: {dead} served 0 commands; failed ")), "{flat}");
 }
 
 #[test]
