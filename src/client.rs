@@ -181,7 +181,7 @@ impl Client {
         let secrets = Secrets::new([&config.api_key, &config.secret].into_iter().flatten().map(|s| s.expose_secret()));
         Ok(Client {
             protocol: config.protocol,
-            endpoint: protocol::endpoint(&config.url, config.protocol),
+            endpoint: endpoint(&config.url, config.protocol),
             api_key: config.api_key,
             secret: config.secret,
             unsigned: config.unsigned,
@@ -457,4 +457,51 @@ fn obj<const N: usize>(pairs: [(&str, Json); N]) -> Map<String, Json> {
 
 fn to_json(value: &(impl Serialize + ?Sized)) -> Result<Json, Error> {
     serde_json::to_value(value).map_err(|e| Error::Config(format!("cannot serialise data: {e}")))
+}
+
+/// The server's base address with any trailing `/` and `/api` removed, as
+/// the original library normalised it (`http://h:8000`, `http://h:8000/`,
+/// `http://h:8000/api`, `http://h:8000/api/` are all the same server).
+fn base_url(url: &str) -> &str {
+    let u = url.trim().trim_end_matches('/');
+    // The API path people copy from the docs (`/api/batch`, `/api/publish`)
+    // is the same server.
+    let u = match u.rsplit_once("/api/") {
+        Some((base, method)) if method == "batch" || crate::methods::lookup(method).is_some() => base,
+        _ => u,
+    };
+    u.strip_suffix("/api").unwrap_or(u).trim_end_matches('/')
+}
+
+/// The URL a batch of commands is posted to.
+pub fn endpoint(url: &str, protocol: Protocol) -> String {
+    let base = base_url(url);
+    match protocol {
+        Protocol::Api => format!("{base}/api/batch"),
+        Protocol::Legacy => format!("{base}/api"),
+        Protocol::V1 => format!("{base}/api/"),
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn urls_normalise_like_the_original_library() {
+        for u in [
+            "http://h:8000",
+            "http://h:8000/",
+            "http://h:8000/api",
+            "http://h:8000/api/",
+            "http://h:8000/api/batch",
+            "http://h:8000/api/publish/",
+        ] {
+            assert_eq!(endpoint(u, Protocol::V1), "http://h:8000/api/");
+            assert_eq!(endpoint(u, Protocol::Api), "http://h:8000/api/batch");
+            assert_eq!(endpoint(u, Protocol::Legacy), "http://h:8000/api");
+        }
+        // A gateway's own path that ends like one is not a method path.
+        assert_eq!(endpoint("https://gw/api/centrifugo", Protocol::Api), "https://gw/api/centrifugo/api/batch");
+    }
 }

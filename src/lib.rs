@@ -54,7 +54,8 @@ mod report;
 /// Internals the fuzz targets and the hostile-input tests drive directly.
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::protocol::{body, decode, encode, endpoint};
+    pub use crate::client::endpoint;
+    pub use crate::protocol::{body, decode, encode};
     pub use crate::settings::parse_profile;
 
     /// The method table's own name for `name` (a `&'static str`).

@@ -78,20 +78,6 @@ impl FromStr for Protocol {
     }
 }
 
-/// The server's base address with any trailing `/` and `/api` removed, as
-/// the original library normalised it (`http://h:8000`, `http://h:8000/`,
-/// `http://h:8000/api`, `http://h:8000/api/` are all the same server).
-pub fn base_url(url: &str) -> &str {
-    let u = url.trim().trim_end_matches('/');
-    // The API path people copy from the docs (`/api/batch`, `/api/publish`)
-    // is the same server.
-    let u = match u.rsplit_once("/api/") {
-        Some((base, method)) if method == "batch" || crate::methods::lookup(method).is_some() => base,
-        _ => u,
-    };
-    u.strip_suffix("/api").unwrap_or(u).trim_end_matches('/')
-}
-
 /// Why a server address cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -120,16 +106,6 @@ pub fn check_url(url: &str) -> Result<(), UrlError> {
         ),
         Err(_) if url.is_empty() => err("the server URL is empty".into(), "e.g. http://localhost:8000"),
         Err(e) => err(format!("`{url}` is not a URL: {e}"), &guess),
-    }
-}
-
-/// The URL a batch of commands is posted to.
-pub fn endpoint(url: &str, protocol: Protocol) -> String {
-    let base = base_url(url);
-    match protocol {
-        Protocol::Api => format!("{base}/api/batch"),
-        Protocol::Legacy => format!("{base}/api"),
-        Protocol::V1 => format!("{base}/api/"),
     }
 }
 
@@ -354,22 +330,6 @@ fn decode_v1(body: &[u8]) -> Result<Vec<Reply>, DecodeError> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn urls_normalise_like_the_original_library() {
-        for u in [
-            "http://h:8000",
-            "http://h:8000/",
-            "http://h:8000/api",
-            "http://h:8000/api/",
-            "http://h:8000/api/batch",
-            "http://h:8000/api/publish/",
-        ] {
-            assert_eq!(endpoint(u, Protocol::V1), "http://h:8000/api/");
-            assert_eq!(endpoint(u, Protocol::Api), "http://h:8000/api/batch");
-            assert_eq!(endpoint(u, Protocol::Legacy), "http://h:8000/api");
-        }
-    }
 
     #[test]
     fn v1_body_matches_cent_2_1_0_bytes() {

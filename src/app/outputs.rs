@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::output;
+use crate::diagnostic::Problem;
 use crate::settings::table::Key;
 use crate::settings::{Env, Layer, Value};
 
@@ -33,6 +34,19 @@ pub struct Outputs {
 }
 
 impl Outputs {
+    /// Warnings on stderr (not with `--quiet`), and as annotations under GitHub Actions.
+    pub fn warn(&self, warnings: &[Problem]) {
+        if warnings.is_empty() {
+            return;
+        }
+        if !self.quiet {
+            output::problems(warnings);
+        }
+        if self.github {
+            output::stderr(&crate::report::problem_annotations(warnings));
+        }
+    }
+
     /// The output settings among the flags (they have no other source).
     pub fn new(flags: &Layer, env: &Env) -> Self {
         let path = |k| flags.value(k).and_then(Value::as_path).cloned();

@@ -51,13 +51,13 @@ pub fn run(files: &[PathBuf], flags: Layer, profile: &ProfileArgs, env: &Env, mo
     }
     let mut warnings: Vec<Problem> = manifest.warnings.iter().chain(&settings.warnings).cloned().collect();
     warnings.extend(plan::oversized(&manifest, &settings.run));
-    warn(&warnings, &outputs);
+    outputs.warn(&warnings);
     let exit = match mode {
         Mode::Check => check::check(&manifest, &warnings, &outputs),
         Mode::Plan => plan::plan(&manifest, &settings, secrets),
         Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets),
     };
-    drop_in_background(manifest);
+    output::drop_in_background(manifest);
     exit
 }
 
@@ -125,19 +125,6 @@ pub fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, Error> 
     if problems.is_empty() { Ok(opts) } else { Err(Error::Invalid(problems)) }
 }
 
-/// Warnings on stderr (not with `--quiet`), and as annotations under GitHub Actions.
-pub(super) fn warn(warnings: &[Problem], outputs: &Outputs) {
-    if warnings.is_empty() {
-        return;
-    }
-    if !outputs.quiet {
-        output::problems(warnings);
-    }
-    if outputs.github {
-        output::stderr(&report::problem_annotations(warnings));
-    }
-}
-
 /// An invalid run still tells a pipeline what is wrong: annotations under
 /// GitHub Actions, the report files it asked for, JSON on stdout.
 fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
@@ -162,10 +149,4 @@ fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
         }
         output::write(&String::from_utf8_lossy(&text));
     }
-}
-
-/// Frees `value` on another thread: freeing the commands of a large
-/// manifest takes up to a tenth of a second, and the process exits next.
-pub fn drop_in_background<T: Send + 'static>(value: T) {
-    std::thread::spawn(move || drop(value));
 }

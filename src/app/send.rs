@@ -33,7 +33,7 @@ pub fn send(
     let mut warnings = warnings.to_vec();
     if let Some(s) = &state {
         let found = state_warnings(s, m);
-        super::run::warn(&found, args);
+        args.warn(&found);
         warnings.extend(found);
     }
     let nodes = Arc::new(nodes(&conn)?);
@@ -76,7 +76,7 @@ pub fn send(
         output::error(&format!("{name}: sending stopped; commands not sent are reported as skipped"));
     }
     let exit = run.exit;
-    super::run::drop_in_background((plan, outcomes));
+    output::drop_in_background((plan, outcomes));
     Ok(exit)
 }
 

@@ -3,12 +3,10 @@
 //! is kept in the layer as a broken value, not reported here: it matters
 //! only where no flag or environment value replaces it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::check::{Checker, Expect, Scope, Var};
-use super::load::COMMANDS;
-use super::load::Inputs;
 use super::yaml::{Node, Value};
 use super::{LoadOptions, Source};
 use crate::diagnostic;
@@ -16,6 +14,31 @@ use crate::diagnostic::Problem;
 use crate::settings::table::{self, Def, Kind};
 use crate::settings::value::Refused;
 use crate::settings::{Layer, Origin, Setting, Value as SValue, split_urls};
+
+/// The key of the command list.
+pub(super) const COMMANDS: &str = "commands";
+
+/// What the options give every manifest: `--var` and variable files as
+/// typed variables, and the names that never go into a command.
+pub(super) struct Inputs {
+    pub cli: HashMap<String, Var>,
+    pub forbidden: HashSet<String>,
+}
+
+impl Inputs {
+    pub(super) fn new(opts: &LoadOptions) -> Self {
+        let mut cli: HashMap<String, Var> =
+            opts.typed_vars.iter().map(|(k, v)| (k.clone(), Var::typed(v.clone()))).collect();
+        cli.extend(opts.vars.iter().map(|(k, v)| (k.clone(), Var::scalar(v))));
+        let credentials = crate::settings::table::TABLE
+            .iter()
+            .filter(|d| d.kind == crate::settings::table::Kind::Secret)
+            .filter_map(|d| d.env)
+            .map(str::to_owned);
+        let forbidden = credentials.chain(opts.secret_names.iter().cloned()).collect();
+        Inputs { cli, forbidden }
+    }
+}
 
 const TOP_KEYS: &[&str] = &["version", "server", "defaults", "vars", COMMANDS];
 

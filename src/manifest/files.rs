@@ -108,7 +108,7 @@ pub fn read_var_file(path: &Path) -> Result<Vec<(String, serde_json::Value)>, Bo
         }
         return Ok(out);
     }
-    let tree = super::yaml::parse(&text).map_err(|e| Box::new(super::load::syntax_problem(&source, &e)))?;
+    let tree = super::yaml::parse(&text).map_err(|e| Box::new(e.problem(&source)))?;
     let Some(entries) = tree.as_map() else {
         return Err(Box::new(
             Problem::error(format!("variable file {shown} is neither a YAML mapping nor dotenv lines (NAME=VALUE)"))

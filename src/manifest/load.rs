@@ -9,13 +9,13 @@
 //! manifests are cut into parts parsed on every core; the result is the
 //! one-part result (tested over the corpus, the examples and mutants).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::check::{Checker, Reads, Scope, Var};
 use super::command::{self, CommandContext};
-use super::document::{self, var_section};
+use super::document::{self, COMMANDS, Inputs, var_section};
 use super::files::Root;
 use super::steps::Saved;
 use super::yaml::{self, ItemSink, Node, Stream, Value};
@@ -24,7 +24,6 @@ use crate::protocol::Protocol;
 use crate::settings::{Key, Layer};
 
 /// The top-level key whose list holds the commands.
-pub(super) const COMMANDS: &str = "commands";
 /// Manifests below this size are parsed as one part.
 const PART_MIN_BYTES: usize = 64 * 1024;
 /// Most parts a manifest is cut into.
@@ -80,28 +79,6 @@ pub fn load_text(name: &str, text: &str, opts: &LoadOptions) -> Result<Manifest,
 
 /// What diagnostics call standard input.
 const STDIN: &str = "<stdin>";
-
-/// What the options give every manifest: `--var` and variable files as
-/// typed variables, and the names that never go into a command.
-pub(super) struct Inputs {
-    pub cli: HashMap<String, Var>,
-    pub forbidden: HashSet<String>,
-}
-
-impl Inputs {
-    fn new(opts: &LoadOptions) -> Self {
-        let mut cli: HashMap<String, Var> =
-            opts.typed_vars.iter().map(|(k, v)| (k.clone(), Var::typed(v.clone()))).collect();
-        cli.extend(opts.vars.iter().map(|(k, v)| (k.clone(), Var::scalar(v))));
-        let credentials = crate::settings::table::TABLE
-            .iter()
-            .filter(|d| d.kind == crate::settings::table::Kind::Secret)
-            .filter_map(|d| d.env)
-            .map(str::to_owned);
-        let forbidden = credentials.chain(opts.secret_names.iter().cloned()).collect();
-        Inputs { cli, forbidden }
-    }
-}
 
 /// The variables, protocol and environment switch commands are validated with.
 #[derive(Debug, Clone, PartialEq)]
@@ -375,7 +352,7 @@ fn validate_in_parts(
         Ok(parsed) => parsed,
         Err(e) => {
             // A manifest that is not YAML has only that problem.
-            let problems = vec![syntax_problem(source, &e)];
+            let problems = vec![e.problem(source)];
             return Validated {
                 problems,
                 commands: Vec::new(),
@@ -426,14 +403,6 @@ fn validate_in_parts(
     }
     let vars = doc.map(|(vars, _)| vars).unwrap_or_default();
     Validated { problems, commands, assumed, vars, parts, saved, reads }
-}
-
-pub(super) fn syntax_problem(source: &Source, e: &yaml::SyntaxError) -> Problem {
-    let span = e.span.unwrap_or_else(|| {
-        let offset = e.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
-        yaml::Span { offset, len: 1 }
-    });
-    Problem::error(format!("invalid YAML: {}", e.message)).at(source, span, "here")
 }
 
 /// Validates each command as the parser completes it.

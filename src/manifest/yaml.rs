@@ -106,6 +106,17 @@ pub struct SyntaxError {
     pub line_col: Option<(usize, usize)>,
 }
 
+impl SyntaxError {
+    /// The error as a problem located in `source`.
+    pub fn problem(&self, source: &crate::diagnostic::Source) -> crate::diagnostic::Problem {
+        let span = self.span.unwrap_or_else(|| {
+            let offset = self.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
+            Span { offset, len: 1 }
+        });
+        crate::diagnostic::Problem::error(format!("invalid YAML: {}", self.message)).at(source, span, "here")
+    }
+}
+
 /// Deepest nesting of collections accepted.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes that aliases may replay in one manifest (alias-bomb guard).

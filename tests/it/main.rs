@@ -9,6 +9,7 @@ mod examples_ci;
 mod executor;
 mod harness;
 mod hostile;
+mod house;
 mod interrupt;
 mod language;
 mod library;
