@@ -251,7 +251,7 @@ fn hint(cause: &Cause) -> Option<&'static str> {
             "the server refused the request for its configuration: check --url and --protocol"
         }
         Status::Skipped(SkipReason::Untrusted) => {
-            "give --cacert CA.pem (or server.cacert) with the CA that signed the server's certificate, or --insecure"
+            "give --cacert CA.pem (or server.cacert, or cacert in the profile) with the CA that signed the server's certificate, or --insecure"
         }
         Status::Unknown | Status::Skipped(SkipReason::Transport) => {
             "check that the server is up and reachable; a re-run with the same --run-id and --state sends only what was not applied"

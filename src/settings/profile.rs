@@ -50,7 +50,18 @@ pub fn load_profile(path: Option<&Path>, section: &str, env: &Env) -> Result<Pro
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ProfileError::NotFound { path: shown }),
         Err(e) => return Err(ProfileError::Unreadable { path: shown, message: e.to_string() }),
     };
-    parse_profile(&text, &shown, section)
+    let mut profile = parse_profile(&text, &shown, section)?;
+    // A file a profile names is found beside the profile, not wherever the
+    // command happens to run.
+    let dir = full.parent().unwrap_or(Path::new("."));
+    for def in TABLE.iter().filter(|d| d.profile.is_some()) {
+        if let Some(Setting { value: Ok(Value::Path(p)), from }) = profile.layer.get(def.key).cloned()
+            && p.is_relative()
+        {
+            profile.layer.set(def.key, Setting::new(Value::Path(dir.join(p)), from));
+        }
+    }
+    Ok(profile)
 }
 
 /// A `~/.centrc` section.
@@ -83,6 +94,21 @@ pub fn parse_profile(text: &str, shown_path: &str, section: &str) -> Result<Prof
         };
         find(sec).or_else(|| defaults.and_then(find)).map(|v| v.trim().replace("%%", "%"))
     };
+    // A key cent-run does not know is a typo, not something to ignore: a
+    // misspelt `api_key` would otherwise surface as "no API key".
+    let known: Vec<&str> = TABLE.iter().filter_map(|d| d.profile).collect();
+    let mut keys: Vec<&String> = sec.keys().chain(defaults.into_iter().flat_map(|d| d.keys())).collect();
+    keys.sort();
+    if let Some(unknown) = keys.into_iter().find(|k| !known.iter().any(|n| n.eq_ignore_ascii_case(k))) {
+        let guess = crate::diagnostic::did_you_mean(&unknown.to_ascii_lowercase(), known.iter().copied())
+            .map(|g| format!("did you mean `{g}`? "))
+            .unwrap_or_default();
+        return Err(ProfileError::Invalid {
+            path: shown_path.into(),
+            section: section.into(),
+            message: format!("unknown key `{unknown}` ({guess}the keys are {})", known.join(", ")),
+        });
+    }
     let from = || Origin::Profile { file: shown_path.into(), section: section.into() };
     let mut layer = Layer::default();
     for def in TABLE {
@@ -127,6 +153,18 @@ mod tests {
             Some(Value::Secret(s)) => s.expose_secret().to_owned(),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_the_known_ones() {
+        let err = parse_profile("[p]\naddress = http://h\nkey = k\n", "rc", "p").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "rc [p]: unknown key `key` (the keys are address, api_key, secret, protocol, timeout, cacert, no_env)"
+        );
+        let err = parse_profile("[DEFAULT]\napi_kye = k\n[p]\naddress = http://h\n", "rc", "p").unwrap_err();
+        assert!(err.to_string().contains("unknown key `api_kye` (did you mean `api_key`? "), "{err}");
+        assert!(parse_profile("[p]\nADDRESS = http://h\nApi_Key = k\n", "rc", "p").is_ok(), "case-insensitive");
     }
 
     #[test]

@@ -245,7 +245,7 @@ pub static TABLE: &[Def] = &[
     row(K::Insecure, "insecure", Switch(true), SEND, CONNECTION, "Do not verify TLS certificates (a warning says so)")
         .flag("insecure", "").server(),
     row(K::Cacert, "cacert", Path, SEND, CONNECTION, "Trust this CA certificate (PEM) too")
-        .flag("cacert", "FILE").server(),
+        .flag("cacert", "FILE").server().profile("cacert"),
     row(K::Concurrency, "concurrency", Int { min: 1, max: 1024 }, RP, RUNNING, "Requests in flight at once (1: every command in manifest order)")
         .flag("concurrency", "N").defaults().default("4"),
     row(K::BatchSize, "batch_size", Int { min: 1, max: 100_000 }, RP, RUNNING, "Commands per request")

@@ -246,7 +246,11 @@ fn a_cron_mail_for_a_200000_command_outage_says_the_cause_once_in_under_30_lines
     let dead = format!("http://127.0.0.1:{}", harness::free_port());
     let (dir, path) = manifest("commands:\n  - disconnect: {user: \"${item}\"}\n    for_each: {file: users.txt}\n");
     std::fs::write(dir.path().join("users.txt"), (0..200_000).map(|i| format!("u{i}\n")).collect::<String>()).unwrap();
-    let out = cent_run().arg(&path).args(["--url", &dead, "--api-key", API_KEY, "--quiet", "--retries", "1"]).output().unwrap();
+    let out = cent_run()
+        .arg(&path)
+        .args(["--url", &dead, "--api-key", API_KEY, "--quiet", "--retries", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines = text.lines().count();
@@ -305,8 +309,18 @@ fn real_reports_are_valid_against_their_published_schema() {
     assert!(schema.status.success());
     std::fs::write(dir.path().join("schema.json"), &schema.stdout).unwrap();
     let cases = [
-        ("ok", format!("commands:\n  - publish: {{channel: {ch}, data: 1}}\n  - history: {{channel: {ch}, limit: 1}}\n    expect: {{publications: {{len: 1}}}}\n")),
-        ("failed", format!("commands:\n  - broadcast: {{channels: [{ch}, \"unknownns:z\"], data: 1}}\n  - presence_stats: {{channel: {ch}}}\n    expect: {{num_clients: 3}}\n")),
+        (
+            "ok",
+            format!(
+                "commands:\n  - publish: {{channel: {ch}, data: 1}}\n  - history: {{channel: {ch}, limit: 1}}\n    expect: {{publications: {{len: 1}}}}\n"
+            ),
+        ),
+        (
+            "failed",
+            format!(
+                "commands:\n  - broadcast: {{channels: [{ch}, \"unknownns:z\"], data: 1}}\n  - presence_stats: {{channel: {ch}}}\n    expect: {{num_clients: 3}}\n"
+            ),
+        ),
         ("invalid", "commands:\n  - publsh: {channel: x, data: 1}\n".to_owned()),
     ];
     for (name, text) in cases {

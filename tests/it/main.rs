@@ -7,6 +7,7 @@ mod cluster;
 mod corpus;
 mod examples_ci;
 mod executor;
+mod failures;
 mod harness;
 mod hostile;
 mod house;

@@ -116,7 +116,10 @@ fn a_node_killed_mid_run_loses_nothing_and_doubles_nothing() {
         mail.lines().find_map(|l| l.strip_prefix("2 nodes: ")).unwrap_or_else(|| panic!("a nodes line:\n{mail}"));
     let dead_part = nodes_line.split("; ").position(|p| p.starts_with(dead)).expect("the dead node is named");
     assert!(
-        nodes_line.split("; ").nth(dead_part + 1).is_some_and(|p| p.starts_with("failed ") && p.contains("s into the run: ")),
+        nodes_line
+            .split("; ")
+            .nth(dead_part + 1)
+            .is_some_and(|p| p.starts_with("failed ") && p.contains("s into the run: ")),
         "when and why node-0 failed: {nodes_line}"
     );
     let listed: Vec<&Value> = r["nodes"].as_array().unwrap().iter().collect();
@@ -125,7 +128,10 @@ fn a_node_killed_mid_run_loses_nothing_and_doubles_nothing() {
     assert_eq!(served, n as u64, "every command served by one node: {:?}", r["nodes"]);
     let failed = listed.iter().find(|n| n["url"] == dead).expect("node-0 in the report");
     let f = &failed["failures"][0];
-    assert!(f["after_ms"].as_u64().is_some_and(|ms| ms > 0) && f["why"].as_str().is_some_and(|w| !w.is_empty()), "{failed}");
+    assert!(
+        f["after_ms"].as_u64().is_some_and(|ms| ms > 0) && f["why"].as_str().is_some_and(|w| !w.is_empty()),
+        "{failed}"
+    );
     let survivor = listed.iter().find(|n| n["url"] == cluster.nodes[1].url.as_str()).unwrap();
     assert_eq!(survivor["failures"], json!([]), "node-1 never failed");
     // A command re-sent through node-1 after node-0 failed says so.
