@@ -49,7 +49,7 @@ pub(crate) const CENT: u8 = Uses::CENT.bits();
 /// reported with exit codes a CI job can trust.
 #[derive(Debug, Parser)]
 #[command(name = "cent-run", version, after_help = after_help(), args_conflicts_with_subcommands = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Option<Sub>,
     /// Manifests (YAML) to run in order as one run (same as `cent-run run FILE...`); `-` reads one from
@@ -63,7 +63,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Sub {
+pub(crate) enum Sub {
     /// Validate manifests and send them (the default).
     Run {
         #[arg(value_name = "FILE", required = true, help = FILE_HELP)]
@@ -154,7 +154,7 @@ impl clap::builder::TypedValueParser for MethodName {
 
 /// Which `~/.centrc` section to use, and which file.
 #[derive(Debug, Clone, Args)]
-pub struct ProfileArgs {
+pub(crate) struct ProfileArgs {
     /// Profile (section) of the ~/.centrc file; its values count as flags
     #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub profile: Option<String>,
@@ -166,7 +166,7 @@ pub struct ProfileArgs {
 /// The settings table's options for the subcommands in `USES` (a bit set
 /// of [`Uses`]), parsed into a settings layer.
 #[derive(Debug, Clone, Default)]
-pub struct TableArgs<const USES: u8> {
+pub(crate) struct TableArgs<const USES: u8> {
     /// What was given, each value with its flag as origin.
     pub layer: Layer,
 }
@@ -334,7 +334,7 @@ impl<const USES: u8> Args for TableArgs<USES> {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TokenCmd {
+pub(crate) enum TokenCmd {
     /// v1 connection token (hex HMAC-SHA256 of user, timestamp, info); prints the token and the timestamp.
     Legacy {
         /// The user id the token is for.
@@ -424,7 +424,7 @@ pub enum TokenCmd {
 
 /// How a JWT is signed.
 #[derive(Debug, Clone, Args)]
-pub struct SigningArgs {
+pub(crate) struct SigningArgs {
     /// HS256, HS384, HS512 (with the HMAC secret), RS256 or ES256 (with --key-file)
     #[arg(long, default_value = "HS256", value_parser = algorithms())]
     pub algorithm: crate::token::Algorithm,
@@ -436,7 +436,7 @@ pub struct SigningArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct SecretArgs {
+pub(crate) struct SecretArgs {
     /// HMAC secret [env: CENTRIFUGO_TOKEN_SECRET]; prefer --secret-file: a flag is visible in `ps`
     #[arg(long, allow_hyphen_values = true)]
     pub secret: Option<String>,
@@ -446,7 +446,7 @@ pub struct SecretArgs {
 }
 
 #[derive(Debug, Clone, Args)]
-pub struct ExpiryArgs {
+pub(crate) struct ExpiryArgs {
     /// Lifetime, e.g. 1h, 30m (sets exp = now + ttl); without --ttl or --exp the token never expires.
     #[arg(long, value_parser = parse_duration, conflicts_with = "exp")]
     pub ttl: Option<std::time::Duration>,

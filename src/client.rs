@@ -116,6 +116,11 @@ impl ClientConfig {
         }
     }
 
+    /// Centrifugo v2–v4 with an API key (every command posted to `/api`).
+    pub fn legacy(url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        ClientConfig { protocol: Protocol::Legacy, ..ClientConfig::api(url, api_key) }
+    }
+
     /// Centrifugo v1 with the project secret (HMAC-signed requests).
     pub fn v1(url: impl Into<String>, secret: impl Into<String>) -> Self {
         ClientConfig {

@@ -186,7 +186,7 @@ impl Diagnostic for Rendered<'_> {
 
 /// Renders problems as miette reports; `color` only on a terminal.
 #[cfg(feature = "cli")]
-pub fn render(problems: &[Problem], color: bool) -> String {
+pub(crate) fn render(problems: &[Problem], color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
@@ -211,7 +211,7 @@ pub fn render(problems: &[Problem], color: bool) -> String {
 }
 
 /// The closest candidate to a misspelled name, for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// Why a text is not a duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct DurationError {
+pub(crate) struct DurationError {
     /// What is wrong.
     pub message: String,
     /// What was probably meant.
@@ -20,7 +20,7 @@ const UNITS: &[(&str, f64)] =
 
 /// Parses a duration in Go's form. Zero (`0`, `0s`) is a duration; whether it
 /// may be zero is the caller's rule.
-pub fn parse(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
     let t = text.trim();
     let bad = |message: String| DurationError { message, hint: "e.g. `500ms`, `5s`, `1m30s`, `1h`".into() };
     if t.is_empty() {
@@ -67,7 +67,7 @@ pub fn parse(text: &str) -> Result<Duration, DurationError> {
 }
 
 /// A duration that must be above zero (`every`, `timeout`, `--timeout`).
-pub fn parse_positive(text: &str) -> Result<Duration, DurationError> {
+pub(crate) fn parse_positive(text: &str) -> Result<Duration, DurationError> {
     let d = parse(text)?;
     if d.is_zero() {
         return Err(DurationError { message: format!("`{}` must be positive", text.trim()), hint: "e.g. `5s`".into() });
@@ -76,7 +76,7 @@ pub fn parse_positive(text: &str) -> Result<Duration, DurationError> {
 }
 
 /// `5m`, `30s`, `1.5s`, `500ms`, `0s`, `1m30s`: the shortest exact form.
-pub fn show(d: Duration) -> String {
+pub(crate) fn show(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0 => "0s".into(),

@@ -5,7 +5,7 @@ use crate::diagnostic::Problem;
 use crate::exit::Exit;
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Problems with the manifests, the options or the settings, located
     /// where they are: nothing was sent.
     #[error("{} problem{}", .0.len(), if .0.len() == 1 { "" } else { "s" })]
@@ -19,7 +19,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             Error::Invalid(_) | Error::Usage(_) => Exit::Invalid,
             Error::Rejected(_) => Exit::Rejected,

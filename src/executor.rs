@@ -10,25 +10,26 @@
 //! for the old one.
 
 mod batch;
-pub mod events;
-pub mod expect;
-pub mod lanes;
-pub mod nodes;
-pub mod outcome;
-pub mod plan;
+pub(crate) mod events;
+pub(crate) mod expect;
+pub(crate) mod lanes;
+pub(crate) mod nodes;
+pub(crate) mod outcome;
+pub(crate) mod plan;
 mod run;
-pub mod state;
+pub(crate) mod state;
 
 use std::time::Duration;
 
 pub use batch::RetryPolicy;
 pub use events::{Event, Exchange, Fanout, Listener, Recorder};
+pub use expect::CheckOutcome;
 use lanes::{BatchLimits, Packer};
-pub use nodes::{NodeFailure, Nodes};
+pub(crate) use nodes::{NodeFailure, Nodes};
 pub use outcome::{ChannelOutcome, Failure, Outcome, SkipReason, Status, Summary};
-pub use plan::Plan;
-pub use run::execute;
-pub use state::State;
+pub(crate) use plan::Plan;
+pub(crate) use run::execute;
+pub(crate) use state::State;
 
 #[cfg(test)]
 use crate::manifest::Command;
@@ -82,8 +83,44 @@ impl Default for RunOptions {
     }
 }
 
+impl RunOptions {
+    /// Each value within its range (the limits the `cent-run` flags have).
+    pub fn check(&self) -> Result<(), String> {
+        use crate::settings::{Key, table::def};
+        let ints = [
+            (Key::Concurrency, "concurrency", self.concurrency),
+            (Key::BatchSize, "batch_size", self.batch_size),
+            (Key::MaxBatchBytes, "max_batch_bytes", self.max_batch_bytes),
+        ];
+        for (key, name, n) in ints {
+            def(key).check_int(n as u64).map_err(|e| format!("{name} {e}"))?;
+        }
+        def(Key::Retries).check_int(u64::from(self.retry.retries)).map_err(|e| format!("retry.retries {e}"))?;
+        if self.retry.base > self.retry.max {
+            return Err(format!("retry.base ({:?}) is longer than retry.max ({:?})", self.retry.base, self.retry.max));
+        }
+        if let Some(rate) = self.rate
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            return Err(format!("rate must be a positive number of commands per second, found {rate}"));
+        }
+        if let Some((part, parts)) = self.shard
+            && (parts == 0 || part >= parts)
+        {
+            return Err(format!(
+                "shard ({part}, {parts}) must be a part from 0 to {} of {parts}",
+                parts.saturating_sub(1)
+            ));
+        }
+        if self.run_id.is_empty() || self.run_id.chars().any(char::is_control) {
+            return Err("run_id must be non-empty, without control characters".into());
+        }
+        Ok(())
+    }
+}
+
 /// A fresh run id: time and process id, hex.
-pub fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     format!("{:x}{:04x}", t / 1000, std::process::id() & 0xffff)
 }
@@ -93,7 +130,7 @@ pub fn new_run_id() -> String {
 /// commands — its identity, the one `--state` records — so an unchanged
 /// re-run under the same run id is not applied twice, an edited command is
 /// published, and inserting or moving other commands changes no key.
-pub fn idempotency_key(run_id: &str, fingerprint: &str, occurrence: usize) -> String {
+pub(crate) fn idempotency_key(run_id: &str, fingerprint: &str, occurrence: usize) -> String {
     format!("cent-run-{run_id}-{}-{occurrence}", &fingerprint[..fingerprint.len().min(KEY_DIGEST)])
 }
 
@@ -111,7 +148,7 @@ pub(crate) fn idempotency_key_len(run_id: &str, occurrence: usize) -> usize {
 /// (what `plan` shows).
 /// Steps run separately (a `wait`, an `until`) are one-command groups with
 /// no request.
-pub fn plan_batches(plan: &Plan, opts: &RunOptions) -> Vec<Vec<usize>> {
+pub(crate) fn plan_batches(plan: &Plan, opts: &RunOptions) -> Vec<Vec<usize>> {
     let mut out = Vec::new();
     for seg in run::segments(plan) {
         let todo: Vec<usize> = seg.collect();
@@ -137,7 +174,7 @@ pub(crate) fn packer(plan: &Plan, todo: &[usize], opts: &RunOptions) -> Packer {
 }
 
 /// A command's share of a request body: its params plus the method wrapper.
-pub fn command_size(params_len: usize) -> usize {
+pub(crate) fn command_size(params_len: usize) -> usize {
     params_len + 32
 }
 
@@ -153,7 +190,7 @@ pub(crate) fn limits(opts: &RunOptions) -> BatchLimits {
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy)]
-pub struct RunEnd {
+pub(crate) struct RunEnd {
     /// Ctrl-C stopped it.
     pub interrupted: bool,
     /// How long it took.

@@ -21,6 +21,7 @@
 //! argument parser, the diagnostics renderer, the progress bar and the
 //! reports.
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 // Without the tools, the parts only they use (settings, --state, plans)
 // are compiled but idle.
 #![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]

@@ -18,11 +18,11 @@ mod equivalence;
 mod fields;
 mod files;
 mod for_each;
-pub mod interpolate;
+pub(crate) mod interpolate;
 mod load;
-pub mod schema;
-pub mod steps;
-pub mod yaml;
+pub(crate) mod schema;
+pub(crate) mod steps;
+pub(crate) mod yaml;
 
 use std::collections::HashMap;
 
@@ -32,8 +32,8 @@ use serde_json::{Map, Value as Json};
 
 pub use crate::diagnostic::Span;
 pub use crate::diagnostic::{Level, Problem, Source};
-pub use command::single as check_call;
-pub use files::read_var_file;
+pub(crate) use command::single as check_call;
+pub(crate) use files::read_var_file;
 pub use load::{Input, load, load_text};
 
 use crate::methods::Method;
@@ -49,7 +49,7 @@ impl LoadOptions {
 }
 
 /// Largest manifest file read (bounded memory on hostile input).
-pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One server-API command, validated and expanded. Compact: a million of
 /// them are a million `for_each` items, so a command is its params' JSON
@@ -277,4 +277,37 @@ pub struct LoadOptions {
     /// Parts to cut each manifest into; `None`: by size and cores.
     #[doc(hidden)]
     pub parts: Option<usize>,
+    /// Whose names messages give the options: this struct's fields (the
+    /// default), or the `cent-run` tool's flags.
+    #[doc(hidden)]
+    pub naming: Naming,
+}
+
+/// Whose names a problem gives the options it points to.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Naming {
+    /// The library's: `LoadOptions::vars`, `LoadOptions::file_root`.
+    #[default]
+    Library,
+    /// The command line's: `--var`, `--file-root`.
+    Cli,
+}
+
+impl Naming {
+    /// How a caller gives a variable `NAME` its value.
+    pub(crate) fn var(self, name: &str) -> String {
+        match self {
+            Naming::Library => format!("`{name}` in LoadOptions::vars"),
+            Naming::Cli => format!("`--var {name}=VALUE`"),
+        }
+    }
+
+    /// The file root option.
+    pub(crate) fn file_root(self) -> &'static str {
+        match self {
+            Naming::Library => "LoadOptions::file_root",
+            Naming::Cli => "--file-root DIR",
+        }
+    }
 }

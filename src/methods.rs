@@ -12,16 +12,16 @@
 //! Schema, the executor's lanes and retries, the library client, `call` and
 //! the `cent` console read them, and no other code compares method names.
 
-pub mod check;
-pub mod proto;
-pub mod replies;
+pub(crate) mod check;
+pub(crate) mod proto;
+pub(crate) mod replies;
 
 use crate::protocol::Protocol;
 use proto::{Message, Scalar};
 
 /// What a command acts on; commands sharing a target keep manifest order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
+pub(crate) enum TargetKind {
     /// `channel` field.
     Channel,
     /// `channels` field (broadcast): joins the lanes of all its channels.
@@ -34,14 +34,14 @@ pub enum TargetKind {
 
 /// Whether a method changes server state or only reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     Read,
     Write,
 }
 
 /// Whether re-sending a command whose outcome is unknown is safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
+pub(crate) enum Retry {
     /// Reads and idempotent writes: always safe to re-send.
     Safe,
     /// Safe only with an idempotency key (publish, broadcast, map_*).
@@ -53,7 +53,7 @@ pub enum Retry {
 impl Retry {
     /// Whether a command that may have been applied can be sent again;
     /// `keyed`: it carries an idempotency key the server honours.
-    pub fn resend_safe(self, keyed: bool) -> bool {
+    pub(crate) fn resend_safe(self, keyed: bool) -> bool {
         match self {
             Retry::Safe => true,
             Retry::WithIdempotencyKey => keyed,
@@ -64,15 +64,15 @@ impl Retry {
 
 /// A set of protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Protocols(u8);
+pub(crate) struct Protocols(u8);
 
 impl Protocols {
-    pub const V1: Protocols = Protocols(4);
+    pub(crate) const V1: Protocols = Protocols(4);
     /// `api` and `legacy`: every method of the modern server.
-    pub const MODERN: Protocols = Protocols(3);
-    pub const ALL: Protocols = Protocols(7);
+    pub(crate) const MODERN: Protocols = Protocols(3);
+    pub(crate) const ALL: Protocols = Protocols(7);
 
-    pub fn has(self, p: Protocol) -> bool {
+    pub(crate) fn has(self, p: Protocol) -> bool {
         let bit = match p {
             Protocol::Api => 1,
             Protocol::Legacy => 2,
@@ -84,7 +84,7 @@ impl Protocols {
 
 /// Something a command's params must satisfy.
 #[derive(Debug, Clone, Copy)]
-pub enum Rule {
+pub(crate) enum Rule {
     /// The field is given and not empty (string, list) or zero.
     NonEmpty(&'static str),
     /// Every item of the list is a non-empty string.
@@ -101,12 +101,12 @@ pub enum Rule {
 }
 
 /// A check over a command's params: the field to point at and what is wrong.
-pub type ParamsCheck = fn(&serde_json::Map<String, serde_json::Value>) -> Option<(&'static str, &'static str)>;
+pub(crate) type ParamsCheck = fn(&serde_json::Map<String, serde_json::Value>) -> Option<(&'static str, &'static str)>;
 
 /// A rule, the protocols it holds on, and why cent-run demands it when the
 /// server does not (`None`: the server's own rule).
 #[derive(Debug, Clone, Copy)]
-pub struct Requirement {
+pub(crate) struct Requirement {
     pub rule: Rule,
     pub on: Protocols,
     pub stricter: Option<&'static str>,
@@ -127,7 +127,7 @@ const fn stricter(rule: Rule, on: Protocols, why: &'static str) -> Requirement {
 
 /// A warning for a command that is valid but probably not what was meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caveat {
+pub(crate) struct Caveat {
     /// Warn when none of these fields is given.
     pub unless_any: &'static [&'static str],
     pub label: &'static str,
@@ -136,7 +136,7 @@ pub struct Caveat {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Method {
+pub(crate) struct Method {
     pub name: &'static str,
     pub required: &'static [Requirement],
     pub target: TargetKind,
@@ -158,22 +158,22 @@ pub struct Method {
 }
 
 impl Method {
-    pub fn reads(&self) -> bool {
+    pub(crate) fn reads(&self) -> bool {
         self.access == Access::Read
     }
 
     /// The requirements that hold on `protocol`.
-    pub fn requirements(&self, protocol: Protocol) -> impl Iterator<Item = &'static Requirement> {
+    pub(crate) fn requirements(&self, protocol: Protocol) -> impl Iterator<Item = &'static Requirement> {
         self.required.iter().filter(move |r| r.on.has(protocol))
     }
 
     /// The request message of this method on `protocol`.
-    pub fn request(&self, protocol: Protocol) -> &'static Message {
+    pub(crate) fn request(&self, protocol: Protocol) -> &'static Message {
         self.message(protocol, "Command", |v1| v1.0)
     }
 
     /// The reply (result) message of this method on `protocol`.
-    pub fn result(&self, protocol: Protocol) -> &'static Message {
+    pub(crate) fn result(&self, protocol: Protocol) -> &'static Message {
         self.message(protocol, "Reply", |v1| v1.1)
     }
 
@@ -195,13 +195,13 @@ impl Method {
     }
 
     /// Whether `field` of `message` is served only by Centrifugo PRO.
-    pub fn pro_field(message: &str, field: &str) -> bool {
+    pub(crate) fn pro_field(message: &str, field: &str) -> bool {
         PRO_FIELDS.contains(&(message, field))
     }
 }
 
 /// Fields the open-source server parses and ignores (api.proto: "PRO only").
-pub const PRO_FIELDS: &[(&str, &str)] = &[
+pub(crate) const PRO_FIELDS: &[(&str, &str)] = &[
     ("SubscribeRequest", "label_filter"),
     ("SubscribeRequest", "all_users"),
     ("UnsubscribeRequest", "label_filter"),
@@ -214,11 +214,11 @@ pub const PRO_FIELDS: &[(&str, &str)] = &[
 ];
 
 /// String fields whose values the handlers allow (others are refused with 107).
-pub const ENUMS: &[(&str, &str, &[&str])] = &[("MapPublishRequest", "key_mode", &["", "if_new", "if_exists"])];
+pub(crate) const ENUMS: &[(&str, &str, &[&str])] = &[("MapPublishRequest", "key_mode", &["", "if_new", "if_exists"])];
 
 /// Fields in the definition that Centrifugo 6.9.1's handlers never read:
 /// sent, and ignored (a warning says so).
-pub const UNREAD_FIELDS: &[(&str, &str)] =
+pub(crate) const UNREAD_FIELDS: &[(&str, &str)] =
     &[("MapPublishRequest", "score"), ("MapPublishRequest", "stream_data"), ("MapPublishRequest", "b64stream_data")];
 
 use Rule::{AnyNonEmpty, AnyPresent, Check, NonEmpty, NonEmptyItems, Positive};
@@ -294,7 +294,7 @@ const fn v1_only(name: &'static str, reply: &'static str) -> Method {
 
 /// Every method: the modern API (OSS and PRO) in the order of api.proto's
 /// `Command`, then the methods only v1 servers have.
-pub static METHODS: &[Method] = &[
+pub(crate) static METHODS: &[Method] = &[
     with_data_file(v1(
         m("publish", &[req(NonEmpty("channel")), NEEDS_DATA, NEEDS_DATA_V1], Channel, Write, Keyed),
         "V1PublishRequest",
@@ -388,7 +388,7 @@ pub static METHODS: &[Method] = &[
 
 /// The `wait:` step. Not a server method: no protocol carries it and it is
 /// never sent; commands of a run are either a method of [`METHODS`] or this.
-pub static WAIT: Method = Method {
+pub(crate) static WAIT: Method = Method {
     name: "wait",
     required: &[],
     target: TargetKind::None,
@@ -404,23 +404,23 @@ pub static WAIT: Method = Method {
 };
 
 /// The method called `name` on any protocol.
-pub fn lookup(name: &str) -> Option<&'static Method> {
+pub(crate) fn lookup(name: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.name == name)
 }
 
 /// Every method name (for did-you-mean hints).
-pub fn names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     METHODS.iter().map(|m| m.name)
 }
 
 /// The methods a protocol carries, under the names that protocol uses.
-pub fn on(protocol: Protocol) -> impl Iterator<Item = &'static Method> {
+pub(crate) fn on(protocol: Protocol) -> impl Iterator<Item = &'static Method> {
     METHODS.iter().filter(move |m| m.on.has(protocol))
 }
 
 /// Why a protocol cannot carry a method.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unavailable {
+pub(crate) struct Unavailable {
     pub label: &'static str,
     pub message: String,
     pub help: String,
@@ -428,7 +428,7 @@ pub struct Unavailable {
 
 /// The method `m` as sent on `protocol`: itself, or its v1 name (`info` is
 /// `stats` on v1); an error when the protocol does not have it.
-pub fn for_protocol(m: &'static Method, protocol: Protocol) -> Result<&'static Method, Unavailable> {
+pub(crate) fn for_protocol(m: &'static Method, protocol: Protocol) -> Result<&'static Method, Unavailable> {
     if protocol == Protocol::V1
         && let Some(v1) = m.v1_name.and_then(lookup)
     {
@@ -459,7 +459,7 @@ pub fn for_protocol(m: &'static Method, protocol: Protocol) -> Result<&'static M
 
 /// Methods that an open-source server refuses with 104 (PRO-only ones and
 /// `rpc`, for which it registers no handler): said once per run.
-pub fn oss_refuses(m: &Method) -> bool {
+pub(crate) fn oss_refuses(m: &Method) -> bool {
     m.pro || m.name == "rpc"
 }
 

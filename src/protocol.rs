@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-pub use pyjson::to_python_json;
+pub(crate) use pyjson::to_python_json;
 
 /// A server generation's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -81,14 +81,14 @@ impl FromStr for Protocol {
 /// Why a server address cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct UrlError {
+pub(crate) struct UrlError {
     pub message: String,
     /// What was probably meant, e.g. `did you mean http://localhost:8000?`.
     pub hint: String,
 }
 
 /// Checks that `url` is an absolute `http(s)://` URL with a host.
-pub fn check_url(url: &str) -> Result<(), UrlError> {
+pub(crate) fn check_url(url: &str) -> Result<(), UrlError> {
     let url = url.trim();
     let err = |message: String, hint: &str| Err(UrlError { message, hint: hint.to_owned() });
     let guess = format!("did you mean http://{}?", url.trim_start_matches('/'));
@@ -224,7 +224,7 @@ pub type Reply = Result<Json, ApiError>;
 
 /// A broadcast result's answer for each of its channels, in order; `None`
 /// when the result has no per-channel detail (v1 servers).
-pub fn channel_replies(result: &Json) -> Option<Vec<Reply>> {
+pub(crate) fn channel_replies(result: &Json) -> Option<Vec<Reply>> {
     let responses = result.get("responses")?.as_array()?;
     let reply = |r: &Json| match r.get("error") {
         Some(e) => Err(ApiError {

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 /// The secret values of one connection.
 #[derive(Clone, Default)]
-pub struct Secrets(Vec<String>);
+pub(crate) struct Secrets(Vec<String>);
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -22,22 +22,22 @@ impl std::fmt::Debug for Secrets {
 const MIN_LEN: usize = 3;
 
 impl Secrets {
-    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+    pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         Secrets(values.into_iter().filter(|s| s.len() >= MIN_LEN).map(str::to_owned).collect())
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// `text` with every secret replaced by `***`; borrowed when it holds none.
-    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+    pub(crate) fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         redact(text, &self.0)
     }
 
     /// `text` with every secret replaced by as many `*` (byte places stay
     /// where they were: snippets of a manifest keep their spans).
-    pub fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
+    pub(crate) fn mask<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
         for s in &self.0 {
             if out.contains(s.as_str()) {
@@ -48,7 +48,7 @@ impl Secrets {
     }
 
     /// These secrets and more (secret variables' values).
-    pub fn with(mut self, more: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn with(mut self, more: impl IntoIterator<Item = String>) -> Self {
         self.0.extend(more.into_iter().filter(|s| s.len() >= MIN_LEN));
         self
     }
@@ -56,7 +56,7 @@ impl Secrets {
 
 /// Replaces every occurrence of a secret with `***` (no copy when there is
 /// none: reports of 100,000 commands are tens of megabytes).
-pub fn redact<'t>(text: &'t str, secrets: &[String]) -> Cow<'t, str> {
+pub(crate) fn redact<'t>(text: &'t str, secrets: &[String]) -> Cow<'t, str> {
     let mut out = Cow::Borrowed(text);
     for s in secrets.iter().filter(|s| s.len() >= MIN_LEN) {
         if out.contains(s.as_str()) {

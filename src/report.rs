@@ -13,7 +13,7 @@ mod github;
 mod json;
 mod junit;
 mod problems;
-pub mod schema;
+pub(crate) mod schema;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -21,13 +21,13 @@ mod tests;
 use std::borrow::Cow;
 use std::time::Duration;
 
-pub use github::{annotations, invalid_step_summary, step_summary};
-pub use json::{write_invalid_json, write_json};
-pub use junit::junit_report;
-pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
+pub(crate) use github::{annotations, invalid_step_summary, step_summary};
+pub(crate) use json::{write_invalid_json, write_json};
+pub(crate) use junit::junit_report;
+pub(crate) use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
 #[cfg(test)]
-pub use table::table;
-pub use table::{quiet, recap as table_recap, write_table};
+pub(crate) use table::table;
+pub(crate) use table::{quiet, recap as table_recap, write_table};
 
 use crate::diagnostic::{Problem, Source, Span};
 use crate::executor::{Failure, NodeFailure, Outcome, SkipReason, Status, Summary};
@@ -36,7 +36,7 @@ use crate::manifest::Command;
 use crate::redact::Secrets;
 
 /// A finished run, as every report sees it.
-pub struct Run<'a> {
+pub(crate) struct Run<'a> {
     pub run_id: &'a str,
     pub duration: Duration,
     pub sources: &'a [Source],
@@ -60,7 +60,7 @@ pub struct Run<'a> {
 
 /// Commands that ended the same way for the same reason.
 #[derive(Debug, Clone)]
-pub struct Cause {
+pub(crate) struct Cause {
     pub status: Status,
     /// The reason, said once (the server's error, the transport problem...).
     pub message: String,
@@ -69,10 +69,10 @@ pub struct Cause {
 }
 
 /// How many commands a cause lists before saying how many more.
-pub const LISTED: usize = 10;
+pub(crate) const LISTED: usize = 10;
 
 impl Run<'_> {
-    pub fn summary(&self) -> Summary {
+    pub(crate) fn summary(&self) -> Summary {
         Summary::of(self.outcomes)
     }
 
@@ -85,7 +85,7 @@ impl Run<'_> {
     }
 
     /// The label a report shows for a command: its `name`, or its method.
-    pub fn label<'c>(&self, c: &'c Command) -> Cow<'c, str> {
+    pub(crate) fn label<'c>(&self, c: &'c Command) -> Cow<'c, str> {
         match &c.name {
             Some(n) => self.secrets.redact(n),
             None => Cow::Borrowed(c.method.name),
@@ -94,7 +94,7 @@ impl Run<'_> {
 
     /// What a command acts on, for humans: the channel, the channels, or
     /// the user; a wait step's pause.
-    pub fn target(&self, c: &Command) -> String {
+    pub(crate) fn target(&self, c: &Command) -> String {
         if let Some(pause) = c.steps.as_ref().and_then(|s| s.wait) {
             return crate::duration::show(pause);
         }
@@ -114,19 +114,19 @@ impl Run<'_> {
     }
 
     /// `FILE:LINE` of a command's list item.
-    pub fn location(&self, c: &Command) -> String {
+    pub(crate) fn location(&self, c: &Command) -> String {
         format!("{}:{}", self.sources[c.manifest()].name, c.line)
     }
 
     /// A command's one-line cause of trouble, secrets cleared from what
     /// came from outside.
-    pub fn message(&self, o: &Outcome) -> String {
+    pub(crate) fn message(&self, o: &Outcome) -> String {
         o.message_with(&|s| self.secrets.redact(s).into_owned()).unwrap_or_default()
     }
 
     /// A manifest's text with every secret masked by as many `*`: places
     /// (spans) stay where they were, for snippets.
-    pub fn masked(&self, m: usize) -> Source {
+    pub(crate) fn masked(&self, m: usize) -> Source {
         let s = &self.sources[m];
         match self.secrets.mask(&s.text) {
             Cow::Borrowed(_) => s.clone(),
@@ -136,7 +136,7 @@ impl Run<'_> {
 
     /// The commands that are not ok, grouped by cause in the order each
     /// cause first appears.
-    pub fn causes(&self) -> Vec<Cause> {
+    pub(crate) fn causes(&self) -> Vec<Cause> {
         let mut causes: Vec<Cause> = Vec::new();
         let mut index: std::collections::HashMap<(Status, String), usize> = std::collections::HashMap::new();
         for (i, o) in self.outcomes.iter().enumerate() {
@@ -157,7 +157,7 @@ impl Run<'_> {
 
     /// Where a command's trouble is best shown: the failing check's own
     /// line for an expectation, else the command's list item.
-    pub fn place(&self, c: &Command, o: &Outcome) -> (usize, Span) {
+    pub(crate) fn place(&self, c: &Command, o: &Outcome) -> (usize, Span) {
         match o.failed_check() {
             Some(check) if o.status == Status::Failed(Failure::Expectation) => {
                 (check.at.manifest as usize, check.at.span)
@@ -168,7 +168,7 @@ impl Run<'_> {
 
     /// One cause as a located diagnostic: what happened to how many, at the
     /// first command, with a hint and the next few commands.
-    pub fn cause_problem(&self, cause: &Cause) -> Problem {
+    pub(crate) fn cause_problem(&self, cause: &Cause) -> Problem {
         let first = cause.commands[0];
         let (c, o) = (&self.commands[first], &self.outcomes[first]);
         let (m, span) = self.place(c, o);
@@ -212,15 +212,15 @@ impl Run<'_> {
     }
 
     /// Every cause as a diagnostic.
-    pub fn cause_problems(&self) -> Vec<Problem> {
+    pub(crate) fn cause_problems(&self) -> Vec<Problem> {
         self.causes().iter().map(|c| self.cause_problem(c)).collect()
     }
 
     /// How many causes a recap shows with their snippet; the rest are a line each.
-    pub const SHOWN: usize = LISTED;
+    pub(crate) const SHOWN: usize = LISTED;
 
     /// Commands each node answered (or was tried last for), by node.
-    pub fn served(&self) -> Vec<(String, usize)> {
+    pub(crate) fn served(&self) -> Vec<(String, usize)> {
         let mut out: Vec<(String, usize)> = self.nodes.iter().map(|n| (n.clone(), 0)).collect();
         for o in self.outcomes {
             let Some(node) = o.node.as_deref() else { continue };
@@ -270,7 +270,7 @@ fn hint(cause: &Cause) -> Option<&'static str> {
 }
 
 /// `199,600`.
-pub fn count(n: usize) -> String {
+pub(crate) fn count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -283,7 +283,7 @@ pub fn count(n: usize) -> String {
 }
 
 /// The singular or the plural, by `n`.
-pub fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
+pub(crate) fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
     if n == 1 { one } else { many }
 }
 

@@ -22,7 +22,7 @@ use crate::settings::{Layer, Origin, Profile, Setting, Value};
 /// What the settings are for: `run` and `call` need credentials; `check`
 /// and `plan` only warn when one is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Run,
     Check,
 }
@@ -30,7 +30,7 @@ pub enum Mode {
 /// Where settings come from, but the manifest: flags, a `--profile`, the
 /// environment.
 #[derive(Debug, Clone, Default)]
-pub struct Sources {
+pub(crate) struct Sources {
     pub flags: Layer,
     pub profile: Profile,
     pub env: Layer,
@@ -38,19 +38,19 @@ pub struct Sources {
 
 impl Sources {
     /// Flags over the profile over the environment: what beats a manifest.
-    pub fn upper(&self) -> Layer {
+    pub(crate) fn upper(&self) -> Layer {
         self.flags.clone().over(self.profile.layer.clone()).over(self.env.clone())
     }
 
     /// Every source stacked, the manifest's `server:` and `defaults:` below
     /// the others and a profile's implied protocol last.
-    pub fn stack(&self, manifest: &Layer) -> Layer {
+    pub(crate) fn stack(&self, manifest: &Layer) -> Layer {
         self.upper().over(manifest.clone()).over(self.profile.implied.clone())
     }
 
     /// The protocol commands are validated for before any manifest is
     /// read: from a flag, the profile or the environment.
-    pub fn protocol(&self) -> Option<Protocol> {
+    pub(crate) fn protocol(&self) -> Option<Protocol> {
         match self.upper().value(Key::Protocol) {
             Some(Value::Protocol(p)) => Some(*p),
             _ => None,
@@ -58,7 +58,7 @@ impl Sources {
     }
 
     /// The protocol a profile implies (loses to a manifest's).
-    pub fn implied_protocol(&self) -> Option<Protocol> {
+    pub(crate) fn implied_protocol(&self) -> Option<Protocol> {
         match self.profile.implied.value(Key::Protocol) {
             Some(Value::Protocol(p)) => Some(*p),
             _ => None,
@@ -67,14 +67,14 @@ impl Sources {
 
     /// Settles every source over `manifest` (the manifests' `server:` and
     /// `defaults:`; empty for `call` and `cent`).
-    pub fn settle(&self, manifest: &Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
+    pub(crate) fn settle(&self, manifest: &Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
         settle(self.stack(manifest), mode)
     }
 }
 
 /// Where the requests go and how they authenticate, settled.
 #[derive(Debug, Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     /// Absolute `http(s)://` URLs with a host; several are nodes of one cluster.
     pub urls: Vec<String>,
     pub protocol: Protocol,
@@ -87,7 +87,7 @@ pub struct Connection {
 
 impl Connection {
     /// The library client's configuration for one of the URLs.
-    pub fn client_config(&self, url: &str) -> ClientConfig {
+    pub(crate) fn client_config(&self, url: &str) -> ClientConfig {
         ClientConfig {
             url: url.to_owned(),
             protocol: self.protocol,
@@ -101,14 +101,14 @@ impl Connection {
     }
 
     /// Every secret value, for redaction.
-    pub fn secrets(&self) -> Secrets {
+    pub(crate) fn secrets(&self) -> Secrets {
         Secrets::new([&self.api_key, &self.secret].into_iter().flatten().map(|s| s.expose_secret()))
     }
 }
 
 /// Everything a run needs, settled once before anything runs.
 #[derive(Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     pub connection: Connection,
     pub run: RunOptions,
     /// The run id was given (a flag), not made up for this run.
@@ -118,10 +118,10 @@ pub struct Settings {
 }
 
 /// The built-in server address.
-pub const DEFAULT_URL: &str = "http://localhost:8000";
+pub(crate) const DEFAULT_URL: &str = "http://localhost:8000";
 
 /// Settles a stacked layer.
-pub fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
+pub(crate) fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     if let Some(shard) = layer.get(Key::Shard)
@@ -268,7 +268,7 @@ fn certificates(path: &Path) -> Result<(), String> {
 }
 
 /// The built-in request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A key or secret from a file: the trailing newline removed; a control
 /// character left is an error (HTTP headers cannot carry it), a file others

@@ -8,17 +8,18 @@
 
 mod env;
 mod profile;
-pub mod table;
-pub mod value;
+pub(crate) mod table;
+pub(crate) mod value;
 
 use std::collections::BTreeMap;
 
 use crate::diagnostic::{Problem, Source, Span};
 
-pub use env::Env;
-pub use profile::{Profile, ProfileError, load_profile, parse_profile};
-pub use table::Key;
-pub use value::{Value, split_urls};
+pub(crate) use env::Env;
+pub use profile::parse_profile;
+pub(crate) use profile::{Profile, ProfileError, load_profile};
+pub(crate) use table::Key;
+pub(crate) use value::{Value, split_urls};
 
 /// Where a value came from, so a bad one can be pointed at.
 #[derive(Debug, Clone)]

@@ -312,7 +312,7 @@ pub fn verify(key: &VerifyKey, token: &str, now: u64) -> Result<Map<String, Json
             .map_err(|e| TokenError::Key(format!("not an EC public key: {e}")))?,
         VerifyKey::Secret(_) => {
             return Err(TokenError::Algorithm(format!(
-                "the token is {algorithm}: check it with --key-file PUBLIC.pem"
+                "the token is {algorithm}: check it with the public key (PEM), not a secret"
             )));
         }
         VerifyKey::PublicPem(_) => {

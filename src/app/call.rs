@@ -18,7 +18,7 @@ use crate::resolve::{Connection, Mode};
 use crate::settings::{Env, Layer};
 
 /// Params as JSON text: `--params JSON`, `--params -` (stdin), or `{}`.
-pub fn params_text(params: Option<&str>) -> Result<String, Error> {
+pub(crate) fn params_text(params: Option<&str>) -> Result<String, Error> {
     let text = match params {
         Some("-") => {
             let mut s = String::new();
@@ -33,7 +33,13 @@ pub fn params_text(params: Option<&str>) -> Result<String, Error> {
     Ok(if text.trim().is_empty() { "{}".to_owned() } else { text })
 }
 
-pub fn call(method: &str, params: Option<&str>, flags: Layer, profile: &ProfileArgs, env: &Env) -> Result<Exit, Error> {
+pub(crate) fn call(
+    method: &str,
+    params: Option<&str>,
+    flags: Layer,
+    profile: &ProfileArgs,
+    env: &Env,
+) -> Result<Exit, Error> {
     let verbose = super::outputs::Outputs::new(&flags, env).verbose;
     let settings = super::sources(flags, profile, env)?.settle(&Layer::default(), Mode::Run)?;
     call_with(&settings.connection, method, params_text(params)?, verbose)
@@ -42,7 +48,7 @@ pub fn call(method: &str, params: Option<&str>, flags: Layer, profile: &ProfileA
 /// Validates and sends one command, printing the reply (the server's
 /// result, or its error) as JSON on stdout and any trouble, located and
 /// with its hint, on stderr.
-pub fn call_with(conn: &Connection, method: &str, text: String, verbose: u8) -> Result<Exit, Error> {
+pub(crate) fn call_with(conn: &Connection, method: &str, text: String, verbose: u8) -> Result<Exit, Error> {
     let source = Source::new("--params", text);
     let (m, params) = manifest::check_call(method, &source, conn.protocol)?;
     let command = Command::single(m, &params);

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 use crate::manifest::{Manifest, Problem};
 use crate::report;
 
-pub fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Result<Exit, Error> {
+pub(crate) fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Result<Exit, Error> {
     let (n, m) = (manifest.commands.len(), manifest.sources.len());
     if outputs.format == Format::Json {
         let mut text = Vec::new();
@@ -30,7 +30,7 @@ pub fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Re
 }
 
 /// What `check --format json` prints: valid or not, the commands, the problems.
-pub fn write_json(out: &mut Vec<u8>, manifest: Option<&Manifest>, problems: &[Problem]) {
+pub(crate) fn write_json(out: &mut Vec<u8>, manifest: Option<&Manifest>, problems: &[Problem]) {
     let check = report::CheckJson {
         version: 2,
         valid: manifest.is_some(),

@@ -16,7 +16,7 @@ use crate::settings::{self, Env, Layer};
 /// Centrifuge client: call one server-API method with a ~/.centrc profile.
 #[derive(Debug, clap::Parser)]
 #[command(name = "cent", version, after_help = Exit::call_help_table())]
-pub struct ConsoleCli {
+pub(crate) struct ConsoleCli {
     /// Section (profile) of the configuration file.
     #[arg(required_unless_present = "completions", default_value = "")]
     pub section: String,
@@ -36,7 +36,7 @@ pub struct ConsoleCli {
     pub settings: TableArgs<CENT>,
 }
 
-pub fn main(cli: ConsoleCli, env: &Env) -> Exit {
+pub(crate) fn main(cli: ConsoleCli, env: &Env) -> Exit {
     if let Some(shell) = cli.completions {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut <ConsoleCli as clap::CommandFactory>::command(), "cent", &mut buf);

@@ -16,7 +16,7 @@ use crate::settings::Env;
 static NO_COLOR: OnceLock<bool> = OnceLock::new();
 
 /// Takes what output needs from the environment (`NO_COLOR`), once.
-pub fn init(env: &Env) {
+pub(crate) fn init(env: &Env) {
     let _ = NO_COLOR.set(env.no_color());
 }
 
@@ -24,47 +24,47 @@ fn no_color() -> bool {
     NO_COLOR.get().copied().unwrap_or(false)
 }
 
-pub fn color_stdout() -> bool {
+pub(crate) fn color_stdout() -> bool {
     !no_color() && std::io::stdout().is_terminal()
 }
 
-pub fn color_stderr() -> bool {
+pub(crate) fn color_stderr() -> bool {
     !no_color() && std::io::stderr().is_terminal()
 }
 
 /// Writes to stdout; a closed pipe (`| head`, `| grep -q`) is not an error.
-pub fn write(text: &str) {
+pub(crate) fn write(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// A line on stdout.
-pub fn line(text: &str) {
+pub(crate) fn line(text: &str) {
     write(&format!("{text}\n"));
 }
 
 /// Writes to stderr, ignoring a closed pipe.
-pub fn stderr(text: &str) {
+pub(crate) fn stderr(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-pub fn error(message: &str) {
+pub(crate) fn error(message: &str) {
     stderr(&format!("error: {message}\n"));
 }
 
 /// Located problems, rendered with their snippets.
-pub fn problems(problems: &[Problem]) {
+pub(crate) fn problems(problems: &[Problem]) {
     stderr(&diagnostic::render(problems, color_stderr()));
 }
 
 /// Frees `value` on another thread: freeing the commands of a large
 /// manifest takes up to a tenth of a second, and the process exits next.
-pub fn drop_in_background<T: Send + 'static>(value: T) {
+pub(crate) fn drop_in_background<T: Send + 'static>(value: T) {
     std::thread::spawn(move || drop(value));
 }
 
 /// A shell completion script for `cent-run`.
-pub fn completions(shell: clap_complete::Shell) -> String {
+pub(crate) fn completions(shell: clap_complete::Shell) -> String {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut crate::cli::Cli::command(), "cent-run", &mut buf);
     let script = String::from_utf8(buf).expect("completion scripts are UTF-8");
@@ -78,7 +78,7 @@ pub fn completions(shell: clap_complete::Shell) -> String {
 }
 
 /// The manual page of `cent-run` or one of its subcommands, in roff.
-pub fn man(subcommand: Option<&str>) -> Result<crate::exit::Exit, crate::error::Error> {
+pub(crate) fn man(subcommand: Option<&str>) -> Result<crate::exit::Exit, crate::error::Error> {
     let mut cmd = crate::cli::Cli::command();
     cmd.build();
     let page = match subcommand {
@@ -101,10 +101,10 @@ pub fn man(subcommand: Option<&str>) -> Result<crate::exit::Exit, crate::error::
 }
 
 /// A progress bar on stderr, only when stderr is a terminal and the run is long.
-pub struct Progress(indicatif::ProgressBar);
+pub(crate) struct Progress(indicatif::ProgressBar);
 
 impl Progress {
-    pub fn new(total: usize, quiet: bool) -> Option<Progress> {
+    pub(crate) fn new(total: usize, quiet: bool) -> Option<Progress> {
         if quiet || total < 200 || !std::io::stderr().is_terminal() {
             return None;
         }
@@ -146,7 +146,7 @@ impl Listener for Progress {
 }
 
 /// `-v` request logging to stderr; `-vv` adds bodies. Secrets redacted.
-pub struct Log {
+pub(crate) struct Log {
     pub verbose: u8,
     pub secrets: Secrets,
 }

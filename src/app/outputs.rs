@@ -12,14 +12,14 @@ use crate::settings::{Env, Layer, Value};
 
 /// What stdout shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Table,
     Json,
 }
 
 /// Where a run's account goes.
 #[derive(Debug, Clone)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     pub format: Format,
     pub quiet: bool,
     pub verbose: u8,
@@ -35,7 +35,7 @@ pub struct Outputs {
 
 impl Outputs {
     /// Warnings on stderr (not with `--quiet`), and as annotations under GitHub Actions.
-    pub fn warn(&self, warnings: &[Problem]) {
+    pub(crate) fn warn(&self, warnings: &[Problem]) {
         if warnings.is_empty() {
             return;
         }
@@ -48,7 +48,7 @@ impl Outputs {
     }
 
     /// The output settings among the flags (they have no other source).
-    pub fn new(flags: &Layer, env: &Env) -> Self {
+    pub(crate) fn new(flags: &Layer, env: &Env) -> Self {
         let path = |k| flags.value(k).and_then(Value::as_path).cloned();
         Outputs {
             format: match flags.value(Key::Format) {
@@ -70,7 +70,7 @@ impl Outputs {
     }
 
     /// The report files asked for.
-    pub fn report_files(&self) -> impl Iterator<Item = &PathBuf> {
+    pub(crate) fn report_files(&self) -> impl Iterator<Item = &PathBuf> {
         [&self.report_json, &self.report_junit].into_iter().flatten()
     }
 }
@@ -78,7 +78,7 @@ impl Outputs {
 /// Writes a report file atomically: into a temporary file beside it, then
 /// renamed over it, so a reader sees the whole report or none (never an
 /// empty or cut one, whatever stops the process). A failure is said once.
-pub fn write_file(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
+pub(crate) fn write_file(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) {
     if let Err(e) = write_atomically(path, fill) {
         output::error(&format!("cannot write {}: {e}", path.display()));
     }
@@ -107,7 +107,7 @@ fn write_atomically(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Resul
 }
 
 /// Appends to GitHub's step summary file; a failure is said once.
-pub fn append_step_summary(path: &Path, text: &str) {
+pub(crate) fn append_step_summary(path: &Path, text: &str) {
     let appended =
         std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| f.write_all(text.as_bytes()));
     if let Err(e) = appended {
@@ -118,6 +118,6 @@ pub fn append_step_summary(path: &Path, text: &str) {
 /// Whether a report file can be written there (checked before sending:
 /// a path that cannot be written is a bad option, found before anything
 /// is sent). Nothing is left behind.
-pub fn writable(path: &Path) -> std::io::Result<()> {
+pub(crate) fn writable(path: &Path) -> std::io::Result<()> {
     write_atomically(path, &|_| Ok(())).and_then(|()| std::fs::remove_file(path))
 }

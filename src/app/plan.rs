@@ -12,7 +12,7 @@ use crate::resolve::Settings;
 /// A command whose request alone exceeds `--max-batch-bytes` is sent alone,
 /// over the limit a proxy in front of the server may enforce. Its size is
 /// the one the batches are cut by (a derived key included).
-pub fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
+pub(crate) fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
     let plan = executor::Plan::new(m.commands.clone(), m.protocol, &opts.run_id, opts.idempotency);
     (0..plan.len())
         .filter(|&i| plan.size(i) > opts.max_batch_bytes)
@@ -32,7 +32,7 @@ pub fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Proble
         .collect()
 }
 
-pub fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>) -> Result<Exit, Error> {
+pub(crate) fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>) -> Result<Exit, Error> {
     let (conn, opts) = (&settings.connection, &settings.run);
     let client =
         crate::client::Client::new(conn.client_config(&conn.urls[0])).map_err(|e| Error::Usage(e.to_string()))?;

@@ -16,13 +16,19 @@ use crate::settings::table::Key;
 use crate::settings::{Env, Layer, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Run,
     Check,
     Plan,
 }
 
-pub fn run(files: &[PathBuf], flags: Layer, profile: &ProfileArgs, env: &Env, mode: Mode) -> Result<Exit, Error> {
+pub(crate) fn run(
+    files: &[PathBuf],
+    flags: Layer,
+    profile: &ProfileArgs,
+    env: &Env,
+    mode: Mode,
+) -> Result<Exit, Error> {
     let outputs = Outputs::new(&flags, env);
     let loaded = super::sources(flags, profile, env).and_then(|sources| {
         let opts = load_options(&sources, env)?;
@@ -78,7 +84,7 @@ fn secret_values(opts: &LoadOptions) -> Vec<String> {
 /// What loading takes from the options: variables (`--var`, variable
 /// files, secret variables), whether `${NAME}` reads the environment, the
 /// file root, the protocol.
-pub fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, Error> {
+pub(crate) fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, Error> {
     let flags = &sources.flags;
     let upper = sources.upper();
     let assigned = |k| flags.value(k).map(Value::as_assign).unwrap_or_default().to_vec();
@@ -90,6 +96,7 @@ pub fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, Error> 
         file_root: flags.value(Key::FileRoot).and_then(Value::as_path).cloned(),
         protocol: sources.protocol(),
         fallback_protocol: sources.implied_protocol(),
+        naming: manifest::Naming::Cli,
         ..LoadOptions::default()
     };
     let mut problems = Vec::new();

@@ -16,7 +16,7 @@ use crate::manifest::{Manifest, Problem};
 use crate::report;
 use crate::resolve::{Connection, Settings};
 
-pub fn send(
+pub(crate) fn send(
     m: &Manifest,
     settings: Settings,
     args: &Outputs,

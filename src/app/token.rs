@@ -67,7 +67,7 @@ fn sign(key: &SigningArgs, claims: &Claims, env: &Env) -> Result<String, Error> 
     token::sign(key.algorithm, &signing_key(key, env)?, claims).map_err(|e| Error::Usage(e.to_string()))
 }
 
-pub fn token(cmd: TokenCmd, env: &Env) -> Result<Exit, Error> {
+pub(crate) fn token(cmd: TokenCmd, env: &Env) -> Result<Exit, Error> {
     let text = make(cmd, env)?;
     output::line(&text);
     Ok(Exit::Ok)

@@ -127,7 +127,7 @@ pub trait Transport: Send + Sync {
 }
 
 /// Largest response body read (a hostile server cannot exhaust memory).
-pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// The default transport: one shared reqwest client (rustls, HTTP/2,
 /// connection pool), redirects never followed.

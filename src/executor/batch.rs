@@ -55,7 +55,7 @@ fn jitter() -> f64 {
 
 /// How the batch ended, for the dispatcher's stop decisions.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct BatchEnd {
+pub(crate) struct BatchEnd {
     /// Transport trouble remained after the retries: what it was.
     pub transport_failed: Option<String>,
     /// The server refused the configuration (key, URL, protocol): why.
@@ -104,7 +104,7 @@ struct Batch<'a> {
 
 /// Sends `cmds` (indices into `plan`), retrying and cutting as allowed;
 /// returns each command's outcome.
-pub async fn run(
+pub(crate) async fn run(
     nodes: &Nodes,
     plan: &Plan,
     cmds: &[usize],

@@ -10,7 +10,7 @@ use crate::protocol::{ApiError, Reply};
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOutcome {
     /// Where the check is written.
-    pub at: At,
+    pub(crate) at: At,
     /// The dot path into the result.
     pub path: String,
     /// What was wanted, in words (`0`, `ge 1 and le 10`, `not 3`).
@@ -22,6 +22,16 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
+    /// The manifest the check is written in (an index into `Manifest::sources`).
+    pub fn manifest(&self) -> usize {
+        self.at.manifest as usize
+    }
+
+    /// The 1-based line of the check.
+    pub fn line(&self) -> usize {
+        self.at.line as usize
+    }
+
     /// `num_clients: wanted 0, got 3`.
     pub fn describe(&self) -> String {
         let got = self.got.as_ref().map_or_else(|| "nothing (no such path)".to_owned(), Json::to_string);
@@ -31,7 +41,7 @@ impl CheckOutcome {
 
 /// What a reply is, judged by the command's expectations.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// No expectations, or all hold; a refusal that was expected.
     Pass,
     /// A check failed, or the refusal differed from the one expected:
@@ -40,7 +50,7 @@ pub enum Verdict {
 }
 
 /// Judges a reply; returns the verdict and each check's outcome.
-pub fn judge(steps: &Steps, reply: &Reply) -> (Verdict, Vec<CheckOutcome>) {
+pub(crate) fn judge(steps: &Steps, reply: &Reply) -> (Verdict, Vec<CheckOutcome>) {
     if let Some((code, at)) = &steps.expect_error {
         // A check on the reply's `error`, like the checks on its result.
         let (verdict, got) = match reply {

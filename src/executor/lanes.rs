@@ -30,7 +30,7 @@ fn key(kind: u8, name: &str) -> u64 {
 /// The targets a command acts on, as lane keys, appended to `out`.
 /// `saves`: a name it saves or uses is a target too (sharding keeps a saver
 /// and its users together).
-pub fn keys(c: &Command, saves: bool, out: &mut Vec<u64>) {
+pub(crate) fn keys(c: &Command, saves: bool, out: &mut Vec<u64>) {
     let t = c.target_ref();
     fn s<'a>(v: &'a Option<std::borrow::Cow<'_, str>>) -> Option<&'a str> {
         v.as_deref().filter(|v| !v.is_empty())
@@ -60,7 +60,7 @@ pub fn keys(c: &Command, saves: bool, out: &mut Vec<u64>) {
 /// Commands grouped into lanes: each lane's command indices in manifest
 /// order, lanes ordered by their first command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lanes {
+pub(crate) struct Lanes {
     /// Every command, lane after lane.
     order: Vec<u32>,
     /// Where each lane starts in `order`, and a last entry: its length.
@@ -69,23 +69,23 @@ pub struct Lanes {
 
 impl Lanes {
     /// One lane of these commands, in this order.
-    pub fn one(cmds: &[usize]) -> Self {
+    pub(crate) fn one(cmds: &[usize]) -> Self {
         Lanes { order: cmds.iter().map(|&c| c as u32).collect(), start: vec![0, cmds.len() as u32] }
     }
 
     /// How many lanes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.start.len() - 1
     }
 
     /// Lane `l`'s commands.
-    pub fn lane(&self, l: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn lane(&self, l: usize) -> impl Iterator<Item = usize> + '_ {
         self.order[self.start[l] as usize..self.start[l + 1] as usize].iter().map(|&c| c as usize)
     }
 
     /// Each lane as a list.
     #[cfg(test)]
-    pub fn to_vecs(&self) -> Vec<Vec<usize>> {
+    pub(crate) fn to_vecs(&self) -> Vec<Vec<usize>> {
         (0..self.len()).map(|l| self.lane(l).collect()).collect()
     }
 }
@@ -104,7 +104,7 @@ impl From<Vec<Vec<usize>>> for Lanes {
 
 /// Groups `cmds` into lanes: union-find over shared keys (`keys(c, out)`
 /// appends command `c`'s).
-pub fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lanes {
+pub(crate) fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lanes {
     let n = cmds.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
     fn find(p: &mut [u32], mut x: u32) -> u32 {
@@ -174,7 +174,7 @@ pub fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lanes {
 /// lane, in order of its first command, goes to the part with the fewest
 /// commands so far. A saved name joins its saver's and its users' lanes. A
 /// `wait` step is in every part (it is a barrier within each).
-pub fn shard(commands: &[Command], part: usize, parts: usize) -> Vec<bool> {
+pub(crate) fn shard(commands: &[Command], part: usize, parts: usize) -> Vec<bool> {
     let ordinary: Vec<usize> = (0..commands.len()).filter(|&i| !commands[i].is_wait()).collect();
     let mut keep: Vec<bool> = commands.iter().map(Command::is_wait).collect();
     let mut load = vec![0usize; parts.max(1)];
@@ -194,14 +194,14 @@ pub fn shard(commands: &[Command], part: usize, parts: usize) -> Vec<bool> {
 
 /// Limits on one request.
 #[derive(Debug, Clone, Copy)]
-pub struct BatchLimits {
+pub(crate) struct BatchLimits {
     pub max_commands: usize,
     pub max_bytes: usize,
 }
 
 /// Hands out batches from lanes; a lane is out of `ready` while a batch of
 /// it is in flight.
-pub struct Packer {
+pub(crate) struct Packer {
     lanes: Lanes,
     /// Per lane, how many of its commands were handed out.
     taken: Vec<u32>,
@@ -210,7 +210,7 @@ pub struct Packer {
 }
 
 impl Packer {
-    pub fn new(lanes: impl Into<Lanes>) -> Self {
+    pub(crate) fn new(lanes: impl Into<Lanes>) -> Self {
         let lanes = lanes.into();
         let ready =
             (0..lanes.len()).filter_map(|l| lanes.lane(l).next().map(|h| Reverse((h as u32, l as u32)))).collect();
@@ -225,7 +225,11 @@ impl Packer {
 
     /// The next batch: `(commands, lanes it took from)`; `None` when no free
     /// lane has work. `size` gives a command's encoded size in bytes.
-    pub fn next(&mut self, limits: BatchLimits, size: &dyn Fn(usize) -> usize) -> Option<(Vec<usize>, Vec<usize>)> {
+    pub(crate) fn next(
+        &mut self,
+        limits: BatchLimits,
+        size: &dyn Fn(usize) -> usize,
+    ) -> Option<(Vec<usize>, Vec<usize>)> {
         let mut batch = Vec::new();
         let mut used = Vec::new();
         let mut bytes = 0;
@@ -255,7 +259,7 @@ impl Packer {
     }
 
     /// Marks lanes free again after their batch finished.
-    pub fn release(&mut self, lanes: &[usize]) {
+    pub(crate) fn release(&mut self, lanes: &[usize]) {
         for &l in lanes {
             if let Some(h) = self.front(l) {
                 self.ready.push(Reverse((h as u32, l as u32)));
@@ -264,7 +268,7 @@ impl Packer {
     }
 
     /// Takes every command not yet handed out (the run is stopping).
-    pub fn drain(&mut self) -> Vec<usize> {
+    pub(crate) fn drain(&mut self) -> Vec<usize> {
         self.ready.clear();
         let mut all = Vec::new();
         for l in 0..self.lanes.len() {

@@ -16,7 +16,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A node that failed at the transport level during a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeFailure {
+pub(crate) struct NodeFailure {
     /// The node.
     pub url: String,
     /// How long after the run started.
@@ -26,7 +26,7 @@ pub struct NodeFailure {
 }
 
 /// One client per node.
-pub struct Nodes {
+pub(crate) struct Nodes {
     clients: Vec<Client>,
     urls: Vec<String>,
     /// When each node that failed may be probed again.
@@ -39,7 +39,7 @@ pub struct Nodes {
 
 impl Nodes {
     /// `clients[i]` talks to `urls[i]`.
-    pub fn new(clients: Vec<Client>, urls: Vec<String>) -> Self {
+    pub(crate) fn new(clients: Vec<Client>, urls: Vec<String>) -> Self {
         assert!(!clients.is_empty() && clients.len() == urls.len(), "one client per node");
         let n = clients.len();
         Nodes {
@@ -53,19 +53,19 @@ impl Nodes {
     }
 
     /// A single node.
-    pub fn one(client: Client, url: &str) -> Self {
+    pub(crate) fn one(client: Client, url: &str) -> Self {
         Nodes::new(vec![client], vec![url.to_owned()])
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.clients.len()
     }
 
-    pub fn client(&self, node: usize) -> &Client {
+    pub(crate) fn client(&self, node: usize) -> &Client {
         &self.clients[node]
     }
 
-    pub fn url(&self, node: usize) -> &str {
+    pub(crate) fn url(&self, node: usize) -> &str {
         &self.urls[node]
     }
 
@@ -73,7 +73,7 @@ impl Nodes {
     /// that was out long enough and answers a probe, else (every node
     /// failing) the one out the longest — the request's own failure then
     /// says what is wrong.
-    pub async fn pick(&self) -> usize {
+    pub(crate) async fn pick(&self) -> usize {
         let n = self.clients.len();
         if n == 1 {
             return 0;
@@ -110,7 +110,7 @@ impl Nodes {
 
     /// Takes a node out of service for a while after a transport failure,
     /// and remembers when and why (the first time it happens in a row).
-    pub fn failed(&self, node: usize, why: &str) {
+    pub(crate) fn failed(&self, node: usize, why: &str) {
         let mut out = self.out_until.lock().unwrap_or_else(|e| e.into_inner());
         let was_in = out[node].is_none();
         if self.clients.len() > 1 {
@@ -128,7 +128,7 @@ impl Nodes {
     }
 
     /// The failures seen so far.
-    pub fn failures(&self) -> Vec<NodeFailure> {
+    pub(crate) fn failures(&self) -> Vec<NodeFailure> {
         self.failures.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

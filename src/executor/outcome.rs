@@ -51,7 +51,7 @@ impl SkipReason {
     /// Why, in words.
     pub fn describe(self) -> &'static str {
         match self {
-            SkipReason::FailFast => "not sent: --fail-fast after an earlier failure",
+            SkipReason::FailFast => "not sent: fail-fast, after an earlier failure",
             SkipReason::Transport => "not sent: transport failure",
             SkipReason::Configuration => "not sent: the server refused the configuration",
             SkipReason::Interrupted => "not sent: interrupted",
@@ -151,13 +151,15 @@ pub struct Outcome {
     pub node: Option<std::sync::Arc<str>>,
     /// The server's result, as JSON text.
     pub result: Option<Box<RawValue>>,
-    /// Everything else, when there is any.
-    pub details: Option<Box<Details>>,
+    /// Everything else, when there is any: read through [`Outcome::error`],
+    /// [`Outcome::transport`], [`Outcome::detail`], [`Outcome::channels`],
+    /// [`Outcome::checks`].
+    pub(crate) details: Option<Box<Details>>,
 }
 
 /// The less common parts of an [`Outcome`].
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Details {
+pub(crate) struct Details {
     /// The server's error (code and message), or a refused request.
     pub error: Option<ApiError>,
     /// The last transport problem, for unknown and transport-skipped commands.

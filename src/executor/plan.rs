@@ -14,7 +14,7 @@ use crate::methods::{Method, Retry};
 use crate::protocol::{self, Encoded, Protocol};
 
 /// The commands of a run and how they are sent.
-pub struct Plan {
+pub(crate) struct Plan {
     commands: Arc<Vec<Command>>,
     protocol: Protocol,
     run_id: Box<str>,
@@ -40,7 +40,7 @@ impl std::fmt::Debug for Plan {
 impl Plan {
     /// A plan for `commands` on `protocol`; keys derived from `run_id` when
     /// `idempotency` is on and the protocol honours them.
-    pub fn new(commands: Arc<Vec<Command>>, protocol: Protocol, run_id: &str, idempotency: bool) -> Self {
+    pub(crate) fn new(commands: Arc<Vec<Command>>, protocol: Protocol, run_id: &str, idempotency: bool) -> Self {
         Plan {
             commands,
             protocol,
@@ -52,27 +52,27 @@ impl Plan {
     }
 
     /// The protocol the commands are sent with.
-    pub fn protocol(&self) -> Protocol {
+    pub(crate) fn protocol(&self) -> Protocol {
         self.protocol
     }
 
     /// How many commands.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.commands.len()
     }
 
     /// The commands, as validated.
-    pub fn commands(&self) -> &[Command] {
+    pub(crate) fn commands(&self) -> &[Command] {
         &self.commands
     }
 
     /// Command `i`, as validated.
-    pub fn command(&self, i: usize) -> &Command {
+    pub(crate) fn command(&self, i: usize) -> &Command {
         &self.commands[i]
     }
 
     /// Command `i`'s method.
-    pub fn method(&self, i: usize) -> &'static Method {
+    pub(crate) fn method(&self, i: usize) -> &'static Method {
         self.commands[i].method
     }
 
@@ -84,7 +84,7 @@ impl Plan {
     }
 
     /// Command `i`'s steps, with saved values filled in once they are.
-    pub fn steps(&self, i: usize) -> Option<Arc<Steps>> {
+    pub(crate) fn steps(&self, i: usize) -> Option<Arc<Steps>> {
         match self.filled(i) {
             Some(f) => Some(f.steps.clone()),
             None => self.commands[i].steps.clone(),
@@ -115,17 +115,17 @@ impl Plan {
 
     /// Command `i` carries an idempotency key the server honours: a re-send
     /// after an unknown outcome is safe.
-    pub fn idempotent(&self, i: usize) -> bool {
+    pub(crate) fn idempotent(&self, i: usize) -> bool {
         self.protocol.has_idempotency() && (self.derives_key(i) || self.own_key(i))
     }
 
     /// Command `i`'s digest (what `--state` records and keys carry).
-    pub fn fingerprint(&self, i: usize) -> String {
+    pub(crate) fn fingerprint(&self, i: usize) -> String {
         self.commands[i].fingerprint()
     }
 
     /// Broadcast: command `i`'s channels, in order (empty for other methods).
-    pub fn channels(&self, i: usize) -> Vec<String> {
+    pub(crate) fn channels(&self, i: usize) -> Vec<String> {
         let c = &self.commands[i];
         if !c.method.per_channel {
             return Vec::new();
@@ -135,7 +135,7 @@ impl Plan {
 
     /// Command `i` as sent: its params (filled, if it uses saved values),
     /// with a derived idempotency key spliced in, not re-encoded.
-    pub fn encoded(&self, i: usize) -> Encoded {
+    pub(crate) fn encoded(&self, i: usize) -> Encoded {
         let c = &self.commands[i];
         let filled = self.filled(i);
         let text: &str = filled.as_ref().map_or(c.params(), |f| &f.params);
@@ -161,7 +161,7 @@ impl Plan {
 
     /// Command `i`'s share of a request body, in bytes, without encoding it
     /// (v1's layout adds a few spaces: within the margin of the budget).
-    pub fn size(&self, i: usize) -> usize {
+    pub(crate) fn size(&self, i: usize) -> usize {
         let c = &self.commands[i];
         let params = self.filled(i).map_or(c.params().len(), |f| f.params.len());
         let key = if self.derives_key(i) {

@@ -42,11 +42,11 @@ struct Runner<'a> {
 
 /// Runs every command not `applied` already (`--state`), telling `listener`
 /// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
-pub async fn execute(
+pub(crate) async fn execute(
     nodes: Arc<Nodes>,
     plan: Arc<Plan>,
     opts: &RunOptions,
-    applied: &dyn Fn(&Command) -> bool,
+    applied: &(dyn Fn(&Command) -> bool + Sync),
     interrupt: watch::Receiver<bool>,
     listener: Arc<dyn Listener>,
 ) -> RunEnd {

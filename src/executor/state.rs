@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 #[error("state file {path}: {message}")]
-pub struct StateError {
+pub(crate) struct StateError {
     pub path: PathBuf,
     pub message: String,
 }
@@ -44,7 +44,7 @@ struct Entry {
 /// The format this cent-run writes; version 1 recorded positions.
 const VERSION: u32 = 2;
 
-pub struct State {
+pub(crate) struct State {
     path: PathBuf,
     pub run_id: String,
     applied: HashSet<(String, usize)>,
@@ -59,7 +59,7 @@ pub struct State {
 impl State {
     /// Opens (or creates) the state file. An existing file's run id wins over
     /// `run_id`, so re-sends reuse the same idempotency keys.
-    pub fn open(path: &Path, run_id: &str) -> Result<Self, StateError> {
+    pub(crate) fn open(path: &Path, run_id: &str) -> Result<Self, StateError> {
         let err = |message: String| StateError { path: path.to_owned(), message };
         let mut applied = HashSet::new();
         let mut existing_run = None;
@@ -114,17 +114,17 @@ impl State {
     }
 
     /// Whether an earlier run applied this command (by its identity).
-    pub fn is_applied(&self, command: &Command) -> bool {
+    pub(crate) fn is_applied(&self, command: &Command) -> bool {
         !self.applied.is_empty() && self.applied.contains(&(command.fingerprint(), command.occurrence()))
     }
 
     /// How many commands it records as applied.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.applied.len()
     }
 
     /// The first write that failed, if any.
-    pub fn take_error(&self) -> Option<StateError> {
+    pub(crate) fn take_error(&self) -> Option<StateError> {
         self.error.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 

@@ -18,7 +18,7 @@ use crate::methods::proto::{Field, Scalar, Shape, schema};
 /// A variable's value: the text `${NAME}` gives inside a longer string,
 /// and the typed value a string that is exactly `"${NAME}"` takes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Var {
+pub(crate) struct Var {
     pub text: String,
     pub value: Json,
 }
@@ -26,7 +26,7 @@ pub struct Var {
 impl Var {
     /// A text read as a YAML scalar (`--var`, the environment, lines of a
     /// file): `5` a number, `true` a boolean, `'"5"'` a string.
-    pub fn scalar(text: &str) -> Var {
+    pub(crate) fn scalar(text: &str) -> Var {
         let value = yaml::text_json(text);
         let text = match &value {
             Json::String(s) => s.clone(),
@@ -36,7 +36,7 @@ impl Var {
     }
 
     /// A typed value (a `vars:` entry, a row's field, a saved value).
-    pub fn typed(value: Json) -> Var {
+    pub(crate) fn typed(value: Json) -> Var {
         let text = match &value {
             Json::String(s) => s.clone(),
             other => other.to_string(),
@@ -48,14 +48,14 @@ impl Var {
 /// `${item}` of a `for_each` command: a value, or a row whose fields are
 /// `${item.FIELD}`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Item {
+pub(crate) enum Item {
     One(Var),
     Row(Vec<(String, Var)>),
 }
 
 /// Variables visible to interpolation: `--var` (and variable files) over
 /// `vars:` over names saved by earlier commands over the environment.
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     pub cli: &'a HashMap<String, Var>,
     pub vars: &'a HashMap<String, Var>,
     /// `None`: the environment is off (`--no-env`).
@@ -71,10 +71,12 @@ pub struct Scope<'a> {
     /// Names never put into a command (credentials, secret variables);
     /// `None` outside commands (`server:` may use them).
     pub forbidden: Option<&'a HashSet<String>>,
+    /// How messages name the options.
+    pub naming: super::Naming,
 }
 
 /// What a name stands for in a scope.
-pub enum Lookup<'s> {
+pub(crate) enum Lookup<'s> {
     Var(Cow<'s, Var>),
     /// A saved name: its placeholder.
     Saved(&'s str),
@@ -83,18 +85,27 @@ pub enum Lookup<'s> {
 }
 
 impl<'a> Scope<'a> {
-    pub fn new(
+    pub(crate) fn new(
         cli: &'a HashMap<String, Var>,
         vars: &'a HashMap<String, Var>,
         env: Option<&'a HashMap<String, String>>,
     ) -> Self {
-        Scope { cli, vars, env, item: None, literal: false, saved: None, forbidden: None }
+        Scope {
+            cli,
+            vars,
+            env,
+            item: None,
+            literal: false,
+            saved: None,
+            forbidden: None,
+            naming: super::Naming::Library,
+        }
     }
 
     /// A name's value. An empty environment variable counts as unset (what
     /// CI gives for a variable that is not set); an empty `--var` or
     /// `vars:` value is a value.
-    pub fn lookup(&self, name: &str, at: Span, reads: &RefCell<Reads>) -> Lookup<'a> {
+    pub(crate) fn lookup(&self, name: &str, at: Span, reads: &RefCell<Reads>) -> Lookup<'a> {
         reads.borrow_mut().names.insert(name.to_owned());
         if let Some(item) = self.item {
             match (name, item) {
@@ -138,7 +149,7 @@ impl<'a> Scope<'a> {
     }
 
     /// The same scope without saved names (for labels, which are made before anything runs).
-    pub fn without_saved(&self) -> Scope<'a> {
+    pub(crate) fn without_saved(&self) -> Scope<'a> {
         Scope { saved: None, ..*self }
     }
 }
@@ -146,39 +157,43 @@ impl<'a> Scope<'a> {
 /// Which variables were read: `--var` names, environment variables (where
 /// first), every name referred to.
 #[derive(Debug, Default, Clone)]
-pub struct Reads {
+pub(crate) struct Reads {
     pub cli: BTreeSet<String>,
     pub env: BTreeMap<String, Span>,
     pub names: BTreeSet<String>,
 }
 
-pub struct Checker<'s> {
+pub(crate) struct Checker<'s> {
     pub source: &'s Source,
     pub problems: Vec<Problem>,
     pub reads: RefCell<Reads>,
 }
 
 impl<'s> Checker<'s> {
-    pub fn new(source: &'s Source) -> Self {
+    pub(crate) fn new(source: &'s Source) -> Self {
         Checker { source, problems: Vec::new(), reads: RefCell::default() }
     }
 
-    pub fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
+    pub(crate) fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
         self.problems.push(Problem::error(message).at(self.source, span, label));
         self.problems.last_mut().expect("just pushed")
     }
 
-    pub fn warn(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
+    pub(crate) fn warn(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
         self.problems.push(Problem::error(message).at(self.source, span, label).warning());
         self.problems.last_mut().expect("just pushed")
     }
 
-    pub fn line_of(&self, span: Span) -> usize {
+    pub(crate) fn line_of(&self, span: Span) -> usize {
         self.source.line_col(span.offset).0
     }
 
     /// Mapping entries with duplicate keys reported (later duplicates are dropped).
-    pub fn entries<'n, 'a>(&mut self, node: &'n Node<'a>, what: &str) -> Option<Vec<(&'n Node<'a>, &'n Node<'a>)>> {
+    pub(crate) fn entries<'n, 'a>(
+        &mut self,
+        node: &'n Node<'a>,
+        what: &str,
+    ) -> Option<Vec<(&'n Node<'a>, &'n Node<'a>)>> {
         let Some(map) = node.as_map() else {
             self.type_error(node, &format!("{what} must be a mapping"), "a mapping");
             return None;
@@ -206,7 +221,7 @@ impl<'s> Checker<'s> {
         Some(out)
     }
 
-    pub fn type_error(&mut self, node: &Node, message: &str, expected: &str) {
+    pub(crate) fn type_error(&mut self, node: &Node, message: &str, expected: &str) {
         let found = node.value.kind();
         let p = self.error(node.span, &format!("expected {expected}"), format!("{message}, found {found}"));
         if expected == "a string"
@@ -218,7 +233,7 @@ impl<'s> Checker<'s> {
 
     /// A string value with `${...}` expanded; undefined names are reported at
     /// their exact place in the source when the scalar is written literally.
-    pub fn string(&mut self, node: &Node, what: &str, scope: &Scope) -> Option<String> {
+    pub(crate) fn string(&mut self, node: &Node, what: &str, scope: &Scope) -> Option<String> {
         let Value::Str(s) = &node.value else {
             self.type_error(node, &format!("{what} must be a string"), "a string");
             return None;
@@ -227,7 +242,7 @@ impl<'s> Checker<'s> {
     }
 
     /// `s` (the value of `node`) with `${...}` expanded; problems recorded.
-    pub fn interpolate(&mut self, node: &Node, s: &str, scope: &Scope) -> Option<String> {
+    pub(crate) fn interpolate(&mut self, node: &Node, s: &str, scope: &Scope) -> Option<String> {
         match self.expand(node, s, scope) {
             Ok(v) => Some(v),
             Err(problems) => {
@@ -239,7 +254,7 @@ impl<'s> Checker<'s> {
 
     /// `s` (the value of `node`) with `${...}` expanded, or its problems,
     /// located, but not recorded.
-    pub fn expand(&self, node: &Node, s: &str, scope: &Scope) -> Result<String, Vec<Problem>> {
+    pub(crate) fn expand(&self, node: &Node, s: &str, scope: &Scope) -> Result<String, Vec<Problem>> {
         if scope.literal {
             return Ok(s.to_owned());
         }
@@ -258,7 +273,10 @@ impl<'s> Checker<'s> {
         if let Some(why) = e.forbidden {
             let p = Problem::error(format!("`${{{}}}` cannot be used in a command: {why}", e.name))
                 .at(self.source, span, "not here")
-                .help("a credential may be used in `server:`; pass data that is meant to be published with --var or vars:");
+                .help(format!(
+                    "a credential may be used in `server:`; pass data that is meant to be published under `vars:` or as {}",
+                    scope.naming.var(&e.name)
+                ));
             return p;
         }
         let (label, message, help) = if e.unterminated {
@@ -280,13 +298,14 @@ impl<'s> Checker<'s> {
                 }
             } else {
                 format!(
-                    "define it under `vars:`, pass `--var {0}=VALUE`, {1}or give a default: `${{{0}:-VALUE}}`",
+                    "define it under `vars:`, pass {2}, {1}or give a default: `${{{0}:-VALUE}}`",
                     e.name,
                     if scope.env.is_some() {
                         format!("set the environment variable {}, ", e.name)
                     } else {
                         String::new()
-                    }
+                    },
+                    scope.naming.var(&e.name)
                 )
             };
             ("not defined", format!("undefined variable `{}`", e.name), help)
@@ -316,7 +335,7 @@ impl<'s> Checker<'s> {
     /// definition, so a string that is exactly `"${NAME}"` becomes the
     /// variable's text where a string is wanted and its typed value
     /// elsewhere.
-    pub fn json(&mut self, node: &Node, scope: &Scope, expect: Expect) -> Option<Json> {
+    pub(crate) fn json(&mut self, node: &Node, scope: &Scope, expect: Expect) -> Option<Json> {
         Some(match &node.value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
@@ -393,7 +412,7 @@ impl<'s> Checker<'s> {
 /// Where a value goes in the server's definition: what a string that is
 /// exactly `"${NAME}"` becomes there.
 #[derive(Debug, Clone, Copy)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// Raw JSON, or a field the definition does not know: the typed value.
     Any,
     /// The whole value of a field (a list or map for repeated and map fields).
@@ -404,7 +423,7 @@ pub enum Expect {
 
 impl Expect {
     /// A string is wanted here: a variable gives its text.
-    pub fn wants_text(self) -> bool {
+    pub(crate) fn wants_text(self) -> bool {
         match self {
             Expect::One(f) => f.ty == Scalar::String,
             Expect::Field(f) => f.shape == Shape::One && f.ty == Scalar::String,

@@ -13,9 +13,9 @@ use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
 /// Keys a command may carry besides its one method key.
-pub const RUNNER_KEYS: &[&str] = &["name", "for_each", "expect", "until", "save", "wait"];
+pub(crate) const RUNNER_KEYS: &[&str] = &["name", "for_each", "expect", "until", "save", "wait"];
 
-pub struct CommandContext<'a> {
+pub(crate) struct CommandContext<'a> {
     pub manifest: usize,
     pub root: &'a Root,
     pub protocol: Protocol,
@@ -23,7 +23,7 @@ pub struct CommandContext<'a> {
 
 /// Validates one list item and appends its expansion to `out`; returns
 /// the names its `save:` declares (later items may use them).
-pub fn command(
+pub(crate) fn command(
     ck: &mut Checker,
     item: &Node,
     scope: &Scope,
@@ -299,7 +299,7 @@ fn protocol_method(ck: &mut Checker, key: &Node, m: &'static Method, protocol: P
 /// diagnostics as `source`), with the same params validator as a manifest
 /// command, problems located in the text. Returns the method as sent on
 /// `protocol` and the params.
-pub fn single(
+pub(crate) fn single(
     method: &str,
     source: &super::Source,
     protocol: Protocol,

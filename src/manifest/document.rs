@@ -23,6 +23,8 @@ pub(super) const COMMANDS: &str = "commands";
 pub(super) struct Inputs {
     pub cli: HashMap<String, Var>,
     pub forbidden: HashSet<String>,
+    /// How messages name the options.
+    pub naming: super::Naming,
 }
 
 impl Inputs {
@@ -36,7 +38,7 @@ impl Inputs {
             .filter_map(|d| d.env)
             .map(str::to_owned);
         let forbidden = credentials.chain(opts.secret_names.iter().cloned()).collect();
-        Inputs { cli, forbidden }
+        Inputs { cli, forbidden, naming: opts.naming }
     }
 }
 
@@ -79,10 +81,10 @@ pub(super) fn document<'n>(
     // vars first: everything else may refer to them.
     for (k, v) in &entries {
         if k.as_str() == Some("vars") {
-            vars = var_section(ck, v, &inputs.cli, env);
+            vars = var_section(ck, v, inputs, env);
         }
     }
-    let scope = Scope::new(&inputs.cli, &vars, env);
+    let scope = Scope { naming: inputs.naming, ..Scope::new(&inputs.cli, &vars, env) };
     let sec = Section { source, dir };
     for (k, v) in &entries {
         match k.key_text().as_ref() {
@@ -127,13 +129,13 @@ pub(super) fn unknown_key(ck: &mut Checker, k: &Node, key: &str, section: Option
 pub(super) fn var_section(
     ck: &mut Checker,
     v: &Node,
-    cli: &HashMap<String, Var>,
+    inputs: &Inputs,
     env: Option<&HashMap<String, String>>,
 ) -> HashMap<String, Var> {
     let mut vars = HashMap::new();
     let Some(entries) = ck.entries(v, "`vars`") else { return vars };
     let empty = HashMap::new();
-    let scope = Scope::new(cli, &empty, env);
+    let scope = Scope { naming: inputs.naming, ..Scope::new(&inputs.cli, &empty, env) };
     for (k, val) in entries {
         let value = match &val.value {
             Value::Str(_) | Value::Int(_) | Value::UInt(_) | Value::Float(_) | Value::Bool(_) => {

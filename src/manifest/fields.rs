@@ -13,7 +13,7 @@ use crate::methods::check::{self, FieldProblem, Seg};
 use crate::protocol::Protocol;
 
 /// The key that names a JSON file used as `data` (where the table allows it).
-pub const DATA_FILE: &str = "data_file";
+pub(crate) const DATA_FILE: &str = "data_file";
 
 /// The method's request object as JSON, every field checked; `key` is the
 /// method key (where a missing field is pointed at), `body` its value.
@@ -78,7 +78,7 @@ fn place(ck: &mut Checker, p: &FieldProblem, key: &Node, body: &Node, m: &Method
 /// Where a path into params was written: the key or value it names, the
 /// nearest mapping that holds it, or the method key. `data` may have come
 /// from `data_file`.
-pub fn locate(key: &Node, body: &Node, path: &[Seg], at_key: bool, data_file: bool) -> Span {
+pub(crate) fn locate(key: &Node, body: &Node, path: &[Seg], at_key: bool, data_file: bool) -> Span {
     let mut node = body;
     let mut span = if path.is_empty() { key.span } else { body.span };
     for (i, seg) in path.iter().enumerate() {

@@ -11,24 +11,26 @@ use super::yaml::Node;
 
 /// Where a manifest's relative paths start, and the folder they must stay in.
 #[derive(Debug, Clone)]
-pub struct Root {
+pub(crate) struct Root {
     /// The manifest's folder: relative paths start here.
     pub dir: PathBuf,
     /// Every file must be inside this folder (canonical, when it exists).
     pub root: PathBuf,
     /// The root was given (`--file-root`), not the manifest's folder.
     pub given: bool,
+    /// How messages name the file root option.
+    pub naming: super::Naming,
 }
 
 impl Root {
     /// The root of a manifest in `dir`: `file_root`, or `dir` itself.
-    pub fn new(dir: &Path, file_root: Option<&Path>) -> Root {
+    pub(crate) fn new(dir: &Path, file_root: Option<&Path>, naming: super::Naming) -> Root {
         let base = std::env::current_dir().unwrap_or_default();
         let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let real = |p: PathBuf| p.canonicalize().unwrap_or_else(|_| normal(&p));
         let dir = real(absolute(dir));
         let root = file_root.map(|r| real(absolute(r))).unwrap_or_else(|| dir.clone());
-        Root { dir, root, given: file_root.is_some() }
+        Root { dir, root, given: file_root.is_some(), naming }
     }
 }
 
@@ -49,14 +51,14 @@ fn normal(p: &Path) -> PathBuf {
 
 /// The full path of `path` as a manifest wrote it at `node`, or a located
 /// problem when it leaves the root (`what` names the key in messages).
-pub fn resolve(ck: &mut Checker, node: &Node, path: &str, root: &Root, what: &str) -> Option<PathBuf> {
+pub(crate) fn resolve(ck: &mut Checker, node: &Node, path: &str, root: &Root, what: &str) -> Option<PathBuf> {
     let written = Path::new(path);
     let hint = || {
         let shown = root.root.display();
         if root.given {
-            format!("files must be inside --file-root {shown}")
+            format!("files must be inside the file root {shown}")
         } else {
-            format!("files must be inside the manifest's folder {shown}; give --file-root DIR to widen it")
+            format!("files must be inside the manifest's folder {shown}; give {} to widen it", root.naming.file_root())
         }
     };
     if written.is_absolute() && !root.given {
@@ -89,7 +91,7 @@ pub fn resolve(ck: &mut Checker, node: &Node, path: &str, root: &Root, what: &st
 /// A variable file: a YAML mapping of names to values (typed as YAML types
 /// them), or dotenv lines `NAME=VALUE` (each value read as a YAML scalar;
 /// `#` comments, `export ` prefixes and quotes as dotenv writes them).
-pub fn read_var_file(path: &Path) -> Result<Vec<(String, serde_json::Value)>, Box<crate::diagnostic::Problem>> {
+pub(crate) fn read_var_file(path: &Path) -> Result<Vec<(String, serde_json::Value)>, Box<crate::diagnostic::Problem>> {
     use crate::diagnostic::Problem;
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path)

@@ -15,7 +15,7 @@ use crate::diagnostic::Source;
 
 /// One item, and where it was written when it came from a data file.
 #[derive(Debug, Clone)]
-pub struct Located {
+pub(crate) struct Located {
     pub item: Item,
     pub from: Option<(Arc<Source>, Span)>,
 }
@@ -29,7 +29,7 @@ enum Format {
 }
 
 /// The items of a `for_each` value, or `None` when its problems were recorded.
-pub fn items(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec<Located>> {
+pub(crate) fn items(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec<Located>> {
     match &node.value {
         Value::Seq(list) => {
             let mut out = Vec::with_capacity(list.len());

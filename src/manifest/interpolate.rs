@@ -13,7 +13,7 @@ use std::ops::Range;
 
 /// What a lookup found for a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Found<'a> {
+pub(crate) enum Found<'a> {
     Text(Cow<'a, str>),
     Missing,
     /// The name may not be used here, for this reason.
@@ -22,7 +22,7 @@ pub enum Found<'a> {
 
 /// A `${...}` that could not be expanded (`name` is empty for `${}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unresolved {
+pub(crate) struct Unresolved {
     pub name: String,
     /// Byte range of the whole `${...}` inside the input string.
     pub range: Range<usize>,
@@ -32,7 +32,7 @@ pub struct Unresolved {
 }
 
 /// `"${NAME}"` or `"${NAME:-default}"` as the whole string: the name and the default.
-pub fn exact(input: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn exact(input: &str) -> Option<(&str, Option<&str>)> {
     let inner = input.strip_prefix("${")?.strip_suffix('}')?;
     if inner.contains(['$', '{', '}']) {
         return None;
@@ -44,7 +44,7 @@ pub fn exact(input: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// Expands every `${NAME}` in `input` with `lookup`.
-pub fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Found<'a>) -> Result<String, Vec<Unresolved>> {
+pub(crate) fn expand<'a>(input: &str, lookup: &dyn Fn(&str) -> Found<'a>) -> Result<String, Vec<Unresolved>> {
     if !input.contains('$') {
         return Ok(input.to_owned());
     }

@@ -276,9 +276,9 @@ impl Names {
             if self.defined.contains(name) || self.cli.contains(name) || opts.secret_names.contains(name) {
                 continue;
             }
-            let p = Problem::error(format!("--var {name}: no manifest defines or uses `{name}`"));
+            let p = Problem::error(format!("{}: no manifest defines or uses `{name}`", opts.naming.var(name)));
             problems.push(match crate::diagnostic::did_you_mean(name, known.iter().copied()) {
-                Some(near) => p.help(format!("did you mean --var {near}=...?")),
+                Some(near) => p.help(format!("did you mean {}?", opts.naming.var(near))),
                 None => p.help("a variable is used as `${NAME}` in a manifest, or defined under `vars:`"),
             });
         }
@@ -345,7 +345,7 @@ fn validate_in_parts(
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from(".")),
     };
-    let root = Root::new(&dir, opts.file_root.as_deref());
+    let root = Root::new(&dir, opts.file_root.as_deref(), opts.naming);
     let earlier = protocol_of(layer);
     let sink = Items { source, opts, inputs, root: &root, manifest: i, earlier, forced };
     let (tree, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
@@ -450,6 +450,7 @@ impl<'s> ItemSink<'s> for Items<'s> {
         let scope = Scope {
             saved: Some(&part.saved),
             forbidden: Some(&self.inputs.forbidden),
+            naming: self.inputs.naming,
             ..Scope::new(&self.inputs.cli, &settings.vars, env)
         };
         let cx = CommandContext { manifest: self.manifest, root: self.root, protocol: settings.protocol };
@@ -480,7 +481,7 @@ impl Items<'_> {
         let opts = self.opts;
         let read_env = opts.read_env.or(here_env).unwrap_or(true);
         let env = read_env.then_some(&opts.env);
-        let vars = section("vars").map(|v| var_section(&mut quiet, v, &self.inputs.cli, env)).unwrap_or_default();
+        let vars = section("vars").map(|v| var_section(&mut quiet, v, self.inputs, env)).unwrap_or_default();
         let here = setting("server", "protocol").and_then(|v| v.as_str()?.parse().ok());
         let protocol = opts.protocol.or(self.earlier).or(here).or(opts.fallback_protocol).unwrap_or_default();
         ItemSettings { vars, protocol, read_env }

@@ -192,7 +192,7 @@ fn expect() -> Json {
 }
 
 /// JSON Schema (draft 2020-12) of a manifest.
-pub fn schema() -> Json {
+pub(crate) fn schema() -> Json {
     let server = section(Section::Server);
     let defaults = section(Section::Defaults);
     let mut defs = Map::new();

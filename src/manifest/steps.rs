@@ -21,11 +21,11 @@ use crate::protocol::Protocol;
 /// A dot path into a command's result (`publications.0.data.title`):
 /// object keys, and numbers that index arrays.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonPath(pub Vec<String>);
+pub(crate) struct JsonPath(pub Vec<String>);
 
 impl JsonPath {
     /// The value at this path in `root`.
-    pub fn find<'j>(&self, root: &'j Json) -> Option<&'j Json> {
+    pub(crate) fn find<'j>(&self, root: &'j Json) -> Option<&'j Json> {
         self.0.iter().try_fold(root, |at, seg| match at {
             Json::Object(m) => m.get(seg),
             Json::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
@@ -43,7 +43,7 @@ impl std::fmt::Display for JsonPath {
 /// Where something is written: the manifest (an index into the run's
 /// sources), its place and its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct At {
+pub(crate) struct At {
     pub manifest: u32,
     pub span: Span,
     pub line: u32,
@@ -51,7 +51,7 @@ pub struct At {
 
 /// A check's operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Eq,
     Ne,
     Gt,
@@ -103,7 +103,7 @@ const ALIASES: &[(&str, &str)] = &[
 
 impl Op {
     /// Its name in manifests.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         OPS.iter().find(|(_, o, _)| *o == self).map_or("eq", |(n, _, _)| n)
     }
 
@@ -113,18 +113,18 @@ impl Op {
 }
 
 /// Every operator with its meaning (for the documentation).
-pub fn operators() -> impl Iterator<Item = (&'static str, &'static str)> {
+pub(crate) fn operators() -> impl Iterator<Item = (&'static str, &'static str)> {
     OPS.iter().map(|(n, _, m)| (*n, *m)).chain([("not", "negates one check (an operator map, or a value)")])
 }
 
 /// What people write for an operator (refused with the operator that keeps the meaning).
-pub fn aliases() -> impl Iterator<Item = &'static str> {
+pub(crate) fn aliases() -> impl Iterator<Item = &'static str> {
     ALIASES.iter().map(|(a, _)| *a)
 }
 
 /// A condition on a value: one operator, all of several, or the negation of one.
 #[derive(Debug, Clone)]
-pub enum Cond {
+pub(crate) enum Cond {
     Op { op: Op, wanted: Json, pattern: Option<regex::Regex> },
     All(Vec<Cond>),
     Not(Box<Cond>),
@@ -132,7 +132,7 @@ pub enum Cond {
 
 impl Cond {
     /// In words, as reports show it: `= 3`, `ge 0 and le 10`, `not eq 1`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Cond::Op { op: Op::Eq, wanted, .. } => wanted.to_string(),
             Cond::Op { op, wanted, .. } => format!("{} {wanted}", op.as_str()),
@@ -145,7 +145,7 @@ impl Cond {
     }
 
     /// Every wanted value (saved values are filled into them).
-    pub fn wanted_mut(&mut self) -> Vec<&mut Json> {
+    pub(crate) fn wanted_mut(&mut self) -> Vec<&mut Json> {
         match self {
             Cond::Op { wanted, .. } => vec![wanted],
             Cond::All(all) => all.iter_mut().flat_map(Cond::wanted_mut).collect(),
@@ -154,7 +154,7 @@ impl Cond {
     }
 
     /// Every wanted value.
-    pub fn wanted(&self) -> Vec<&Json> {
+    pub(crate) fn wanted(&self) -> Vec<&Json> {
         match self {
             Cond::Op { wanted, .. } => vec![wanted],
             Cond::All(all) => all.iter().flat_map(Cond::wanted).collect(),
@@ -165,7 +165,7 @@ impl Cond {
 
 /// One check on a command's result.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub(crate) struct Check {
     pub path: JsonPath,
     pub cond: Cond,
     /// Where the check is written (its key).
@@ -175,14 +175,14 @@ pub struct Check {
 /// `until:` — send the command again every `every` until its checks hold,
 /// for at most `timeout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Until {
+pub(crate) struct Until {
     pub every: Duration,
     pub timeout: Duration,
 }
 
 /// What a command does beyond being sent.
 #[derive(Debug, Clone, Default)]
-pub struct Steps {
+pub(crate) struct Steps {
     /// A `wait:` item: a barrier, then this pause.
     pub wait: Option<Duration>,
     /// Checks on the result, all of which must hold.
@@ -198,19 +198,19 @@ pub struct Steps {
 
 impl Steps {
     /// It has checks on its reply.
-    pub fn has_expectations(&self) -> bool {
+    pub(crate) fn has_expectations(&self) -> bool {
         !self.expect.is_empty() || self.expect_error.is_some()
     }
 }
 
 /// How a saved name stands in params until the command is sent: a string
 /// no manifest writes (it holds NUL characters).
-pub fn saved_placeholder(name: &str) -> String {
+pub(crate) fn saved_placeholder(name: &str) -> String {
     format!("\u{0}saved:{name}\u{0}")
 }
 
 /// The saved names a JSON text's placeholders refer to, in order, once each.
-pub fn placeholders_in(json_text: &str) -> Vec<String> {
+pub(crate) fn placeholders_in(json_text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for part in json_text.split("\\u0000saved:").skip(1) {
         if let Some(end) = part.find("\\u0000") {
@@ -225,7 +225,7 @@ pub fn placeholders_in(json_text: &str) -> Vec<String> {
 
 /// A JSON text with its placeholders shown as the manifest wrote them
 /// (`${NAME}`), for `plan`.
-pub fn shown_placeholders(json_text: &str) -> String {
+pub(crate) fn shown_placeholders(json_text: &str) -> String {
     if !json_text.contains("\\u0000saved:") {
         return json_text.to_owned();
     }
@@ -235,7 +235,7 @@ pub fn shown_placeholders(json_text: &str) -> String {
 /// Replaces placeholders in `value` with saved values: a string that is a
 /// placeholder becomes the value itself (its JSON type kept); a string
 /// holding placeholders gets their text.
-pub fn substitute(value: &mut Json, saved: &HashMap<String, Json>) {
+pub(crate) fn substitute(value: &mut Json, saved: &HashMap<String, Json>) {
     match value {
         Json::String(s) if s.contains("\u{0}saved:") => {
             let whole = s.strip_prefix("\u{0}saved:").and_then(|r| r.strip_suffix('\u{0}'));
@@ -289,7 +289,7 @@ pub(super) fn duration(ck: &mut Checker, v: &Node, what: &str, zero_ok: bool, sc
 
 /// What a step needs to know of its command: the method and protocol
 /// (reply shapes) and the manifest it is in.
-pub struct StepContext<'m> {
+pub(crate) struct StepContext<'m> {
     pub method: &'m Method,
     pub protocol: Protocol,
     pub manifest: u32,
@@ -491,7 +491,7 @@ pub(super) fn until(ck: &mut Checker, v: &Node, scope: &Scope) -> Option<Until> 
 
 /// A saved name as declared: its name, where, and the path it saves.
 #[derive(Debug, Clone)]
-pub struct Saved {
+pub(crate) struct Saved {
     pub name: String,
     pub span: Span,
     pub path: JsonPath,

@@ -23,18 +23,18 @@ mod fast;
 mod parts;
 mod scalar;
 
-pub use scalar::{json_number, text_json};
+pub(crate) use scalar::{json_number, text_json};
 
 use std::borrow::Cow;
 
 use granit_parser::{Marker, ScanError};
 
-pub use crate::diagnostic::Span;
+pub(crate) use crate::diagnostic::Span;
 
 /// One YAML node with the span of its text in the source. Strings borrow
 /// from the source where YAML allows (no escapes or folding): no copy.
 #[derive(Debug, Clone)]
-pub struct Node<'a> {
+pub(crate) struct Node<'a> {
     pub span: Span,
     pub value: Value<'a>,
 }
@@ -42,7 +42,7 @@ pub struct Node<'a> {
 /// A YAML value. Mappings keep key order and duplicate keys (validation
 /// reports duplicates with both locations).
 #[derive(Debug, Clone)]
-pub enum Value<'a> {
+pub(crate) enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
@@ -55,7 +55,7 @@ pub enum Value<'a> {
 
 impl Value<'_> {
     /// The YAML type name used in "expected X, found Y" messages.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
@@ -69,14 +69,14 @@ impl Value<'_> {
 }
 
 impl<'a> Node<'a> {
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_map(&self) -> Option<&[(Node<'a>, Node<'a>)]> {
+    pub(crate) fn as_map(&self) -> Option<&[(Node<'a>, Node<'a>)]> {
         match &self.value {
             Value::Map(m) => Some(m),
             _ => None,
@@ -84,7 +84,7 @@ impl<'a> Node<'a> {
     }
 
     /// The key text of a mapping entry; non-string keys render as their kind.
-    pub fn key_text(&self) -> Cow<'_, str> {
+    pub(crate) fn key_text(&self) -> Cow<'_, str> {
         match &self.value {
             Value::Str(s) => Cow::Borrowed(s),
             Value::Int(i) => Cow::Owned(i.to_string()),
@@ -99,7 +99,7 @@ impl<'a> Node<'a> {
 
 /// A YAML syntax or limit error with its location.
 #[derive(Debug)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub message: String,
     pub span: Option<Span>,
     /// 1-based line and character column, when there is no byte span.
@@ -108,7 +108,7 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     /// The error as a problem located in `source`.
-    pub fn problem(&self, source: &crate::diagnostic::Source) -> crate::diagnostic::Problem {
+    pub(crate) fn problem(&self, source: &crate::diagnostic::Source) -> crate::diagnostic::Problem {
         let span = self.span.unwrap_or_else(|| {
             let offset = self.line_col.map_or(0, |(l, c)| source.offset_of(l, c));
             Span { offset, len: 1 }
@@ -118,12 +118,12 @@ impl SyntaxError {
 }
 
 /// Deepest nesting of collections accepted.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Most nodes that aliases may replay in one manifest (alias-bomb guard).
-pub const MAX_ALIAS_NODES: usize = 1_000_000;
+pub(crate) const MAX_ALIAS_NODES: usize = 1_000_000;
 /// Longest scalar accepted: far above any sensible publication, far below
 /// what would strain memory.
-pub const MAX_SCALAR_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_SCALAR_BYTES: usize = 16 * 1024 * 1024;
 
 pub(super) fn offset(m: &Marker) -> usize {
     m.byte_offset().unwrap_or(0)
@@ -143,14 +143,14 @@ pub(super) fn scan_error(e: &ScanError) -> SyntaxError {
 }
 
 /// Parses one YAML document into a spanned tree.
-pub fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
+pub(crate) fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
     build::pipeline(source, None)
 }
 
 /// Receives each item of a streamed list as soon as it is complete, with the
 /// top-level entries parsed before the list, into the state of the part of
 /// the text that holds the item.
-pub trait ItemSink<'a>: Sync {
+pub(crate) trait ItemSink<'a>: Sync {
     type Part: Send;
     /// A fresh state for one part.
     fn part(&self) -> Self::Part;
@@ -159,7 +159,7 @@ pub trait ItemSink<'a>: Sync {
 
 /// Which list to stream, and into how many parts to cut it.
 #[derive(Debug, Clone, Copy)]
-pub struct Stream<'k> {
+pub(crate) struct Stream<'k> {
     /// The top-level key whose list items go to the sink.
     pub key: &'k str,
     /// Parts to cut the list into (1: one sequential parse).
@@ -176,7 +176,7 @@ pub struct Stream<'k> {
 /// about a cut (an alias to an earlier part, a syntax error, a key after
 /// the list) and it is parsed again as one part, so the result and the
 /// errors are always those of one sequential parse.
-pub fn parse_streaming<'a, S: ItemSink<'a>>(
+pub(crate) fn parse_streaming<'a, S: ItemSink<'a>>(
     source: &'a str,
     stream: Stream<'_>,
     sink: &S,

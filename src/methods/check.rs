@@ -17,7 +17,7 @@ use crate::protocol::Protocol;
 
 /// One step of a path into params.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
+pub(crate) enum Seg {
     Key(String),
     Index(usize),
 }
@@ -33,7 +33,7 @@ impl std::fmt::Display for Seg {
 
 /// What is wrong with a field (or missing from the params).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldProblem {
+pub(crate) struct FieldProblem {
     /// The field it is about; for a missing field, the mapping that lacks it.
     pub path: Vec<Seg>,
     /// It is about the key (an unknown field), not the value.
@@ -64,7 +64,7 @@ impl FieldProblem {
     }
 
     /// `message (help)`, for one-line reports.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match &self.help {
             Some(h) => format!("{} ({h})", self.message),
             None => self.message.clone(),
@@ -74,12 +74,12 @@ impl FieldProblem {
 
 /// A string that stands for a value saved by an earlier command: it may be
 /// of any type, known only when the command is sent.
-pub fn is_placeholder(v: &Json) -> bool {
+pub(crate) fn is_placeholder(v: &Json) -> bool {
     v.as_str().is_some_and(|s| s.starts_with('\u{0}') && s.ends_with('\u{0}') && s.len() > 2)
 }
 
 /// Checks `params` of method `m` as sent on `protocol`.
-pub fn params(m: &Method, protocol: Protocol, params: &Map<String, Json>) -> Vec<FieldProblem> {
+pub(crate) fn params(m: &Method, protocol: Protocol, params: &Map<String, Json>) -> Vec<FieldProblem> {
     let mut out = Vec::new();
     let msg = m.request(protocol);
     message(msg, params, &mut Vec::new(), &mut out);

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 /// A field's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     String,
     /// Raw JSON in the HTTP API (any JSON value, sent verbatim).
     Bytes,
@@ -26,7 +26,7 @@ pub enum Scalar {
 
 impl Scalar {
     /// The integer range of an integer type.
-    pub fn int_range(self) -> Option<(i128, i128)> {
+    pub(crate) fn int_range(self) -> Option<(i128, i128)> {
         Some(match self {
             Scalar::Int32 => (i32::MIN.into(), i32::MAX.into()),
             Scalar::Int64 => (i64::MIN.into(), i64::MAX.into()),
@@ -37,7 +37,7 @@ impl Scalar {
     }
 
     /// Its name in the proto file (what messages say).
-    pub fn proto_name(self) -> &'static str {
+    pub(crate) fn proto_name(self) -> &'static str {
         match self {
             Scalar::String => "string",
             Scalar::Bytes => "bytes",
@@ -54,7 +54,7 @@ impl Scalar {
 
 /// How a field holds its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub(crate) enum Shape {
     One,
     /// A JSON array.
     Repeated,
@@ -64,7 +64,7 @@ pub enum Shape {
 
 /// One field of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
+pub(crate) struct Field {
     pub name: &'static str,
     pub ty: Scalar,
     pub shape: Shape,
@@ -72,42 +72,42 @@ pub struct Field {
 
 /// A message: its fields in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
+pub(crate) struct Message {
     pub name: &'static str,
     pub fields: Vec<Field>,
 }
 
 impl Message {
-    pub fn field(&self, name: &str) -> Option<&Field> {
+    pub(crate) fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
 }
 
 /// Every message of the server API's definitions.
 #[derive(Debug)]
-pub struct Schema {
+pub(crate) struct Schema {
     messages: HashMap<&'static str, Message>,
 }
 
 /// Centrifugo 6.9.1's `internal/apiproto/api.proto`, verbatim.
-pub const API_PROTO: &str = include_str!("api.proto");
+pub(crate) const API_PROTO: &str = include_str!("api.proto");
 /// Centrifugo 1.x requests and replies, in the same form.
-pub const V1_PROTO: &str = include_str!("v1.proto");
+pub(crate) const V1_PROTO: &str = include_str!("v1.proto");
 
 impl Schema {
     /// A message by name.
-    pub fn message(&self, name: &str) -> Option<&Message> {
+    pub(crate) fn message(&self, name: &str) -> Option<&Message> {
         self.messages.get(name)
     }
 
     /// Every message.
-    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+    pub(crate) fn messages(&self) -> impl Iterator<Item = &Message> {
         self.messages.values()
     }
 }
 
 /// The schema of both files, parsed once.
-pub fn schema() -> &'static Schema {
+pub(crate) fn schema() -> &'static Schema {
     static SCHEMA: OnceLock<Schema> = OnceLock::new();
     SCHEMA.get_or_init(|| {
         let mut messages = parse(API_PROTO).expect("api.proto parses");
@@ -117,7 +117,7 @@ pub fn schema() -> &'static Schema {
 }
 
 /// Parses the proto subset; `Err` says what was not understood.
-pub fn parse(text: &'static str) -> Result<HashMap<&'static str, Message>, String> {
+pub(crate) fn parse(text: &'static str) -> Result<HashMap<&'static str, Message>, String> {
     let tokens = tokens(text);
     let mut messages = HashMap::new();
     let mut i = 0;

@@ -10,7 +10,7 @@ use crate::protocol::Protocol;
 
 /// Why a path cannot be in a reply: which segment (0-based) and what to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathProblem {
+pub(crate) struct PathProblem {
     pub segment: usize,
     pub message: String,
     pub help: Option<String>,
@@ -26,7 +26,7 @@ enum At<'a> {
 
 /// Checks a dot path (`publications.0.data.title`) against the result of
 /// `m` on `protocol`.
-pub fn check_path(m: &Method, protocol: Protocol, path: &[String]) -> Result<(), PathProblem> {
+pub(crate) fn check_path(m: &Method, protocol: Protocol, path: &[String]) -> Result<(), PathProblem> {
     let mut at = At::Message(m.result(protocol));
     for (i, seg) in path.iter().enumerate() {
         let fail = |message: String, help: Option<String>| Err(PathProblem { segment: i, message, help });
@@ -100,7 +100,7 @@ fn describe(ty: Scalar) -> &'static str {
 /// Every path a result can have, with its type, for the documentation:
 /// `publications[].data` (JSON), `offset` (uint64), ... Recursive messages
 /// are listed to a depth of 3.
-pub fn fields(m: &Method, protocol: Protocol) -> Vec<(String, String)> {
+pub(crate) fn fields(m: &Method, protocol: Protocol) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk(m.result(protocol), "", 0, &mut out);
     out

@@ -45,7 +45,7 @@ impl Formatter for PythonFormatter {
 }
 
 /// Serialises a value the way Python's `json.dumps(value)` would.
-pub fn to_python_json<T: Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn to_python_json<T: Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::with_capacity(128);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
     value.serialize(&mut ser).expect("serialising JSON values into memory cannot fail");

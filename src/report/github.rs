@@ -15,7 +15,7 @@ pub(super) fn escape(s: &str, property: bool) -> String {
 }
 
 /// One `::error file=..,line=..,col=..::` line per cause of trouble.
-pub fn annotations(run: &Run) -> String {
+pub(crate) fn annotations(run: &Run) -> String {
     let mut out = String::new();
     for cause in run.causes() {
         if matches!(cause.status, Status::Skipped(SkipReason::FailFast | SkipReason::Interrupted)) {
@@ -39,7 +39,7 @@ pub fn annotations(run: &Run) -> String {
 }
 
 /// A markdown summary for `$GITHUB_STEP_SUMMARY`.
-pub fn step_summary(run: &Run) -> String {
+pub(crate) fn step_summary(run: &Run) -> String {
     let s = run.summary();
     let mut out = format!(
         "### cent-run: exit {}\n\n| total | ok | failed | unknown | skipped |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
@@ -81,7 +81,7 @@ pub fn step_summary(run: &Run) -> String {
 }
 
 /// The step summary of a run that never started: its problems.
-pub fn invalid_step_summary(problems: &[crate::manifest::Problem]) -> String {
+pub(crate) fn invalid_step_summary(problems: &[crate::manifest::Problem]) -> String {
     let errors: Vec<_> = problems.iter().filter(|p| p.level == crate::manifest::Level::Error).collect();
     let mut out = format!(
         "### cent-run: exit 2, nothing sent\n\n{} {} in the manifests or options:\n\n| where | problem |\n|---|---|\n",

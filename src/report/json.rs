@@ -14,7 +14,7 @@ use crate::exit::{Exit, Signal};
 use crate::protocol::ApiError;
 
 /// The report's format version (1: cent-run before this change).
-pub const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Head<'a> {
@@ -140,7 +140,7 @@ fn signal(s: Option<Signal>) -> Option<&'static str> {
 /// `grep` and line diffs can still read, streamed so that 100,000 commands
 /// never sit in memory as one text (nor as a list of rows: each row is
 /// made, written and dropped).
-pub fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     let causes = run
         .causes()
         .into_iter()
@@ -198,7 +198,7 @@ pub fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
 
 /// The JSON report of a run that never started because its manifests or
 /// settings were invalid: no commands, the problems, exit 2.
-pub fn write_invalid_json(problems: &[crate::manifest::Problem], out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_invalid_json(problems: &[crate::manifest::Problem], out: &mut dyn Write) -> io::Result<()> {
     let head = Head {
         version: VERSION,
         run_id: "",

@@ -13,7 +13,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::Run;
 use crate::executor::{SkipReason, Status};
 
-pub fn junit_report(run: &Run) -> String {
+pub(crate) fn junit_report(run: &Run) -> String {
     let mut report = Report::new("cent-run");
     report.set_time(std::time::Duration::from_millis(run.ms(run.duration)));
     let mut suites: Vec<TestSuite> = run.sources.iter().map(|s| TestSuite::new(s.name.as_str())).collect();

@@ -11,7 +11,7 @@ use crate::manifest::{Level, Problem};
 
 /// One problem, located.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct JsonProblem {
+pub(crate) struct JsonProblem {
     pub file: Option<String>,
     pub line: Option<usize>,
     pub column: Option<usize>,
@@ -27,7 +27,7 @@ fn severity(p: &Problem) -> &'static str {
     }
 }
 
-pub fn json_problems(problems: &[Problem]) -> Vec<JsonProblem> {
+pub(crate) fn json_problems(problems: &[Problem]) -> Vec<JsonProblem> {
     problems
         .iter()
         .map(|p| {
@@ -45,7 +45,7 @@ pub fn json_problems(problems: &[Problem]) -> Vec<JsonProblem> {
 
 /// What `check --format json` prints.
 #[derive(Serialize)]
-pub struct CheckJson<'a> {
+pub(crate) struct CheckJson<'a> {
     pub version: u32,
     pub valid: bool,
     /// Commands after `for_each` expansion (0 when invalid).
@@ -57,7 +57,7 @@ pub struct CheckJson<'a> {
 }
 
 /// `::error` / `::warning` workflow commands, one per problem.
-pub fn problem_annotations(problems: &[Problem]) -> String {
+pub(crate) fn problem_annotations(problems: &[Problem]) -> String {
     let mut out = String::new();
     for p in problems {
         let mut props = String::new();
@@ -82,7 +82,7 @@ pub fn problem_annotations(problems: &[Problem]) -> String {
 
 /// A JUnit report of an invalid run: one failed case per problem, in a
 /// suite per manifest (problems without a place in `cent-run`).
-pub fn problems_junit(problems: &[Problem]) -> String {
+pub(crate) fn problems_junit(problems: &[Problem]) -> String {
     let mut report = Report::new("cent-run");
     let mut suites: Vec<TestSuite> = Vec::new();
     for p in problems.iter().filter(|p| p.level == Level::Error) {

@@ -41,7 +41,7 @@ fn error() -> Json {
 }
 
 /// The run report's schema.
-pub fn report() -> Json {
+pub(crate) fn report() -> Json {
     let summary = json!({
         "type": "object",
         "required": ["total", "ok", "failed", "unknown", "skipped"],
@@ -130,7 +130,7 @@ pub fn report() -> Json {
 }
 
 /// The schema of `check --format json`.
-pub fn check() -> Json {
+pub(crate) fn check() -> Json {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "cent-run check --format json, version 2",
@@ -149,6 +149,6 @@ pub fn check() -> Json {
 }
 
 /// Both schemas, as `cent-run schema --report` prints them.
-pub fn both() -> Json {
+pub(crate) fn both() -> Json {
     json!({"report": report(), "check": check()})
 }

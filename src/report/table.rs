@@ -33,7 +33,7 @@ fn cells(run: &Run, c: &crate::manifest::Command, o: &crate::executor::Outcome) 
 
 /// Renders the per-command table; `color` only on a terminal.
 #[cfg(test)]
-pub fn table(run: &Run, color: bool) -> String {
+pub(crate) fn table(run: &Run, color: bool) -> String {
     let mut out = Vec::new();
     write_table(run, color, &mut out).expect("writing to memory");
     String::from_utf8(out).expect("UTF-8")
@@ -42,7 +42,7 @@ pub fn table(run: &Run, color: bool) -> String {
 /// Writes the per-command table, its recap and summary. Streamed: the
 /// column widths are measured in a first pass and the rows written in a
 /// second, so a million rows never sit in memory.
-pub fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let mut widths = HEADER.map(UnicodeWidthStr::width);
     for (c, o) in run.rows() {
         for (w, cell) in widths.iter_mut().zip(cells(run, c, o)) {
@@ -92,7 +92,7 @@ pub fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Result<()
 }
 
 /// Every cause of trouble, said once, located, with its commands.
-pub fn recap(run: &Run, color: bool) -> String {
+pub(crate) fn recap(run: &Run, color: bool) -> String {
     let problems = run.cause_problems();
     if problems.is_empty() {
         return String::new();
@@ -116,7 +116,7 @@ pub fn recap(run: &Run, color: bool) -> String {
 }
 
 /// `--quiet`: nothing when every command is ok; else the recap and the summary.
-pub fn quiet(run: &Run) -> String {
+pub(crate) fn quiet(run: &Run) -> String {
     let recap = recap(run, false);
     if recap.is_empty() && run.node_failures.is_empty() {
         return recap;
@@ -126,7 +126,7 @@ pub fn quiet(run: &Run) -> String {
 
 /// `12 commands: 10 ok, 1 failed, 0 unknown, 1 skipped in 0.4s (run 1a2b), exit 1`,
 /// then the nodes when there are several or one failed.
-pub fn summary(run: &Run) -> String {
+pub(crate) fn summary(run: &Run) -> String {
     let s = run.summary();
     let mut out = format!(
         "{} {}: {} ok, {} failed, {} unknown, {} skipped in {:.1}s (run {}), exit {}\n",

@@ -13,13 +13,13 @@ use super::{Layer, Origin, Setting, Value};
 
 /// A snapshot of environment variables.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     vars: HashMap<String, String>,
 }
 
 impl Env {
     /// The process environment, now (variables that are not UTF-8 are left out).
-    pub fn read() -> Env {
+    pub(crate) fn read() -> Env {
         Env {
             vars: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -29,49 +29,49 @@ impl Env {
 
     /// An environment of these variables.
     #[cfg(test)]
-    pub fn of<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Env {
+    pub(crate) fn of<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Env {
         Env { vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 
     /// A variable's value; an empty variable — what CI gives for a variable
     /// that is not set — counts as unset.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
     /// Every variable, for `${NAME}` interpolation.
-    pub fn vars(&self) -> &HashMap<String, String> {
+    pub(crate) fn vars(&self) -> &HashMap<String, String> {
         &self.vars
     }
 
     /// Running under GitHub Actions (`GITHUB_ACTIONS=true`).
-    pub fn github_actions(&self) -> bool {
+    pub(crate) fn github_actions(&self) -> bool {
         self.get("GITHUB_ACTIONS") == Some("true")
     }
 
     /// Where GitHub Actions wants the step summary.
-    pub fn step_summary(&self) -> Option<&str> {
+    pub(crate) fn step_summary(&self) -> Option<&str> {
         self.get("GITHUB_STEP_SUMMARY")
     }
 
     /// `NO_COLOR` set to anything.
-    pub fn no_color(&self) -> bool {
+    pub(crate) fn no_color(&self) -> bool {
         self.get("NO_COLOR").is_some()
     }
 
     /// Fixed durations and ids in reports, for golden tests (not a flag:
     /// completion and `--help` stay clean).
-    pub fn deterministic(&self) -> bool {
+    pub(crate) fn deterministic(&self) -> bool {
         self.get("CENT_RUN_DETERMINISTIC") == Some("1")
     }
 
     /// The home directory (`~/.centrc`).
-    pub fn home(&self) -> Option<&str> {
+    pub(crate) fn home(&self) -> Option<&str> {
         self.get("HOME")
     }
 
     /// The settings the environment gives: each table row's variable.
-    pub fn layer(&self) -> Layer {
+    pub(crate) fn layer(&self) -> Layer {
         let mut layer = Layer::default();
         for def in TABLE {
             let Some(name) = def.env else { continue };

@@ -35,7 +35,7 @@ fn default_path(env: &Env) -> Option<PathBuf> {
 
 /// Reads one section of a profile file; `path` as the user wrote it (`~/`
 /// expanded), or `None` for `~/.centrc`.
-pub fn load_profile(path: Option<&Path>, section: &str, env: &Env) -> Result<Profile, ProfileError> {
+pub(crate) fn load_profile(path: Option<&Path>, section: &str, env: &Env) -> Result<Profile, ProfileError> {
     let (full, shown) = match path {
         Some(p) => match p.to_str().and_then(|s| s.strip_prefix("~/")) {
             Some(rest) => {

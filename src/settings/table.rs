@@ -54,7 +54,7 @@ pub enum Key {
 
 /// What kind of value a setting holds, with its limits.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A flag without a value that sets the setting to this boolean
     /// (`--fail-fast` sets true, `--no-idempotency` sets false); `true`
     /// or `false` elsewhere.
@@ -89,13 +89,13 @@ pub enum Kind {
 
 /// Where in a manifest a setting may be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
+pub(crate) enum Section {
     Server,
     Defaults,
 }
 
 impl Section {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Section::Server => "server",
             Section::Defaults => "defaults",
@@ -105,29 +105,29 @@ impl Section {
 
 /// The subcommands a setting's flag belongs to (a bit set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Uses(u8);
+pub(crate) struct Uses(u8);
 
 impl Uses {
     /// The set of these bits (a const generic parameter carries it).
-    pub const fn from_bits(bits: u8) -> Uses {
+    pub(crate) const fn from_bits(bits: u8) -> Uses {
         Uses(bits)
     }
 
-    pub const fn bits(self) -> u8 {
+    pub(crate) const fn bits(self) -> u8 {
         self.0
     }
 
-    pub const RUN: Uses = Uses(1);
-    pub const CHECK: Uses = Uses(2);
-    pub const PLAN: Uses = Uses(4);
-    pub const CALL: Uses = Uses(8);
-    pub const CENT: Uses = Uses(16);
+    pub(crate) const RUN: Uses = Uses(1);
+    pub(crate) const CHECK: Uses = Uses(2);
+    pub(crate) const PLAN: Uses = Uses(4);
+    pub(crate) const CALL: Uses = Uses(8);
+    pub(crate) const CENT: Uses = Uses(16);
 
-    pub const fn and(self, other: Uses) -> Uses {
+    pub(crate) const fn and(self, other: Uses) -> Uses {
         Uses(self.0 | other.0)
     }
 
-    pub fn has(self, other: Uses) -> bool {
+    pub(crate) fn has(self, other: Uses) -> bool {
         self.0 & other.0 != 0
     }
 }
@@ -141,7 +141,7 @@ const SEND: Uses = Uses::RUN.and(Uses::CALL);
 
 /// One setting.
 #[derive(Debug, Clone, Copy)]
-pub struct Def {
+pub(crate) struct Def {
     pub key: Key,
     /// Its name: the manifest key and the base of the flag.
     pub name: &'static str,
@@ -212,7 +212,7 @@ impl Def {
     }
 
     /// The manifest key's dotted path (`server.url`, `defaults.retries`).
-    pub fn manifest_path(&self) -> Option<String> {
+    pub(crate) fn manifest_path(&self) -> Option<String> {
         self.section.map(|s| format!("{}.{}", s.name(), self.name))
     }
 }
@@ -227,7 +227,7 @@ use Key as K;
 use Kind::*;
 
 /// Every setting.
-pub static TABLE: &[Def] = &[
+pub(crate) static TABLE: &[Def] = &[
     row(K::Url, "url", Urls, CONN, CONNECTION, "Server address: http://host:8000, with or without `/api`; repeat (or separate with commas) for the nodes of a cluster")
         .flag("url", "URL").env("CENTRIFUGO_URL").server().profile("address").default("http://localhost:8000"),
     row(K::ApiKey, "api_key", Secret, CONN, CONNECTION, "API key (protocols api and legacy); prefer --api-key-file: a flag is visible in `ps`")
@@ -313,17 +313,17 @@ pub static TABLE: &[Def] = &[
 ];
 
 /// The row of `key`.
-pub fn def(key: Key) -> &'static Def {
+pub(crate) fn def(key: Key) -> &'static Def {
     TABLE.iter().find(|d| d.key == key).expect("every key has a row")
 }
 
 /// The row written as `name` in a manifest's `section`.
-pub fn in_section(section: Section, name: &str) -> Option<&'static Def> {
+pub(crate) fn in_section(section: Section, name: &str) -> Option<&'static Def> {
     TABLE.iter().find(|d| d.section == Some(section) && d.name == name)
 }
 
 /// Every key of a manifest section, in table order.
-pub fn section_keys(section: Section) -> impl Iterator<Item = &'static str> {
+pub(crate) fn section_keys(section: Section) -> impl Iterator<Item = &'static str> {
     TABLE.iter().filter(move |d| d.section == Some(section)).map(|d| d.name)
 }
 

@@ -63,7 +63,7 @@ impl Value {
 
 /// Why a text is not a value of a setting: a message and a hint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
+pub(crate) struct Refused {
     pub message: String,
     pub hint: Option<String>,
 }
@@ -84,14 +84,14 @@ impl std::fmt::Display for Refused {
 }
 
 /// `a,b` → `[a, b]`, blanks dropped.
-pub fn split_urls(text: &str) -> Vec<String> {
+pub(crate) fn split_urls(text: &str) -> Vec<String> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
 impl Def {
     /// A value of this setting from a text (a flag's or an environment
     /// variable's value), checked against the kind's limits.
-    pub fn parse(&self, text: &str) -> Result<Value, Refused> {
+    pub(crate) fn parse(&self, text: &str) -> Result<Value, Refused> {
         Ok(match self.kind {
             Kind::Switch(_) => match text.trim() {
                 "true" | "1" | "yes" => Value::Bool(true),
@@ -170,7 +170,7 @@ impl Def {
 
     /// A value from a `~/.centrc` entry: as [`Def::parse`], except that a
     /// timeout is a number of seconds there (the original tool's format).
-    pub fn parse_profile(&self, text: &str) -> Result<Value, Refused> {
+    pub(crate) fn parse_profile(&self, text: &str) -> Result<Value, Refused> {
         if self.key == Key::Timeout {
             return text
                 .trim()
@@ -184,7 +184,7 @@ impl Def {
     }
 
     /// A whole number within the kind's limits.
-    pub fn check_int(&self, n: u64) -> Result<(), Refused> {
+    pub(crate) fn check_int(&self, n: u64) -> Result<(), Refused> {
         let Kind::Int { min, max } = self.kind else { return Ok(()) };
         if n < min {
             return Err(Refused::new(format!("must be at least {min}, found {n}")));
@@ -196,19 +196,19 @@ impl Def {
     }
 
     /// The built-in default as a value (the table's `default` text).
-    pub fn default_value(&self) -> Option<Value> {
+    pub(crate) fn default_value(&self) -> Option<Value> {
         self.default.map(|d| self.parse(d).expect("the table's defaults parse"))
     }
 }
 
 /// A variable or saved name: letters, digits and `_`, not starting with a digit.
-pub fn is_name(s: &str) -> bool {
+pub(crate) fn is_name(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The built-in default of an integer setting.
-pub fn default_int(key: Key) -> u64 {
+pub(crate) fn default_int(key: Key) -> u64 {
     super::table::def(key).default_value().and_then(|v| v.as_int()).expect("an integer default")
 }
 

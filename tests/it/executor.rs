@@ -184,7 +184,7 @@ fn fail_fast_stops_after_the_first_failure() {
     assert_eq!(code, 1, "{out}");
     let statuses: Vec<&str> = r["commands"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["ok", "failed", "skipped", "skipped"]);
-    assert_eq!(r["commands"][2]["detail"], "not sent: --fail-fast after an earlier failure");
+    assert_eq!(r["commands"][2]["detail"], "not sent: fail-fast, after an earlier failure");
     assert_eq!(server.history(&ch), vec![json!(1)]);
 }
 

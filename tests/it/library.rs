@@ -196,10 +196,115 @@ fn the_runner_as_a_library_loads_validates_runs_and_reports() {
     assert_eq!(bad[0].location().as_deref(), Some("bad.yaml:2:5"));
     assert_eq!(bad[0].help.as_deref(), Some("did you mean `publish`?"));
     let m = runner::load_text("m.yaml", &text, &runner::LoadOptions::default()).unwrap();
-    let run = block_on(runner::run(&m, &client(server), &runner::RunOptions::default(), None));
+    let run = block_on(runner::run(&m, &client(server), &runner::RunOptions::default(), None)).unwrap();
     let statuses: Vec<runner::Status> = run.outcomes.iter().map(|o| o.status).collect();
     assert_eq!(statuses, [runner::Status::Ok, runner::Status::Failed(runner::Failure::Refused)]);
     assert_eq!(run.summary().failed, 1);
     assert_eq!(m.commands[1].line(), 3);
     assert_eq!(server.history(&ch), vec![json!(1)]);
+}
+
+/// What a library user meets beyond the happy path: the runner spawned on
+/// a multi-thread runtime (an axum handler starting a job), equal commands
+/// applied as many times as written, a shard doing its part only, the
+/// manifest's `server:` and `defaults:` handed back, and wrong options or a
+/// protocol mismatch refused before anything is sent.
+#[test]
+fn the_runner_spawns_counts_equal_commands_shards_and_refuses_what_cannot_work() {
+    let server = shared();
+    let ch = harness::channel("lib-run");
+    let other = harness::channel("lib-run-other");
+    let text = format!(
+        "server: {{url: {url}, api_key: {API_KEY}}}\ndefaults: {{concurrency: 3, retries: 1}}\ncommands:\n  - publish: {{channel: {ch}, data: same}}\n  - publish: {{channel: {ch}, data: same}}\n  - publish: {{channel: {other}, data: x}}\n",
+        url = server.url
+    );
+    let m = runner::load_text("m.yaml", &text, &runner::LoadOptions::default()).unwrap();
+
+    // The manifest's own settings, for the caller to apply.
+    let settings = runner::settings(&m).unwrap();
+    assert_eq!(settings.options.concurrency, 3);
+    assert_eq!(settings.options.retry.retries, 1);
+    assert_eq!(settings.clients.len(), 1);
+    assert_eq!(settings.clients[0].url, server.url);
+    let c = Client::new(settings.clients[0].clone()).unwrap();
+
+    // Spawned on a multi-thread runtime: the future is Send.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let m = std::sync::Arc::new(m);
+    let (m2, c2, opts) = (m.clone(), c.clone(), settings.options.clone());
+    let run = rt
+        .block_on(async move { tokio::spawn(async move { runner::run(&m2, &c2, &opts, None).await }).await })
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.summary().ok, 3, "{:?}", run.outcomes);
+    // Two equal publishes are two publications (their keys differ by occurrence).
+    assert_eq!(server.history(&ch), vec![json!("same"), json!("same")]);
+
+    // A shard runs its part; the other part's commands are NotSelected.
+    let parts: Vec<runner::Run> = (0..2)
+        .map(|part| {
+            let opts = runner::RunOptions { shard: Some((part, 2)), ..runner::RunOptions::default() };
+            block_on(runner::run(&m, &c, &opts, None)).unwrap()
+        })
+        .collect();
+    for i in 0..3 {
+        let mine: Vec<runner::Status> = parts.iter().map(|r| r.outcomes[i].status).collect();
+        assert_eq!(
+            mine.iter().filter(|s| **s == runner::Status::Ok).count(),
+            1,
+            "command {i} runs in exactly one part: {mine:?}"
+        );
+        assert!(mine.contains(&runner::Status::Skipped(runner::SkipReason::NotSelected)), "{mine:?}");
+    }
+    assert_eq!(server.history(&ch).len(), 4, "the two parts together published both again, once each");
+
+    // Options out of range and a protocol mismatch: errors, nothing sent.
+    for (bad, says) in [
+        (runner::RunOptions { rate: Some(0.0), ..runner::RunOptions::default() }, "rate must be a positive number"),
+        (runner::RunOptions { concurrency: 0, ..runner::RunOptions::default() }, "concurrency must be at least 1"),
+        (runner::RunOptions { shard: Some((2, 2)), ..runner::RunOptions::default() }, "shard (2, 2)"),
+    ] {
+        let err = block_on(runner::run(&m, &c, &bad, None)).unwrap_err();
+        assert!(matches!(err, runner::RunError::Options(_)) && err.to_string().contains(says), "{err}");
+    }
+    let legacy = Client::new(ClientConfig::legacy(&server.url, API_KEY)).unwrap();
+    let err = block_on(runner::run(&m, &legacy, &runner::RunOptions::default(), None)).unwrap_err();
+    assert_eq!(err, runner::RunError::Protocol { manifest: Protocol::Api, client: Protocol::Legacy });
+    assert!(!err.to_string().contains("--"), "a library message names no flag: {err}");
+    assert_eq!(server.history(&ch).len(), 4, "nothing more was sent");
+
+    // Library messages name the library's options, not the tool's flags.
+    let undefined = runner::load_text(
+        "u.yaml",
+        "commands:\n  - publish: {channel: x, data: \"${nope}\"}\n",
+        &runner::LoadOptions::default(),
+    )
+    .unwrap_err();
+    let help = undefined[0].help.clone().unwrap_or_default();
+    assert!(help.contains("`nope` in LoadOptions::vars") && !help.contains("--var"), "{help}");
+}
+
+/// `examples/runner.rs`, built by `cargo test` like every example, run as
+/// its doc says: every outcome printed by its listener, the publications
+/// on the server, exit 1 when a command was refused.
+#[test]
+fn the_runner_example_runs_a_manifest_with_its_listener() {
+    let server = shared();
+    let ch = harness::channel("example-runner");
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_cent-run")).with_file_name("examples").join("runner");
+    assert!(exe.exists(), "{} was not built (cargo test builds the examples)", exe.display());
+    let (_dir, path) = manifest(&format!(
+        "defaults: {{concurrency: 2}}\ncommands:\n  - publish: {{channel: {ch}, data: 1}}\n  - publish: {{channel: {ch}, data: 2}}\n  - publish: {{channel: \"nope:x\", data: 3}}\n"
+    ));
+    let out = std::process::Command::new(&exe).arg(&path).arg(&server.url).arg(API_KEY).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("[3/3] line"), "{stderr}");
+    assert!(stderr.contains("line 5 publish failed: 102 unknown channel"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("3 commands: 2 ok, 1 failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(server.history(&ch), vec![json!(1), json!(2)]);
 }

@@ -72,7 +72,7 @@ fn int(u: u64) -> Value<'static> {
 /// A number as JSON keeps it: the text as written when it is JSON's own
 /// syntax (so `-99999999999999999999` and `1.10` reach the wire unchanged),
 /// else the value YAML resolved (`0x1F` is 31).
-pub fn json_number(text: &str, resolved: &Value) -> Option<serde_json::Value> {
+pub(crate) fn json_number(text: &str, resolved: &Value) -> Option<serde_json::Value> {
     if let Ok(n) = text.parse::<serde_json::Number>() {
         return Some(serde_json::Value::Number(n));
     }
@@ -87,7 +87,7 @@ pub fn json_number(text: &str, resolved: &Value) -> Option<serde_json::Value> {
 /// A text read as one YAML scalar (what `--var`, the environment and data
 /// files give): `5` a number, `true` a boolean, `~` null, `'"5"'` or `'5'`
 /// quoted: a string; anything else a string as it is.
-pub fn text_json(text: &str) -> serde_json::Value {
+pub(crate) fn text_json(text: &str) -> serde_json::Value {
     let t = text.trim();
     for q in ['"', '\''] {
         if t.len() >= 2 && t.starts_with(q) && t.ends_with(q) {
