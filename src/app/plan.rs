@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::executor::{self, RunOptions};
 use crate::exit::Exit;
 use crate::manifest::{self, Manifest};
+use crate::report;
 use crate::resolve::Settings;
 
 /// A command whose request alone exceeds `--max-batch-bytes` is sent alone,
@@ -42,10 +43,12 @@ pub(crate) fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>
     let mut out = String::new();
     let requests = batches.iter().filter(|b| !m.commands[b[0]].is_wait()).count();
     out.push_str(&format!(
-        "# run {}: {} commands in {} requests, protocol {}\n",
+        "# run {}: {} {} in {} {}, protocol {}\n",
         opts.run_id,
-        plan.len(),
-        requests,
+        report::count(plan.len()),
+        report::plural(plan.len(), "command", "commands"),
+        report::count(requests),
+        report::plural(requests, "request", "requests"),
         conn.protocol
     ));
     let mut n = 0;
