@@ -59,6 +59,11 @@ pub mod internals {
     pub use crate::protocol::{body, decode, encode};
     pub use crate::settings::parse_profile;
 
+    /// `docs/methods.md`, rendered from the method table.
+    pub fn methods_reference() -> String {
+        crate::methods::reference::reference()
+    }
+
     /// The method table's own name for `name` (a `&'static str`).
     pub fn method_name(name: &str) -> Option<&'static str> {
         crate::methods::lookup(name).map(|m| m.name)

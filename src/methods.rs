@@ -14,6 +14,7 @@
 
 pub(crate) mod check;
 pub(crate) mod proto;
+pub(crate) mod reference;
 pub(crate) mod replies;
 
 use crate::protocol::Protocol;
@@ -285,7 +286,13 @@ const fn with_data_file(mut method: Method) -> Method {
     method
 }
 const fn pro(name: &'static str, target: TargetKind, access: Access) -> Method {
-    Method { pro: true, ..m(name, &[], target, access, Unsafe) }
+    // A read is safe to send again; a write of PRO's is never re-sent
+    // after a lost answer (no idempotency keys there).
+    let retry = match access {
+        Access::Read => Safe,
+        Access::Write => Unsafe,
+    };
+    Method { pro: true, ..m(name, &[], target, access, retry) }
 }
 /// Only v1 servers have it.
 const fn v1_only(name: &'static str, reply: &'static str) -> Method {

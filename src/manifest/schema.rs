@@ -109,8 +109,17 @@ fn commands(protocol: Protocol) -> Json {
             props.insert(m.name.into(), body(sent, protocol));
             props.insert("name".into(), json!({"type": "string", "description": "label used in reports"}));
             props.insert("for_each".into(), json!({"$ref": "#/$defs/for_each"}));
-            props.insert("expect".into(), json!({"$ref": "#/$defs/expect"}));
-            props.insert("save".into(), json!({"$ref": "#/$defs/save"}));
+            // The result's own paths, as `check` knows them.
+            let paths = methods::replies::path_pattern(sent, protocol);
+            let checks = format!("^(error|{})$", &paths[2..paths.len() - 2]);
+            props.insert(
+                "expect".into(),
+                json!({"allOf": [{"$ref": "#/$defs/expect"}, {"propertyNames": {"pattern": checks}}]}),
+            );
+            props.insert(
+                "save".into(),
+                json!({"allOf": [{"$ref": "#/$defs/save"}, {"additionalProperties": {"pattern": paths}}]}),
+            );
             // Only a command that reads may be repeated.
             if m.reads() {
                 props.insert("until".into(), json!({"$ref": "#/$defs/until"}));
@@ -181,6 +190,9 @@ fn expect() -> Json {
         "type": "object",
         "description": format!("checks on the result: dot path -> a literal (equality) or a map of operators, all of which must hold ({}); or error: CODE", described.join("; ")),
         "properties": {"error": {"type": "integer", "minimum": 1}},
+        // An expected refusal has no result to check.
+        "if": {"required": ["error"]},
+        "then": {"maxProperties": 1},
         "additionalProperties": {
             "anyOf": [
                 {"not": {"type": "object"}},

@@ -96,7 +96,6 @@ fn describe(ty: Scalar) -> &'static str {
     }
 }
 
-#[cfg(test)]
 /// Every path a result can have, with its type, for the documentation:
 /// `publications[].data` (JSON), `offset` (uint64), ... Recursive messages
 /// are listed to a depth of 3.
@@ -106,7 +105,42 @@ pub(crate) fn fields(m: &Method, protocol: Protocol) -> Vec<(String, String)> {
     out
 }
 
-#[cfg(test)]
+/// A regular expression (ECMA-262, for the JSON Schema) of every dot path
+/// into the result of `m` on `protocol`: what `check_path` accepts, as an
+/// editor can use it.
+pub(crate) fn path_pattern(m: &Method, protocol: Protocol) -> String {
+    format!("^({})$", alternatives(m.result(protocol), 0))
+}
+
+fn alternatives(msg: &Message, depth: usize) -> String {
+    msg.fields.iter().map(|f| format!("{}{}", f.name, after(f, depth))).collect::<Vec<_>>().join("|")
+}
+
+/// What may follow a field's name in a path.
+fn after(f: &Field, depth: usize) -> String {
+    let inner = match f.ty {
+        Scalar::Message(name) if depth < 4 => {
+            let inner = alternatives(schema().message(name).expect("defined"), depth + 1);
+            if inner.is_empty() { String::new() } else { format!("(\\.({inner}))?") }
+        }
+        // JSON (any path into it), or a message nested too deep to spell out.
+        Scalar::Message(_) | Scalar::Bytes => "(\\..+)?".to_owned(),
+        _ => String::new(),
+    };
+    match f.shape {
+        Shape::Repeated => format!("(\\.[0-9]+{inner})?"),
+        Shape::Map => format!("(\\.[^.]+{inner})?"),
+        Shape::One => inner,
+    }
+}
+
+/// Every field path of a method's request, with its type, likewise.
+pub(crate) fn request_fields(m: &Method, protocol: Protocol) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    walk(m.request(protocol), "", 0, &mut out);
+    out
+}
+
 fn walk(msg: &Message, prefix: &str, depth: usize, out: &mut Vec<(String, String)>) {
     for f in &msg.fields {
         let name = format!(

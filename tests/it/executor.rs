@@ -223,3 +223,75 @@ fn batches_respect_size_and_byte_limits() {
     assert_eq!(requests, 5, "~650 bytes per command, 2 per request under 2 KiB");
     assert!(bodies.iter().all(|&b| b <= 2048), "{bodies:?}");
 }
+
+/// A server refuses a whole request with HTTP 400 for one bad field, having
+/// applied nothing: cent-run cuts the batch until the refused command is
+/// alone. Through a proxy that answers 400 to any request carrying the
+/// marked command, 300 publishes in 3 channels: 1 failed with its place,
+/// 299 ok, each once and in order.
+#[test]
+fn one_refused_command_among_300_is_isolated_and_its_299_neighbours_are_applied_once() {
+    let server = shared();
+    let channels: Vec<String> = (0..3).map(|_| harness::channel("split400")).collect();
+    let mut text = String::from("commands:\n");
+    let mut expected: HashMap<String, Vec<Value>> = HashMap::new();
+    for i in 0..300 {
+        let ch = &channels[i % 3];
+        if i == 150 {
+            text.push_str(&format!("  - publish: {{channel: {ch}, data: {{i: {i}, poison: true}}}}\n"));
+        } else {
+            text.push_str(&format!("  - publish: {{channel: {ch}, data: {{i: {i}}}}}\n"));
+            expected.entry(ch.clone()).or_default().push(json!({"i": i}));
+        }
+    }
+    let proxy =
+        Proxy::start_by_body(
+            server.port,
+            |_, body| {
+                if body.contains("poison") { Fault::Status(400) } else { Fault::Pass }
+            },
+        );
+    let (_dir, path) = manifest(&text);
+    let (code, r, out) =
+        run_json(&["--url", &proxy.url, "--api-key", API_KEY, "--batch-size", "100", "--concurrency", "2"], &path);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(r["summary"]["ok"], 299, "{out}");
+    assert_eq!(r["summary"]["failed"], 1);
+    let failed: Vec<&Value> = r["commands"].as_array().unwrap().iter().filter(|c| c["status"] == "failed").collect();
+    assert_eq!(failed[0]["index"], 150);
+    assert_eq!(failed[0]["line"], 152, "the list item of command 150");
+    assert_eq!(failed[0]["reason"], "refused");
+    let message = failed[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("HTTP 400") && message.contains("the server refused this command"), "{message}");
+    assert!(out.contains(&format!("{}:152:5: 1 command failed: ", path.display())), "{out}");
+    assert_histories(server, &expected);
+    // Halving: every request that carried the poison was refused, the
+    // rest went through once — no command was sent after it was applied.
+    let refused = proxy.faults().iter().filter(|f| **f == Fault::Status(400)).count();
+    assert!((2..=10).contains(&refused), "{refused} refused requests: the halves narrow down in a few steps");
+}
+
+/// Centrifugo 6.9.1 answers 500 to a whole batch when one `history` reads a
+/// channel that holds non-JSON bytes (published with `b64data`). Every
+/// command of that batch is safe to send again (the publish has its
+/// idempotency key), so cent-run splits it: the history is `failed` with
+/// the server's answer, the publish beside it `ok` and applied once.
+#[test]
+fn the_real_servers_500_on_one_history_fails_that_read_alone() {
+    let server = shared();
+    let binary = harness::channel("bin");
+    let ch = harness::channel("beside500");
+    server.api("publish", json!({"channel": binary, "b64data": "//79"}));
+    let (_dir, path) = manifest(&format!(
+        "commands:\n  - publish: {{channel: {ch}, data: 1}}\n  - history: {{channel: {binary}, limit: 10}}\n  - presence_stats: {{channel: {ch}}}\n  - publish: {{channel: {ch}, data: 2}}\n"
+    ));
+    let (code, r, out) = run_json(
+        &["--url", &server.url, "--api-key", API_KEY, "--concurrency", "1", "--retries", "1", "--batch-size", "10"],
+        &path,
+    );
+    assert_eq!(code, 1, "a refused read, nothing unknown: {out}");
+    let statuses: Vec<&str> = r["commands"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ok", "failed", "ok", "ok"], "{out}");
+    assert!(r["commands"][1]["error"]["message"].as_str().unwrap().contains("HTTP 500"), "{}", r["commands"][1]);
+    assert_eq!(server.history(&ch), vec![json!(1), json!(2)], "each publish applied once");
+}

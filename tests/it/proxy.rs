@@ -20,7 +20,7 @@ pub enum Fault {
     ResetBefore,
     /// Forward, let the server apply it, close without answering.
     ResetAfter,
-    /// Answer with this 5xx status without forwarding (502, 503).
+    /// Answer with this status without forwarding (400, 502, 503).
     Status(u16),
     /// Forward, then hold the answer this long before sending it.
     Hold(Duration),
@@ -50,6 +50,14 @@ pub struct Logged {
 impl Proxy {
     /// Proxies to `upstream_port`; request `n` (from 0) gets `schedule(n)`.
     pub fn start(upstream_port: u16, schedule: impl Fn(usize) -> Fault + Send + Sync + 'static) -> Proxy {
+        Proxy::start_by_body(upstream_port, move |n, _| schedule(n))
+    }
+
+    /// Proxies to `upstream_port`; request `n` (from 0) with body `body`
+    /// gets `rule(n, body)` — e.g. a 400 for any request that carries a
+    /// marked command, as a server refuses a whole batch for one bad field.
+    pub fn start_by_body(upstream_port: u16, rule: impl Fn(usize, &str) -> Fault + Send + Sync + 'static) -> Proxy {
+        let schedule = rule;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let stats = Arc::new(Stats::default());
@@ -87,7 +95,7 @@ impl Drop for Proxy {
     }
 }
 
-fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize) -> Fault) {
+fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize, &str) -> Fault) {
     conn.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut conn = conn;
@@ -95,7 +103,7 @@ fn serve(conn: TcpStream, upstream: u16, stats: &Stats, schedule: &dyn Fn(usize)
         let Some((head, body)) = read_request(&mut reader) else { return };
         let arrived = Instant::now();
         let n = stats.requests.fetch_add(1, Ordering::SeqCst);
-        let fault = schedule(n);
+        let fault = schedule(n, &String::from_utf8_lossy(&body));
         stats.faults.lock().unwrap().push(fault);
         match fault {
             Fault::ResetBefore => return,

@@ -34,11 +34,20 @@ fn the_schema_accepts_good_manifests_and_rejects_bad_ones() {
         ("unsubscribe-no-channel", "commands:\n  - unsubscribe: {user: \"42\"}\n"),
         ("disconnect-no-target", "commands:\n  - disconnect: {}\n"),
         ("v1-presence-stats", "server: {protocol: v1}\ncommands:\n  - presence_stats: {channel: a}\n"),
+        // Paths the result does not have.
+        ("expect-typo", "commands:\n  - presence_stats: {channel: a}\n    expect: {num_client: 0}\n"),
+        ("save-typo", "commands:\n  - history: {channel: a, limit: 1}\n    save: {pos: offsett}\n"),
+        ("error-and-checks", "commands:\n  - presence_stats: {channel: a}\n    expect: {num_clients: 0, error: 108}\n"),
+        ("save-into-a-scalar", "commands:\n  - history: {channel: a, limit: 1}\n    save: {pos: epoch.x}\n"),
     ];
     let fine = [
         ("v1-unsubscribe-all", "server: {protocol: v1}\ncommands:\n  - unsubscribe: {user: \"42\"}\n"),
         ("v1-info", "server: {protocol: v1}\ncommands:\n  - info: {}\n"),
         ("data-file", "commands:\n  - publish: {channel: a, data_file: d.json}\n"),
+        (
+            "result-paths",
+            "commands:\n  - history: {channel: a, limit: 1}\n    expect: {publications.0.data.title: x, publications.0.tags.k: v, offset: {ge: 0}}\n    save: {pos: publications.0.offset, who: publications.0.info.user}\n  - presence_stats: {channel: a}\n    expect: {num_clients: 0}\n  - presence_stats: {channel: \"nohist:a\"}\n    expect: {error: 108}\n",
+        ),
     ];
     for (name, text) in missing.iter().chain(&fine) {
         std::fs::write(dir.path().join(format!("{name}.yaml")), text).unwrap();
@@ -142,4 +151,41 @@ fn docs_report_md_describes_every_field_of_both_reports_and_no_other() {
         let extra: Vec<&String> = rows.iter().filter(|r| !wanted.contains(r)).collect();
         assert!(extra.is_empty(), "docs/report.md ({title}) describes fields the schema lacks: {extra:?}");
     }
+}
+
+/// The API definition cent-run embeds is byte for byte the one in the
+/// Centrifugo module the tests' server is built from (the Go module cache;
+/// `go mod download` fetches it when the cache was cleaned).
+#[test]
+fn the_embedded_api_proto_is_the_one_centrifugo_6_9_1_is_built_from() {
+    let go = |args: &[&str]| {
+        let out = std::process::Command::new("go").args(args).current_dir(std::env::temp_dir()).output();
+        let out =
+            out.unwrap_or_else(|e| panic!("`go {}`: {e} (scripts/install-centrifugo.sh needs Go)", args.join(" ")));
+        assert!(out.status.success(), "go {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let module: Value =
+        serde_json::from_str(&go(&["mod", "download", "-json", "github.com/centrifugal/centrifugo/v6@v6.9.1"]))
+            .unwrap();
+    let dir = module["Dir"].as_str().expect("the module's directory");
+    let upstream = std::fs::read(std::path::Path::new(dir).join("internal/apiproto/api.proto")).unwrap();
+    let embedded = std::fs::read(root().join("src/methods/api.proto")).unwrap();
+    assert!(upstream == embedded, "src/methods/api.proto differs from {dir}/internal/apiproto/api.proto");
+}
+
+/// `docs/methods.md` is what the method table and the API definitions
+/// say, method by method (`UPDATE_GOLDEN=1` rewrites it: read the diff).
+#[test]
+fn methods_md_lists_every_methods_fields_and_results_as_the_table_has_them() {
+    let page = cent_run::internals::methods_reference();
+    let path = root().join("docs/methods.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &page).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(written == page, "docs/methods.md is stale: run UPDATE_GOLDEN=1 cargo test --test it methods_md");
+    // It names what a user reads most: history's publications and presence counts.
+    assert!(page.contains("\n## history\n") && page.contains("| `publications[].data` | JSON |"), "{page}");
+    assert!(page.contains("| `num_clients` | uint32 |"));
 }

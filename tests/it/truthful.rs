@@ -499,3 +499,36 @@ fn the_console_names_a_missing_file_and_refuses_a_bad_timeout() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`timeout = soon` is not a positive number of seconds"), "{}", stderr(&out));
 }
+
+/// Integers of any size reach the server exactly as written — inside
+/// `data`, a `data_file`, a `for_each` row and a variable — read back from
+/// the server's own history text (no JSON decoder between).
+#[test]
+fn integers_of_any_size_reach_the_server_digit_for_digit() {
+    let server = shared();
+    let ch = harness::channel("bigint");
+    let (dir, path) = manifest(&format!(
+        "vars:\n  big: 99999999999999999999\ncommands:\n  - publish: {{channel: {ch}, data: {{n: -123456789012345678901234567890}}}}\n  - publish: {{channel: {ch}, data_file: d.json}}\n  - publish: {{channel: {ch}, data: \"${{item}}\"}}\n    for_each: {{file: rows.jsonl}}\n  - publish: {{channel: {ch}, data: {{x: \"${{big}}\"}}}}\n"
+    ));
+    std::fs::write(dir.path().join("d.json"), r#"{"big": -99999999999999999999, "n": 18446744073709551616}"#).unwrap();
+    std::fs::write(dir.path().join("rows.jsonl"), "{\"v\": 340282366920938463463374607431768211456}\n").unwrap();
+    let out = cent_run().arg(&path).args(["--url", &server.url, "--api-key", API_KEY]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let (_, body) = harness::raw_http(
+        server.port,
+        "POST",
+        "/api/history",
+        &[("X-API-Key", API_KEY)],
+        format!(r#"{{"channel":"{ch}","limit":-1}}"#).as_bytes(),
+    )
+    .unwrap();
+    let text = String::from_utf8(body).unwrap();
+    for written in [
+        r#"{"n":-123456789012345678901234567890}"#,
+        r#"{"big":-99999999999999999999,"n":18446744073709551616}"#,
+        r#"{"v":340282366920938463463374607431768211456}"#,
+        r#"{"x":99999999999999999999}"#,
+    ] {
+        assert!(text.contains(written), "{written} not in the server's history: {text}");
+    }
+}
