@@ -188,7 +188,13 @@ impl Diagnostic for Rendered<'_> {
 #[cfg(feature = "cli")]
 pub(crate) fn render(problems: &[Problem], color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    // `--file-root` and `tests/m.yaml:3` stay whole at the end of a line.
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+        // Paths stay whole too: lines break at spaces only.
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_break_words(false);
     let mut out = String::new();
     for p in problems {
         let named = p.source.as_ref().map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml"));

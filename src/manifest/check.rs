@@ -274,8 +274,8 @@ impl<'s> Checker<'s> {
             let p = Problem::error(format!("`${{{}}}` cannot be used in a command: {why}", e.name))
                 .at(self.source, span, "not here")
                 .help(format!(
-                    "a credential may be used in `server:`; pass data that is meant to be published under `vars:` or as {}",
-                    scope.naming.var(&e.name)
+                    "a credential may be used in `server:`; data meant to be published goes under `vars:` or in {}, under a name of its own",
+                    scope.naming.var("NAME")
                 ));
             return p;
         }
@@ -308,7 +308,11 @@ impl<'s> Checker<'s> {
                     scope.naming.var(&e.name)
                 )
             };
-            ("not defined", format!("undefined variable `{}`", e.name), help)
+            let message = match (scope.item, e.name.strip_prefix("item.")) {
+                (Some(Item::Row(_)), Some(field)) => format!("the row has no field `{field}`"),
+                _ => format!("undefined variable `{}`", e.name),
+            };
+            ("not defined", message, help)
         };
         Problem::error(message).at(self.source, span, label).help(help)
     }

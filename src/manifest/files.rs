@@ -20,6 +20,9 @@ pub(crate) struct Root {
     pub given: bool,
     /// How messages name the file root option.
     pub naming: super::Naming,
+    /// The manifest's folder as the user wrote it (`tests/m`, `.`): where
+    /// messages say a data file is.
+    pub shown_dir: PathBuf,
 }
 
 impl Root {
@@ -28,9 +31,21 @@ impl Root {
         let base = std::env::current_dir().unwrap_or_default();
         let absolute = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
         let real = |p: PathBuf| p.canonicalize().unwrap_or_else(|_| normal(&p));
+        let shown = dir.to_path_buf();
         let dir = real(absolute(dir));
         let root = file_root.map(|r| real(absolute(r))).unwrap_or_else(|| dir.clone());
-        Root { dir, root, given: file_root.is_some(), naming }
+        Root { shown_dir: shown, dir, root, given: file_root.is_some(), naming }
+    }
+
+    /// A file the manifest names, as messages show it: from where the
+    /// user runs cent-run, as the manifest's own path is shown.
+    pub(crate) fn shown(&self, written: &str) -> String {
+        let p = Path::new(written);
+        if p.is_absolute() || self.shown_dir == Path::new(".") {
+            written.to_owned()
+        } else {
+            self.shown_dir.join(p).display().to_string()
+        }
     }
 }
 

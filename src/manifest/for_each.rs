@@ -105,7 +105,7 @@ fn file(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec
             return None;
         }
     };
-    let source = Arc::new(Source::new(written.clone(), text));
+    let source = Arc::new(Source::new(root.shown(&written), text));
     let items = match format {
         Format::Lines => lines(&source),
         Format::JsonLines => json_lines(ck, &source)?,

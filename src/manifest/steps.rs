@@ -531,10 +531,12 @@ pub(super) fn save(ck: &mut Checker, v: &Node, scope: &Scope, cx: &StepContext, 
             ok = false;
             continue;
         };
-        match path(ck, val, &text, cx) {
-            Some(p) => out.push(Saved { name: name.into_owned(), span: k.span, path: p }),
-            None => ok = false,
-        }
+        // A wrong path is reported here; the name is still declared, so
+        // its uses are not reported again as undefined.
+        let found = path(ck, val, &text, cx);
+        ok &= found.is_some();
+        let p = found.unwrap_or_else(|| JsonPath(text.split('.').map(str::to_owned).collect()));
+        out.push(Saved { name: name.into_owned(), span: k.span, path: p });
     }
     ok
 }
