@@ -10,6 +10,7 @@
 //! command — with the first few commands and how many more.
 
 mod github;
+mod html;
 mod json;
 mod junit;
 mod problems;
@@ -17,17 +18,20 @@ pub mod schema;
 mod table;
 #[cfg(test)]
 mod tests;
+pub mod timeline;
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 pub use github::{annotations, invalid_step_summary, step_summary};
+pub use html::{write_html, write_invalid_html};
 pub use json::{write_invalid_json, write_json};
 pub use junit::junit_report;
 pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
 #[cfg(test)]
 pub use table::table;
 pub use table::{quiet, recap as table_recap, write_table};
+pub use timeline::Timeline;
 
 use crate::diagnostic::{Problem, Source, Span};
 use crate::executor::{Failure, NodeFailure, Outcome, SkipReason, Status, Summary};

@@ -24,6 +24,7 @@ pub struct Outputs {
     pub verbose: u8,
     pub report_json: Option<PathBuf>,
     pub report_junit: Option<PathBuf>,
+    pub report_html: Option<PathBuf>,
     pub state: Option<PathBuf>,
     /// Under GitHub Actions: annotations, and the step summary file.
     pub github: bool,
@@ -48,6 +49,7 @@ impl Outputs {
             },
             report_json: path(Key::ReportJson),
             report_junit: path(Key::ReportJunit),
+            report_html: path(Key::ReportHtml),
             state: path(Key::State),
             github: env.github_actions(),
             step_summary: env.step_summary().map(PathBuf::from),
@@ -57,7 +59,7 @@ impl Outputs {
 
     /// The report files asked for.
     pub fn report_files(&self) -> impl Iterator<Item = &PathBuf> {
-        [&self.report_json, &self.report_junit].into_iter().flatten()
+        [&self.report_json, &self.report_junit, &self.report_html].into_iter().flatten()
     }
 }
 

@@ -153,6 +153,9 @@ fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
     if let Some(path) = &outputs.report_junit {
         write_file(path, &|out| out.write_all(report::problems_junit(problems).as_bytes()));
     }
+    if let Some(path) = &outputs.report_html {
+        write_file(path, &|out| report::write_invalid_html(problems, out));
+    }
     if outputs.format == Format::Json {
         let mut text = Vec::new();
         if mode == Mode::Check {

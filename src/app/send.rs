@@ -47,6 +47,11 @@ pub fn send(
     if args.verbose > 0 {
         listeners.push(Arc::new(output::Log { verbose: args.verbose, secrets: secrets.clone() }));
     }
+    // The HTML report's timeline: its own clock, started with the run.
+    let timeline = args.report_html.as_ref().map(|_| Arc::new(report::Timeline::new(&conn.urls)));
+    if let Some(t) = &timeline {
+        listeners.push(t.clone());
+    }
     let (end, signal, cluster) = execute(&nodes, &plan, &opts, state.as_ref(), Fanout(listeners), args.quiet);
     warnings.extend(cluster);
     let outcomes = recorder.take();
@@ -65,7 +70,7 @@ pub fn send(
         exit: Exit::for_outcomes(&outcomes, signal),
         signal,
     };
-    write_reports(&run, args);
+    write_reports(&run, args, timeline.map(|t| t.take()).as_ref());
     if let Some(e) = state.as_ref().and_then(|s| s.take_error()) {
         output::error(&e.to_string());
     }
@@ -193,9 +198,12 @@ async fn signal() -> Signal {
 }
 
 /// Every report the run asked for: files (atomically), stdout, GitHub.
-fn write_reports(run: &report::Run, args: &Outputs) {
+fn write_reports(run: &report::Run, args: &Outputs, timeline: Option<&report::timeline::TimelineData>) {
     if let Some(path) = &args.report_json {
         write_file(path, &|out| report::write_json(run, out));
+    }
+    if let Some(path) = &args.report_html {
+        write_file(path, &|out| report::write_html(run, timeline, out));
     }
     if let Some(path) = &args.report_junit {
         write_file(path, &|out| out.write_all(report::junit_report(run).as_bytes()));
