@@ -13,6 +13,7 @@ mod github;
 mod html;
 mod json;
 mod junit;
+mod metrics;
 mod problems;
 pub mod schema;
 mod table;
@@ -27,6 +28,7 @@ pub use github::{annotations, invalid_step_summary, step_summary};
 pub use html::{write_html, write_invalid_html};
 pub use json::{write_invalid_json, write_json};
 pub use junit::junit_report;
+pub use metrics::{MetricsLabels, write_metrics};
 pub use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
 #[cfg(test)]
 pub use table::table;

@@ -35,7 +35,7 @@ pub fn run(files: &[PathBuf], flags: Layer, profile: &ProfileArgs, env: &Env, mo
     let (mut manifest, settings, secrets) = match loaded {
         Ok(loaded) => loaded,
         Err(Error::Invalid(problems)) => {
-            invalid(&problems, &outputs, mode);
+            invalid(&problems, &outputs, mode, files);
             return Err(Error::Invalid(problems));
         }
         Err(e) => return Err(e),
@@ -140,7 +140,7 @@ fn warn(warnings: &[Problem], outputs: &Outputs) {
 
 /// An invalid run still tells a pipeline what is wrong: annotations under
 /// GitHub Actions, the report files it asked for, JSON on stdout.
-fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
+fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode, files: &[PathBuf]) {
     if outputs.github {
         output::stderr(&report::problem_annotations(problems));
         if let Some(path) = &outputs.step_summary {
@@ -155,6 +155,13 @@ fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
     }
     if let Some(path) = &outputs.report_html {
         write_file(path, &|out| report::write_invalid_html(problems, out));
+    }
+    if let Some(path) = &outputs.metrics_file {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let labels = report::MetricsLabels::new(names.iter().map(String::as_str), outputs.metrics_name.as_deref());
+        let previous = std::fs::read_to_string(path).ok();
+        let now = std::time::SystemTime::now();
+        write_file(path, &|out| report::write_metrics(None, &labels, previous.as_deref(), now, out));
     }
     if outputs.format == Format::Json {
         let mut text = Vec::new();

@@ -70,7 +70,7 @@ pub fn send(
         exit: Exit::for_outcomes(&outcomes, signal),
         signal,
     };
-    write_reports(&run, args, timeline.map(|t| t.take()).as_ref());
+    write_reports(&run, args, timeline.map(|t| t.take()).as_ref(), &m.sources);
     if let Some(e) = state.as_ref().and_then(|s| s.take_error()) {
         output::error(&e.to_string());
     }
@@ -198,12 +198,23 @@ async fn signal() -> Signal {
 }
 
 /// Every report the run asked for: files (atomically), stdout, GitHub.
-fn write_reports(run: &report::Run, args: &Outputs, timeline: Option<&report::timeline::TimelineData>) {
+fn write_reports(
+    run: &report::Run,
+    args: &Outputs,
+    timeline: Option<&report::timeline::TimelineData>,
+    sources: &[crate::manifest::Source],
+) {
     if let Some(path) = &args.report_json {
         write_file(path, &|out| report::write_json(run, out));
     }
     if let Some(path) = &args.report_html {
         write_file(path, &|out| report::write_html(run, timeline, out));
+    }
+    if let Some(path) = &args.metrics_file {
+        let labels = report::MetricsLabels::new(sources.iter().map(|s| s.name.as_str()), args.metrics_name.as_deref());
+        let previous = std::fs::read_to_string(path).ok();
+        let now = std::time::SystemTime::now();
+        write_file(path, &|out| report::write_metrics(Some(run), &labels, previous.as_deref(), now, out));
     }
     if let Some(path) = &args.report_junit {
         write_file(path, &|out| out.write_all(report::junit_report(run).as_bytes()));

@@ -179,8 +179,12 @@ fn names_and_targets_never_show_a_secret() {
     };
     let mut json = Vec::new();
     write_json(&run, &mut json).unwrap();
-    let mut html = Vec::new();
+    let (mut html, mut metrics) = (Vec::new(), Vec::new());
     write_html(&run, None, &mut html).unwrap();
+    let labels = MetricsLabels::new(["m.yaml"], Some("job s3cret-k3y"));
+    write_metrics(Some(&run), &labels, None, std::time::SystemTime::now(), &mut metrics).unwrap();
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(!metrics.contains("s3cret-k3y") && metrics.contains("name=\"job ***\""), "{metrics}");
     for text in [
         table(&run, false),
         junit_report(&run),

@@ -11,6 +11,7 @@ mod hostile;
 mod interrupt;
 mod language;
 mod library;
+mod metrics;
 mod operators;
 mod proxy;
 mod reports;

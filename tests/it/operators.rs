@@ -1,12 +1,14 @@
-//! Where operators look: the HTML report opened in a real browser, written
-//! by real runs on the real Centrifugo (a shared server; a two-node Redis
-//! cluster with a node SIGKILLed mid-run) and compared with the JSON report
-//! of the same run.
+//! Where operators look: the HTML report opened in a real browser and the
+//! Prometheus metrics file read by Prometheus' own parser — both written by
+//! real runs on the real Centrifugo (a shared server; a two-node Redis
+//! cluster with a node SIGKILLed mid-run), both compared with the JSON
+//! report of the same run. (More on the metrics: `metrics.rs`.)
 //!
 //! The browser is Debian's Chromium (`scripts/install-chromium.sh`), headless,
 //! driven by Playwright for Python (`tests/py/html_report.py`): every
 //! request other than the report file itself is refused and fails the test;
-//! so does a console error. Set `CENT_RUN_SCREENSHOT=PATH` to keep the
+//! so does a console error. `tests/py/metrics.py` parses the metrics with
+//! `prometheus_client`. Set `CENT_RUN_SCREENSHOT=PATH` to keep the
 //! screenshot of the cluster run's page (`docs/report-html.png` is one).
 
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use crate::harness::{self, API_KEY, cent_run, manifest, root};
 
 const PLANTED: &str = "planted-s3cret-7f3a9c";
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let py = root().join(".tools/venv/bin/python");
     assert!(py.exists(), "the Python tools are missing: run scripts/setup-python.sh");
     py
@@ -28,7 +30,7 @@ fn python() -> PathBuf {
 
 /// What a person sees of the page in Chromium; fails on a console error, an
 /// uncaught exception or any request but the file's.
-fn browse(html: &Path, shot: Option<&Path>) -> Value {
+pub fn browse(html: &Path, shot: Option<&Path>) -> Value {
     assert!(Path::new("/usr/bin/chromium").exists(), "Chromium is missing: run scripts/install-chromium.sh");
     let out = Command::new(python())
         .arg(root().join("tests/py/html_report.py"))
@@ -49,23 +51,37 @@ fn browse(html: &Path, shot: Option<&Path>) -> Value {
     page
 }
 
+/// The metrics file as Prometheus' parser reads it.
+pub fn metrics(path: &Path) -> Vec<Value> {
+    let out = Command::new(python()).arg(root().join("tests/py/metrics.py")).arg(path).output().unwrap();
+    assert!(out.status.success(), "metrics.py: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+}
+
+pub fn sample(samples: &[Value], name: &str, status: Option<&str>) -> f64 {
+    let found: Vec<&Value> =
+        samples.iter().filter(|s| s["name"] == name && status.is_none_or(|st| s["labels"]["status"] == st)).collect();
+    assert_eq!(found.len(), 1, "{name} {status:?} in {samples:?}");
+    found[0]["value"].as_f64().unwrap()
+}
+
 /// Indices of the JSON report's commands with this status.
-fn with_status(r: &Value, status: &str) -> Vec<u64> {
+pub fn with_status(r: &Value, status: &str) -> Vec<u64> {
     commands(r).iter().filter(|c| c["status"] == status).map(|c| c["index"].as_u64().unwrap()).collect()
 }
 
-fn commands(r: &Value) -> &Vec<Value> {
+pub fn commands(r: &Value) -> &Vec<Value> {
     r["commands"].as_array().unwrap()
 }
 
-fn read_json(path: &Path) -> Value {
+pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&harness::read(path)).unwrap()
 }
 
 /// The page says what the JSON report says: exit code, counts, and each
 /// status filter shows exactly the commands of that status (a page that
 /// lists every command).
-fn assert_page_is_the_report(page: &Value, r: &Value) {
+pub fn assert_page_is_the_report(page: &Value, r: &Value) {
     assert_eq!(page["exit_code"], r["exit"]["code"]);
     assert_eq!(page["exit_meaning"], r["exit"]["meaning"]);
     assert_eq!(page["summary"], r["summary"]);
@@ -75,6 +91,36 @@ fn assert_page_is_the_report(page: &Value, r: &Value) {
         }
         assert_eq!(page["filters"]["all"].as_array().unwrap().len(), commands(r).len());
     }
+}
+
+/// The metrics equal the JSON report's numbers; `until` lists the commands
+/// whose repeats are not retries.
+pub fn assert_metrics_are_the_report(samples: &[Value], r: &Value, manifest: &str, name: &str, until: &[u64]) {
+    for s in samples {
+        assert_eq!(s["type"], "gauge");
+        assert_eq!((s["labels"]["manifest"].as_str(), s["labels"]["name"].as_str()), (Some(manifest), Some(name)));
+    }
+    for status in ["ok", "failed", "unknown", "skipped"] {
+        assert_eq!(sample(samples, "cent_run_commands", Some(status)), r["summary"][status].as_f64().unwrap());
+    }
+    let checks_failed =
+        commands(r).iter().flat_map(|c| c["checks"].as_array().unwrap()).filter(|k| k["ok"] == false).count();
+    assert_eq!(sample(samples, "cent_run_checks_failed", None), checks_failed as f64);
+    let retries: u64 = commands(r)
+        .iter()
+        .filter(|c| !until.contains(&c["index"].as_u64().unwrap()))
+        .map(|c| c["attempts"].as_u64().unwrap().saturating_sub(1))
+        .sum();
+    assert_eq!(sample(samples, "cent_run_retries", None), retries as f64);
+    let failures: usize = r["nodes"].as_array().unwrap().iter().map(|n| n["failures"].as_array().unwrap().len()).sum();
+    assert_eq!(sample(samples, "cent_run_node_failures", None), failures as f64);
+    assert_eq!(sample(samples, "cent_run_exit_code", None), r["exit"]["code"].as_f64().unwrap());
+    let took = sample(samples, "cent_run_duration_seconds", None);
+    assert!((took - r["duration_ms"].as_f64().unwrap() / 1000.0).abs() < 0.002, "{took} vs {}", r["duration_ms"]);
+}
+
+pub fn now_unix() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
 }
 
 const MIXED: &str = "commands:
@@ -98,7 +144,7 @@ fn the_page_of_a_mixed_run_shows_what_the_json_report_says_and_no_secret() {
     let server = harness::shared();
     let text = MIXED.replace("CH", &harness::channel("html")).replace("PLANTED", PLANTED);
     let (dir, path) = manifest(&text);
-    let (html, json_path) = (dir.path().join("r.html"), dir.path().join("r.json"));
+    let (html, json_path, prom) = (dir.path().join("r.html"), dir.path().join("r.json"), dir.path().join("m.prom"));
     let out = cent_run()
         .arg(&path)
         .args(["--url", &server.url, "--api-key", API_KEY, "--secret-var", &format!("deploy_token={PLANTED}")])
@@ -106,6 +152,8 @@ fn the_page_of_a_mixed_run_shows_what_the_json_report_says_and_no_secret() {
         .arg(&html)
         .arg("--report-json")
         .arg(&json_path)
+        .arg("--metrics-file")
+        .arg(&prom)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
@@ -153,11 +201,15 @@ fn the_page_of_a_mixed_run_shows_what_the_json_report_says_and_no_secret() {
     assert!(page["body"].as_str().unwrap().contains("send <script>alert(1)</script>"));
     let raw = harness::read(&html);
     assert_eq!(raw.matches("<script>").count(), 1);
-    // Secrets: masked in place in the snippet, nowhere in the page.
+    // Secrets: masked in place in the snippet, nowhere in the page or the metrics.
     assert!(raw.contains(&format!("# the deploy token is {}", "*".repeat(PLANTED.len()))), "masked in the snippet");
     for secret in [PLANTED, API_KEY] {
         assert!(!raw.contains(secret), "{secret} in the page");
+        assert!(!harness::read(&prom).contains(secret), "{secret} in the metrics");
     }
+    let samples = metrics(&prom);
+    assert_metrics_are_the_report(&samples, &r, &file, "m", &[4]);
+    assert_eq!(sample(&samples, "cent_run_last_success_timestamp_seconds", None), 0.0, "never succeeded");
 }
 
 #[test]
@@ -216,14 +268,16 @@ fn a_node_killed_mid_run_shows_as_a_failover_with_retries_on_the_timeline() {
         "  - name: somebody listens\n    presence_stats: {{channel: \"{prefix}-0\"}}\n    expect: {{num_clients: 1}}\n    until: {{every: 200ms, timeout: 1s}}\n"
     ));
     let (dir, path) = manifest(&text);
-    let (html, json_path) = (dir.path().join("r.html"), dir.path().join("r.json"));
+    let (html, json_path, prom) = (dir.path().join("r.html"), dir.path().join("r.json"), dir.path().join("m.prom"));
     let child = Command::new(assert_cmd::cargo::cargo_bin("cent-run"))
         .arg(&path)
         .args(["--url", &cluster.nodes[0].url, "--url", &cluster.nodes[1].url, "--api-key", API_KEY])
-        .args(["--rate", "10000", "--retries", "5", "--timeout", "2s", "--report-html"])
+        .args(["--rate", "10000", "--retries", "5", "--timeout", "2s", "--metrics-name", "release", "--report-html"])
         .arg(&html)
         .arg("--report-json")
         .arg(&json_path)
+        .arg("--metrics-file")
+        .arg(&prom)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -270,4 +324,8 @@ fn a_node_killed_mid_run_shows_as_a_failover_with_retries_on_the_timeline() {
     let wheres: Vec<&str> = page["problems"].as_array().unwrap().iter().map(|p| p["where"].as_str().unwrap()).collect();
     let file = path.display().to_string();
     assert_eq!(wheres, [format!("{file}:3:5"), format!("{file}:{}:14", n + 7)]);
+    let samples = metrics(&prom);
+    assert_metrics_are_the_report(&samples, &r, &file, "release", &[n as u64 + 2]);
+    assert!(sample(&samples, "cent_run_node_failures", None) >= 1.0);
+    assert!(sample(&samples, "cent_run_retries", None) >= 1.0, "the kill made re-sends");
 }
