@@ -13,6 +13,7 @@ mod language;
 mod library;
 mod metrics;
 mod operators;
+mod precommit;
 mod proxy;
 mod reports;
 mod run_basics;

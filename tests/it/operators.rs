@@ -2,7 +2,8 @@
 //! Prometheus metrics file read by Prometheus' own parser — both written by
 //! real runs on the real Centrifugo (a shared server; a two-node Redis
 //! cluster with a node SIGKILLed mid-run), both compared with the JSON
-//! report of the same run. (More on the metrics: `metrics.rs`.)
+//! report of the same run. (More on the metrics: `metrics.rs`; the
+//! pre-commit hook: `precommit.rs`.)
 //!
 //! The browser is Debian's Chromium (`scripts/install-chromium.sh`), headless,
 //! driven by Playwright for Python (`tests/py/html_report.py`): every
