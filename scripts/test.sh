@@ -7,6 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 scripts/install-centrifugo.sh
 scripts/install-redis.sh
+scripts/install-chromium.sh
 scripts/setup-python.sh
 scripts/install-linters.sh
 cargo fmt --all --check

@@ -467,7 +467,7 @@ fn to_json(value: &(impl Serialize + ?Sized)) -> Result<Json, Error> {
 /// The server's base address with any trailing `/` and `/api` removed, as
 /// the original library normalised it (`http://h:8000`, `http://h:8000/`,
 /// `http://h:8000/api`, `http://h:8000/api/` are all the same server).
-fn base_url(url: &str) -> &str {
+pub(crate) fn base_url(url: &str) -> &str {
     let u = url.trim().trim_end_matches('/');
     // The API path people copy from the docs (`/api/batch`, `/api/publish`)
     // is the same server.

@@ -10,24 +10,30 @@
 //! command — with the first few commands and how many more.
 
 mod github;
+mod html;
 mod json;
 mod junit;
+mod metrics;
 mod problems;
 pub(crate) mod schema;
 mod table;
 #[cfg(test)]
 mod tests;
+pub(crate) mod timeline;
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 pub(crate) use github::{annotations, invalid_step_summary, step_summary};
+pub(crate) use html::{write_html, write_invalid_html};
 pub(crate) use json::{write_invalid_json, write_json};
 pub(crate) use junit::junit_report;
+pub(crate) use metrics::{MetricsLabels, write_metrics};
 pub(crate) use problems::{CheckJson, JsonProblem, json_problems, problem_annotations, problems_junit};
 #[cfg(test)]
 pub(crate) use table::table;
 pub(crate) use table::{quiet, recap as table_recap, write_table};
+pub(crate) use timeline::Timeline;
 
 use crate::diagnostic::{Problem, Source, Span};
 use crate::executor::{Failure, NodeFailure, Outcome, SkipReason, Status, Summary};

@@ -25,6 +25,10 @@ pub(crate) struct Outputs {
     pub verbose: u8,
     pub report_json: Option<PathBuf>,
     pub report_junit: Option<PathBuf>,
+    pub report_html: Option<PathBuf>,
+    pub metrics_file: Option<PathBuf>,
+    /// The metrics' `name` label (`--metrics-name`).
+    pub metrics_name: Option<String>,
     pub state: Option<PathBuf>,
     /// Under GitHub Actions: annotations, and the step summary file.
     pub github: bool,
@@ -62,6 +66,12 @@ impl Outputs {
             },
             report_json: path(Key::ReportJson),
             report_junit: path(Key::ReportJunit),
+            report_html: path(Key::ReportHtml),
+            metrics_file: path(Key::MetricsFile),
+            metrics_name: match flags.value(Key::MetricsName) {
+                Some(Value::Text(t)) => Some(t.clone()),
+                _ => None,
+            },
             state: path(Key::State),
             github: env.github_actions(),
             step_summary: env.step_summary().map(PathBuf::from),
@@ -71,7 +81,7 @@ impl Outputs {
 
     /// The report files asked for.
     pub(crate) fn report_files(&self) -> impl Iterator<Item = &PathBuf> {
-        [&self.report_json, &self.report_junit].into_iter().flatten()
+        [&self.report_json, &self.report_junit, &self.report_html, &self.metrics_file].into_iter().flatten()
     }
 }
 
@@ -85,12 +95,7 @@ pub(crate) fn write_file(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::
 }
 
 fn write_atomically(path: &Path, fill: &dyn Fn(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temporary(path);
     let written = std::fs::File::create(&tmp).and_then(|f| {
         let mut out = std::io::BufWriter::new(f);
         fill(&mut out)?;
@@ -115,9 +120,26 @@ pub(crate) fn append_step_summary(path: &Path, text: &str) {
     }
 }
 
+/// The temporary file beside `path` that is renamed over it.
+fn temporary(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
 /// Whether a report file can be written there (checked before sending:
 /// a path that cannot be written is a bad option, found before anything
-/// is sent). Nothing is left behind.
+/// is sent): its temporary file can be made beside it. Nothing is left
+/// behind, and a file already there stays as it is until the new one
+/// replaces it (a metrics file's last success is read from it, and a
+/// collector never sees it missing).
 pub(crate) fn writable(path: &Path) -> std::io::Result<()> {
-    write_atomically(path, &|_| Ok(())).and_then(|()| std::fs::remove_file(path))
+    if path.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    let tmp = temporary(path);
+    std::fs::File::create(&tmp).and_then(|_| std::fs::remove_file(&tmp))
 }

@@ -41,7 +41,7 @@ pub(crate) fn run(
     let (mut manifest, settings, secrets) = match loaded {
         Ok(loaded) => loaded,
         Err(Error::Invalid(problems)) => {
-            invalid(&problems, &outputs, mode);
+            invalid(&problems, &outputs, mode, files);
             return Err(Error::Invalid(problems));
         }
         Err(e) => return Err(e),
@@ -134,7 +134,7 @@ pub(crate) fn load_options(sources: &Sources, env: &Env) -> Result<LoadOptions, 
 
 /// An invalid run still tells a pipeline what is wrong: annotations under
 /// GitHub Actions, the report files it asked for, JSON on stdout.
-fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
+fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode, files: &[PathBuf]) {
     if outputs.github {
         output::stderr(&report::problem_annotations(problems));
         if let Some(path) = &outputs.step_summary {
@@ -146,6 +146,16 @@ fn invalid(problems: &[Problem], outputs: &Outputs, mode: Mode) {
     }
     if let Some(path) = &outputs.report_junit {
         write_file(path, &|out| out.write_all(report::problems_junit(problems).as_bytes()));
+    }
+    if let Some(path) = &outputs.report_html {
+        write_file(path, &|out| report::write_invalid_html(problems, out));
+    }
+    if let Some(path) = &outputs.metrics_file {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let labels = report::MetricsLabels::new(names.iter().map(String::as_str), outputs.metrics_name.as_deref());
+        let previous = std::fs::read_to_string(path).ok();
+        let now = std::time::SystemTime::now();
+        write_file(path, &|out| report::write_metrics(None, &labels, previous.as_deref(), now, out));
     }
     if outputs.format == Format::Json {
         let mut text = Vec::new();

@@ -49,6 +49,11 @@ pub(crate) fn send(
     if args.verbose > 0 {
         listeners.push(Arc::new(output::Log { verbose: args.verbose, secrets: secrets.clone() }));
     }
+    // The HTML report's timeline: its own clock, started with the run.
+    let timeline = args.report_html.as_ref().map(|_| Arc::new(report::Timeline::new(&conn.urls)));
+    if let Some(t) = &timeline {
+        listeners.push(t.clone());
+    }
     let (end, signal, cluster) = execute(&nodes, &plan, &opts, state.as_ref(), Fanout(listeners), args.quiet);
     warnings.extend(cluster);
     let outcomes = recorder.take();
@@ -67,7 +72,7 @@ pub(crate) fn send(
         exit: Exit::for_outcomes(&outcomes, signal),
         signal,
     };
-    write_reports(&run, args);
+    write_reports(&run, args, timeline.map(|t| t.take()).as_ref(), &m.sources);
     if let Some(e) = state.as_ref().and_then(|s| s.take_error()) {
         output::error(&e.to_string());
     }
@@ -195,9 +200,23 @@ async fn signal() -> Signal {
 }
 
 /// Every report the run asked for: files (atomically), stdout, GitHub.
-fn write_reports(run: &report::Run, args: &Outputs) {
+fn write_reports(
+    run: &report::Run,
+    args: &Outputs,
+    timeline: Option<&report::timeline::TimelineData>,
+    sources: &[crate::manifest::Source],
+) {
     if let Some(path) = &args.report_json {
         write_file(path, &|out| report::write_json(run, out));
+    }
+    if let Some(path) = &args.report_html {
+        write_file(path, &|out| report::write_html(run, timeline, out));
+    }
+    if let Some(path) = &args.metrics_file {
+        let labels = report::MetricsLabels::new(sources.iter().map(|s| s.name.as_str()), args.metrics_name.as_deref());
+        let previous = std::fs::read_to_string(path).ok();
+        let now = std::time::SystemTime::now();
+        write_file(path, &|out| report::write_metrics(Some(run), &labels, previous.as_deref(), now, out));
     }
     if let Some(path) = &args.report_junit {
         write_file(path, &|out| out.write_all(report::junit_report(run).as_bytes()));

@@ -179,14 +179,67 @@ fn names_and_targets_never_show_a_secret() {
     };
     let mut json = Vec::new();
     write_json(&run, &mut json).unwrap();
+    let (mut html, mut metrics) = (Vec::new(), Vec::new());
+    write_html(&run, None, &mut html).unwrap();
+    let labels = MetricsLabels::new(["m.yaml"], Some("job s3cret-k3y"));
+    write_metrics(Some(&run), &labels, None, std::time::SystemTime::now(), &mut metrics).unwrap();
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(!metrics.contains("s3cret-k3y") && metrics.contains("name=\"job ***\""), "{metrics}");
     for text in [
         table(&run, false),
         junit_report(&run),
         annotations(&run),
         step_summary(&run),
         String::from_utf8(json).unwrap(),
+        String::from_utf8(html).unwrap(),
     ] {
         assert!(!text.contains("s3cret-k3y"), "{text}");
         assert!(text.contains("***"), "{text}");
     }
+}
+
+#[test]
+fn the_html_page_lists_every_command_of_a_small_run_and_only_trouble_of_a_large_one() {
+    let page = |r: &Run| {
+        let mut out = Vec::new();
+        write_html(r, None, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let small = with_run(page);
+    let statuses: Vec<&str> = small.split("<tr data-status=\"").skip(1).map(|r| &r[..r.find('"').unwrap()]).collect();
+    assert_eq!(statuses, ["ok", "failed", "failed", "unknown", "skipped", "skipped", "skipped"]);
+    assert!(!small.contains("id=\"left-out\""));
+    assert!(small.contains("<dd id=\"n-skipped\" data-n=\"3\">3</dd>"));
+
+    let n = html::FULL_TABLE + 2;
+    let sources = [Source::new("big.yaml", MANIFEST)];
+    let commands: Vec<Command> =
+        (0..n as u32).map(|i| command(i, 2, None, "publish", r#"{"channel":"news","data":1}"#)).collect();
+    let mut outcomes: Vec<Outcome> = (0..n).map(|_| outcome(Status::Ok, 1, 1)).collect();
+    for i in [7, n - 1] {
+        outcomes[i] = Outcome {
+            details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
+            ..outcome(FAILED, 1, 1)
+        };
+    }
+    let secrets = Secrets::default();
+    let run = Run {
+        run_id: "big",
+        duration: Duration::from_secs(1),
+        sources: &sources,
+        commands: &commands,
+        outcomes: &outcomes,
+        deterministic: true,
+        secrets: &secrets,
+        warnings: &[],
+        nodes: &[],
+        node_failures: &[],
+        exit: crate::exit::Exit::Rejected,
+        signal: None,
+    };
+    let big = page(&run);
+    let rows: Vec<&str> = big.split("<tr data-status=\"").skip(1).map(|r| &r[..r.find('>').unwrap()]).collect();
+    assert_eq!(rows, [r#"failed" data-index="7""#, &format!(r#"failed" data-index="{}""#, n - 1)]);
+    assert!(big.contains("the table lists all of the 2 that are not ok, and leaves out the 3,000 ok commands"));
+    assert!(big.len() < 30_000, "{}", big.len());
 }

@@ -47,6 +47,7 @@ pub enum Key {
     ReportJunit,
     ReportHtml,
     MetricsFile,
+    MetricsName,
     Format,
     Quiet,
     Verbose,
@@ -304,6 +305,8 @@ pub(crate) static TABLE: &[Def] = &[
         .flag("report-html", "FILE"),
     row(K::MetricsFile, "metrics_file", Path, RC, OUTPUT, "Write Prometheus metrics here (textfile collector format), atomically")
         .flag("metrics-file", "FILE"),
+    row(K::MetricsName, "metrics_name", Text, RC, OUTPUT, "The `name` label of the --metrics-file metrics [default: the manifests' file names without extension]")
+        .flag("metrics-name", "NAME"),
     row(K::Format, "format", Choice(&["table", "json"]), RC, OUTPUT, "What stdout shows: the table, or the JSON report (for `check`: the problems)")
         .flag("format", "FORMAT").default("table"),
     row(K::Quiet, "quiet", Switch(true), RC, OUTPUT, "Nothing when every command is ok; else the commands that are not, grouped by cause, and the summary")

@@ -11,8 +11,8 @@ const FLOORS: &[&[&str]] = &[
     &["methods", "settings"],
     &["manifest", "client"],
     &["executor"],
-    &["exit", "resolve", "runner"],
-    &["report", "cli", "error"],
+    &["exit", "resolve"],
+    &["report", "cli", "error", "runner"],
     &["app"],
 ];
 
