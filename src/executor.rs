@@ -264,7 +264,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let recorder = Arc::new(Recorder::new(plan.len()));
         let nodes = Arc::new(Nodes::one(client, "http://h"));
-        rt.block_on(execute(nodes, plan, &opts, &|_| false, rx, recorder.clone()));
+        rt.block_on(execute(nodes, plan, &opts, &|_| None, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();
         let outcomes = recorder.take();
         (outcomes, bodies)

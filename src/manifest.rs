@@ -18,10 +18,13 @@ mod equivalence;
 mod fields;
 mod files;
 mod for_each;
+mod include;
 pub(crate) mod interpolate;
 mod load;
 pub(crate) mod schema;
+pub(crate) mod select;
 pub(crate) mod steps;
+pub(crate) mod tags;
 pub(crate) mod yaml;
 
 use std::collections::HashMap;
@@ -63,6 +66,10 @@ pub struct Command {
     pub(crate) manifest: u32,
     pub(crate) offset: u32,
     pub(crate) line: u32,
+    /// Its set of `tags:` (see [`tags`]), 0 for none.
+    pub(crate) tags: u16,
+    /// It is a `finally:` command: run after the others whatever happened.
+    pub(crate) finally: bool,
     pub(crate) name: Option<Box<str>>,
     /// The method as sent on the manifest's protocol.
     pub(crate) method: &'static Method,
@@ -112,11 +119,24 @@ impl Command {
             manifest: 0,
             offset: 0,
             line: 1,
+            tags: 0,
+            finally: false,
             name: None,
             method,
             params: serde_json::to_string(params).expect("a JSON map always serialises").into_boxed_str(),
             steps: None,
         }
+    }
+
+    /// Its `tags:`.
+    pub fn tags(&self) -> std::sync::Arc<[String]> {
+        tags::get(self.tags)
+    }
+
+    /// A command of the `finally:` list: run after the others, whatever
+    /// happened to them.
+    pub fn is_finally(&self) -> bool {
+        self.finally
     }
 
     /// Its occurrence among the run's commands of equal content, from 0.

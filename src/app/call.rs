@@ -69,7 +69,7 @@ pub(crate) fn call_with(conn: &Connection, method: &str, text: String, verbose: 
         nodes.clone(),
         plan.clone(),
         &RunOptions { run_id: "call".into(), ..RunOptions::default() },
-        &|_| false,
+        &|_| None,
         rx,
         Arc::new(Fanout(listeners)),
     ));

@@ -34,11 +34,14 @@ pub(crate) fn run(
         let opts = load_options(&sources, env)?;
         let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
         let manifest = manifest::load(&inputs, &opts)?;
+        let listed = |k| sources.flags.value(k).map(Value::as_list).unwrap_or_default().to_vec();
+        let selection =
+            manifest::select::select(&manifest, &listed(Key::Tags), &listed(Key::SkipTags), &listed(Key::Only))?;
         let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
         let settled = sources.settle(&manifest.settings, needs)?;
-        Ok((manifest, settled, secret_values(&opts)))
+        Ok((manifest, settled, secret_values(&opts), selection))
     });
-    let (mut manifest, settings, secrets) = match loaded {
+    let (mut manifest, settings, secrets, selection) = match loaded {
         Ok(loaded) => loaded,
         Err(Error::Invalid(problems)) => {
             invalid(&problems, &outputs, mode, files);
@@ -49,6 +52,17 @@ pub(crate) fn run(
     if mode != Mode::Check {
         // Identity by content, run-wide: before a shard is cut.
         manifest::number_occurrences(std::sync::Arc::make_mut(&mut manifest.commands).as_mut_slice());
+    }
+    if let Some(sel) = selection.as_ref().filter(|_| mode == Mode::Plan) {
+        // The plan shows the requests of what runs, and says what does not.
+        output::line(&format!(
+            "# left out: {} of {} commands, not selected by {}",
+            sel.left_out(),
+            sel.keep.len(),
+            sel.why
+        ));
+        let mut k = sel.keep.iter();
+        std::sync::Arc::make_mut(&mut manifest.commands).retain(|_| *k.next().expect("one flag per command"));
     }
     if let Some((part, parts)) = settings.run.shard {
         let keep = crate::executor::lanes::shard(&manifest.commands, part, parts);
@@ -61,7 +75,7 @@ pub(crate) fn run(
     let exit = match mode {
         Mode::Check => check::check(&manifest, &warnings, &outputs),
         Mode::Plan => plan::plan(&manifest, &settings, secrets),
-        Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets),
+        Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets, selection.as_ref()),
     };
     output::drop_in_background(manifest);
     exit

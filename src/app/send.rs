@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use super::output;
 use super::outputs::{Format, Outputs, write_file};
 use crate::error::Error;
-use crate::executor::{self, Fanout, Listener, Nodes, Plan, Recorder, RunEnd, RunOptions, State};
+use crate::executor::{self, Fanout, Listener, Nodes, Outcome, Plan, Recorder, RunEnd, RunOptions, SkipReason, State};
 use crate::exit::{Exit, Signal};
+use crate::manifest::select::Selection;
 use crate::manifest::{Manifest, Problem};
 use crate::report;
 use crate::resolve::{Connection, Settings};
@@ -22,6 +23,7 @@ pub(crate) fn send(
     args: &Outputs,
     warnings: &[Problem],
     secret_values: Vec<String>,
+    selection: Option<&Selection>,
 ) -> Result<Exit, Error> {
     let Settings { connection: conn, run: mut opts, run_id_given, .. } = settings;
     let secrets = conn.secrets().with(secret_values);
@@ -54,7 +56,8 @@ pub(crate) fn send(
     if let Some(t) = &timeline {
         listeners.push(t.clone());
     }
-    let (end, signal, cluster) = execute(&nodes, &plan, &opts, state.as_ref(), Fanout(listeners), args.quiet);
+    let (end, signal, cluster) =
+        execute(&nodes, &plan, &opts, state.as_ref(), selection, Fanout(listeners), args.quiet);
     warnings.extend(cluster);
     let outcomes = recorder.take();
     let node_failures = nodes.failures();
@@ -142,6 +145,7 @@ fn execute(
     plan: &Arc<Plan>,
     opts: &RunOptions,
     state: Option<&Arc<State>>,
+    selection: Option<&Selection>,
     listeners: Fanout,
     quiet: bool,
 ) -> (RunEnd, Option<Signal>, Vec<Problem>) {
@@ -164,8 +168,14 @@ fn execute(
         if !quiet && !cluster.is_empty() {
             output::problems(&cluster);
         }
-        let applied = |c: &crate::manifest::Command| state.is_some_and(|s| s.is_applied(c));
-        let end = executor::execute(nodes.clone(), plan.clone(), opts, &applied, rx, Arc::new(listeners)).await;
+        // Decided before the run: left out by --tags/--only, or applied by an earlier run.
+        let settled = |c: &crate::manifest::Command| {
+            if let Some(sel) = selection.filter(|s| !s.keep[c.index()]) {
+                return Some(Outcome::skipped(SkipReason::NotSelected).with_detail(sel.why.clone()));
+            }
+            state.is_some_and(|s| s.is_applied(c)).then(|| Outcome::skipped(SkipReason::AlreadyApplied))
+        };
+        let end = executor::execute(nodes.clone(), plan.clone(), opts, &settled, rx, Arc::new(listeners)).await;
         (end, cluster)
     });
     runtime.shutdown_background();

@@ -38,15 +38,24 @@ struct Runner<'a> {
     stop: Option<(SkipReason, Option<String>)>,
     interrupted: bool,
     saved: HashMap<String, SavedValue>,
+    /// In the `finally:` commands: `--fail-fast` no longer stops, and the
+    /// task that ends them [`FINALLY_GRACE`] after a signal.
+    finally: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Runs every command not `applied` already (`--state`), telling `listener`
-/// what happens; `interrupt` turning true stops dispatching (Ctrl-C).
+/// How long `finally:` commands may still run after SIGINT or SIGTERM.
+pub(crate) const FINALLY_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs every command, telling `listener` what happens; `settled` gives
+/// the outcome of a command decided before the run (applied by an earlier
+/// run, left out by `--tags`); `interrupt` turning true stops dispatching
+/// (Ctrl-C) — the `finally:` commands still run, for at most
+/// [`FINALLY_GRACE`] more.
 pub(crate) async fn execute(
     nodes: Arc<Nodes>,
     plan: Arc<Plan>,
     opts: &RunOptions,
-    applied: &(dyn Fn(&Command) -> bool + Sync),
+    settled: &(dyn Fn(&Command) -> Option<Outcome> + Sync),
     interrupt: watch::Receiver<bool>,
     listener: Arc<dyn Listener>,
 ) -> RunEnd {
@@ -62,21 +71,28 @@ pub(crate) async fn execute(
         stop: None,
         interrupted: false,
         saved: HashMap::new(),
+        finally: None,
     };
     for seg in segments(&r.plan) {
+        if r.finally.is_none() && r.plan.command(seg.start).finally {
+            r.enter_finally();
+        }
         if *r.interrupt.borrow() && !r.interrupted {
             r.interrupted = true;
             r.stop.get_or_insert((SkipReason::Interrupted, None));
         }
         let todo: Vec<usize> = seg
-            .filter(|&i| {
-                if applied(r.plan.command(i)) {
-                    r.report(i, &Outcome::skipped(SkipReason::AlreadyApplied));
-                    r.unsave(i, "was applied by an earlier run (state file)");
+            .filter(|&i| match settled(r.plan.command(i)) {
+                Some(o) => {
+                    let why = match o.status {
+                        Status::Skipped(SkipReason::AlreadyApplied) => "was applied by an earlier run (state file)",
+                        _ => "was not selected to run",
+                    };
+                    r.report(i, &o);
+                    r.unsave(i, why);
                     false
-                } else {
-                    true
                 }
+                None => true,
             })
             .collect();
         if let Some(skipped) = r.stopped() {
@@ -106,7 +122,8 @@ pub(crate) fn segments(plan: &Plan) -> impl Iterator<Item = std::ops::Range<usiz
     for i in 1..cmds.len() {
         let (a, b) = (&cmds[i - 1], &cmds[i]);
         let same_item = (a.manifest, a.offset) == (b.manifest, b.offset);
-        if barrier(a) || barrier(b) || (uses(b) && !(uses(a) && same_item)) {
+        // `finally:` starts a segment of its own: it runs after everything else.
+        if barrier(a) || barrier(b) || (uses(b) && !(uses(a) && same_item)) || a.finally != b.finally {
             cuts.push(i);
         }
     }
@@ -189,8 +206,26 @@ impl Runner<'_> {
         })
     }
 
+    /// The `finally:` commands start: whatever stopped the run before does
+    /// not stop them; a signal (before or now) ends them [`FINALLY_GRACE`]
+    /// after it came.
+    fn enter_finally(&mut self) {
+        self.stop = None;
+        let (tx, rx) = watch::channel(false);
+        let mut signal = self.interrupt.clone();
+        self.interrupt = rx;
+        self.finally = Some(tokio::spawn(async move {
+            if signal.wait_for(|&v| v).await.is_ok() {
+                tokio::time::sleep(FINALLY_GRACE).await;
+                let _ = tx.send(true);
+            }
+            // Held until the run ends: a dropped sender would read as a signal.
+            std::future::pending::<()>().await;
+        }));
+    }
+
     fn stop_after(&mut self, o: &Outcome, end: &BatchEnd) {
-        if self.opts.fail_fast && o.status.is_failed() {
+        if self.opts.fail_fast && o.status.is_failed() && self.finally.is_none() {
             self.stop.get_or_insert((SkipReason::FailFast, None));
         }
         if end.configuration.is_some() {
@@ -357,6 +392,9 @@ impl Runner<'_> {
     }
 
     fn finish(mut self, started: Instant) -> RunEnd {
+        if let Some(task) = self.finally.take() {
+            task.abort();
+        }
         let lost = Outcome { attempts: 1, ..Outcome::with_status(Status::Unknown) }
             .with_transport("no answer before the run stopped");
         for i in 0..self.reported.len() {

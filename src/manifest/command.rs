@@ -8,17 +8,19 @@ use super::fields::params;
 use super::files::Root;
 use super::for_each::{self, Located};
 use super::steps::{self, Saved, StepContext, Steps};
-use super::yaml::Node;
+use super::yaml::{Node, Value};
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
 /// Keys a command may carry besides its one method key.
-pub(crate) const RUNNER_KEYS: &[&str] = &["name", "for_each", "expect", "until", "save", "wait"];
+pub(crate) const RUNNER_KEYS: &[&str] = &["name", "tags", "for_each", "expect", "until", "save", "wait"];
 
 pub(crate) struct CommandContext<'a> {
     pub manifest: usize,
     pub root: &'a Root,
     pub protocol: Protocol,
+    /// The item is in the `finally:` list.
+    pub finally: bool,
 }
 
 /// Validates one list item and appends its expansion to `out`; returns
@@ -36,6 +38,7 @@ pub(crate) fn command(
     let Some(entries) = ck.entries(item, "a command") else { return Vec::new() };
     let mut method: Option<(&Node, &Node, &'static Method)> = None;
     let mut name = None;
+    let mut tags = None;
     let mut for_each = None;
     let (mut expect, mut until, mut save, mut wait) = (None, None, None, None);
     for (k, v) in entries {
@@ -43,6 +46,7 @@ pub(crate) fn command(
         match key.as_ref() {
             // Interpolated per `for_each` item: `${item}` may be in it.
             "name" => name = Some(v),
+            "tags" => tags = Some(v),
             "for_each" => for_each = Some(v),
             "expect" => expect = Some((k, v)),
             "until" => until = Some((k, v)),
@@ -75,8 +79,9 @@ pub(crate) fn command(
         }
     }
     let line = ck.line_of(item.span);
+    let Some(tags) = tag_set(ck, tags, scope) else { return Vec::new() };
     if let Some((_, value)) = wait {
-        wait_step(ck, item, value, name, scope, cx, out);
+        wait_step(ck, item, value, name, tags, scope, cx, out);
         return Vec::new();
     }
     let Some((mkey, body, m)) = method else {
@@ -173,6 +178,8 @@ pub(crate) fn command(
                 manifest: cx.manifest as u32,
                 offset: item.span.offset as u32,
                 line: line as u32,
+                tags,
+                finally: cx.finally,
                 name: name.map(String::into_boxed_str),
                 method: m,
                 params,
@@ -222,18 +229,49 @@ fn relocate_to_row(ck: &mut Checker, from: usize, it: &Located) {
     }
 }
 
+/// `tags: [a, b]` (or `tags: a`): the set's number, 0 without tags; `None`
+/// when it is wrong (reported). Variables may name tags; `${item}` may not
+/// (every item of a `for_each` has the same tags).
+fn tag_set(ck: &mut Checker, node: Option<&Node>, scope: &Scope) -> Option<u16> {
+    let Some(node) = node else { return Some(0) };
+    let items: Vec<&Node> = match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    let mut out: Vec<String> = Vec::new();
+    for n in items {
+        let t = ck.string(n, "a tag", &Scope { item: None, ..scope.without_saved() })?;
+        if !super::tags::is_tag(&t) {
+            ck.error(n.span, "not a tag", format!("`{t}` is not a tag")).help =
+                Some("a tag is letters, digits, `_`, `-` or `.`: e.g. `tags: [morning, smoke]`".into());
+            return None;
+        }
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    let id = super::tags::intern(out);
+    if id.is_none() {
+        ck.error(node.span, "too many tag sets", "more than 65,535 different sets of tags in one run");
+    }
+    id
+}
+
 /// A `wait: DURATION` item: a barrier, then a pause. It takes no method and
 /// no other key but `name`.
+#[allow(clippy::too_many_arguments)]
 fn wait_step(
     ck: &mut Checker,
     item: &Node,
     value: &Node,
     name: Option<&Node>,
+    tags: u16,
     scope: &Scope,
     cx: &CommandContext,
     out: &mut Vec<Command>,
 ) {
-    let extra = item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("wait" | "name")));
+    let extra =
+        item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("wait" | "name" | "tags")));
     if let Some((k, _)) = extra {
         ck.error(k.span, "not with `wait`", format!("a `wait` step takes no `{}`", k.key_text())).help =
             Some("`wait` is a step of its own: put the command in the next list item".into());
@@ -253,6 +291,8 @@ fn wait_step(
         manifest: cx.manifest as u32,
         offset: item.span.offset as u32,
         line: ck.line_of(item.span) as u32,
+        tags,
+        finally: cx.finally,
         name: name.map(String::into_boxed_str),
         method: &methods::WAIT,
         params: "{}".into(),

@@ -18,6 +18,9 @@ use crate::settings::{Layer, Origin, Setting, Value as SValue, split_urls};
 /// The key of the command list.
 pub(super) const COMMANDS: &str = "commands";
 
+/// The key of the clean-up list, run after `commands` whatever happened.
+pub(super) const FINALLY: &str = "finally";
+
 /// What the options give every manifest: `--var` and variable files as
 /// typed variables, and the names that never go into a command.
 pub(super) struct Inputs {
@@ -25,6 +28,8 @@ pub(super) struct Inputs {
     pub forbidden: HashSet<String>,
     /// How messages name the options.
     pub naming: super::Naming,
+    /// The manifests taken in by `include:` (by name).
+    pub included: HashSet<String>,
 }
 
 impl Inputs {
@@ -38,11 +43,11 @@ impl Inputs {
             .filter_map(|d| d.env)
             .map(str::to_owned);
         let forbidden = credentials.chain(opts.secret_names.iter().cloned()).collect();
-        Inputs { cli, forbidden, naming: opts.naming }
+        Inputs { cli, forbidden, naming: opts.naming, included: HashSet::new() }
     }
 }
 
-const TOP_KEYS: &[&str] = &["version", "server", "defaults", "vars", COMMANDS];
+const TOP_KEYS: &[&str] = &["version", "include", "server", "defaults", "vars", COMMANDS, FINALLY];
 
 type DocParts<'n> = (HashMap<String, Var>, Option<&'n Node<'n>>);
 
@@ -103,10 +108,20 @@ pub(super) fn document<'n>(
                 Value::Seq(_) => commands = Some(*v),
                 _ => ck.type_error(v, "`commands` must be a list", "a list"),
             },
+            // Its items are validated after the commands (they may use what those save).
+            FINALLY => {
+                if !matches!(&v.value, Value::Seq(_)) {
+                    ck.type_error(v, "`finally` must be a list of commands", "a list");
+                }
+            }
+            // Read before the manifest is (its files are validated in their own right).
+            "include" => {}
             other => unknown_key(ck, k, other, None, TOP_KEYS),
         }
     }
-    if commands.is_none() && !entries.iter().any(|(k, _)| k.as_str() == Some(COMMANDS)) {
+    // A shared part (included, or including others) may have no commands of its own.
+    let shared = inputs.included.contains(&source.name) || entries.iter().any(|(k, _)| k.as_str() == Some("include"));
+    if commands.is_none() && !shared && !entries.iter().any(|(k, _)| k.as_str() == Some(COMMANDS)) {
         ck.error(root.span, "no `commands`", "manifest has no `commands` list");
     }
     Some((vars, commands))

@@ -37,6 +37,19 @@ impl Root {
         Root { shown_dir: shown, dir, root, given: file_root.is_some(), naming }
     }
 
+    /// The same root for a manifest in another folder (an included one):
+    /// `dir` its real folder, `shown` as messages show it.
+    pub(crate) fn with_dir(&self, dir: &Path, shown: &Path) -> Root {
+        let real = dir.canonicalize().unwrap_or_else(|_| normal(dir));
+        Root {
+            dir: real,
+            root: self.root.clone(),
+            given: self.given,
+            naming: self.naming,
+            shown_dir: shown.to_path_buf(),
+        }
+    }
+
     /// A file the manifest names, as messages show it: from where the
     /// user runs cent-run, as the manifest's own path is shown.
     pub(crate) fn shown(&self, written: &str) -> String {

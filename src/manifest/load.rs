@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::check::{Checker, Reads, Scope, Var};
 use super::command::{self, CommandContext};
-use super::document::{self, COMMANDS, Inputs, var_section};
+use super::document::{self, COMMANDS, FINALLY, Inputs, var_section};
 use super::files::Root;
 use super::steps::Saved;
 use super::yaml::{self, ItemSink, Node, Stream, Value};
@@ -107,45 +107,80 @@ struct Validated {
 /// `sources` pairs each manifest with whether it could be read at all.
 /// Returns the result and the most parts any manifest was parsed in.
 pub(super) fn validate(
-    sources: Vec<(Source, bool)>,
+    tops: Vec<(Source, bool)>,
     mut problems: Vec<Problem>,
     opts: &LoadOptions,
 ) -> (Result<Manifest, Vec<Problem>>, usize) {
-    let (sources, readable): (Vec<Source>, Vec<bool>) = sources.into_iter().unzip();
-    let inputs = Inputs::new(opts);
+    let (members, merge) = super::include::expand(tops, opts, &mut problems);
+    let mut inputs = Inputs::new(opts);
+    inputs.included = members.iter().filter(|m| m.chain.is_some()).map(|m| m.source.name.clone()).collect();
     let mut layer = Layer::default();
-    let mut runs: Vec<Option<(Validated, Layer)>> = Vec::with_capacity(sources.len());
-    for (i, source) in sources.iter().enumerate() {
-        if !readable[i] {
-            runs.push(None);
+    let mut runs: Vec<Option<(Validated, Layer)>> = (0..members.len()).map(|_| None).collect();
+    // In merge order: the first manifest to set a `server:` or `defaults:` key wins.
+    for &i in &merge {
+        if !members[i].readable {
             continue;
         }
         let before = layer.clone();
-        let run = validate_one(i, source, opts, &inputs, &mut layer, None);
-        runs.push(Some((run, before)));
+        let run = validate_one(i, &members[i].source, opts, &inputs, &mut layer, None);
+        runs[i] = Some((run, before));
     }
     let protocol = final_protocol(opts, &layer);
     let read_env = opts.read_env.unwrap_or_else(|| env_switch(&layer).unwrap_or(true));
+    // A manifest and what it includes share their variables, the includer's first.
+    let mut group_vars: HashMap<usize, HashMap<String, Var>> = HashMap::new();
+    for &i in &merge {
+        if let Some((v, _)) = &runs[i] {
+            let vars = group_vars.entry(members[i].group).or_default();
+            for (k, val) in &v.vars {
+                vars.entry(k.clone()).or_insert_with(|| val.clone());
+            }
+        }
+    }
     let mut parts = 1;
     for (i, run) in runs.iter_mut().enumerate() {
         let Some((v, before)) = run else { continue };
-        let wanted = ItemSettings { vars: v.vars.clone(), protocol, read_env };
+        let vars = group_vars.get(&members[i].group).cloned().unwrap_or_default();
+        let wanted = ItemSettings { vars, protocol, read_env };
         if v.assumed.as_ref().is_some_and(|a| *a != wanted) {
             // Validated with settings that turned out different: again, with the final ones.
-            *v = validate_one(i, &sources[i], opts, &inputs, &mut before.clone(), Some(&wanted));
+            *v = validate_one(i, &members[i].source, opts, &inputs, &mut before.clone(), Some(&wanted));
         }
         parts = parts.max(v.parts);
     }
     let mut commands = Vec::new();
+    // Every manifest's `finally:` runs after every manifest's commands.
+    let mut finally = Vec::new();
     let mut names = Names::default();
-    for (i, (v, _)) in runs.into_iter().flatten().enumerate() {
+    for (i, run) in runs.into_iter().enumerate() {
+        let Some((mut v, _)) = run else { continue };
         problems.extend(v.problems);
         names.add(i, v.vars.keys(), v.saved, v.reads);
+        if let Some(first) = v.commands.iter().position(|c| c.finally) {
+            finally.extend(v.commands.drain(first..));
+        }
         append(&mut commands, v.commands);
     }
+    append(&mut commands, finally);
     for (i, c) in commands.iter_mut().enumerate() {
         c.index = i as u32;
     }
+    // A problem in an included file says how it came in.
+    for p in &mut problems {
+        let Some(chain) = p
+            .source
+            .as_ref()
+            .and_then(|s| members.iter().find(|m| m.source.name == s.name))
+            .and_then(|m| m.chain.clone())
+        else {
+            continue;
+        };
+        p.help = Some(match p.help.take() {
+            Some(h) => format!("{h} ({chain})"),
+            None => chain,
+        });
+    }
+    let sources: Vec<Source> = members.into_iter().map(|m| m.source).collect();
     names.explain(&sources, &commands, opts, &mut problems);
     let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
     if !errors.is_empty() {
@@ -347,7 +382,7 @@ fn validate_in_parts(
     };
     let root = Root::new(&dir, opts.file_root.as_deref(), opts.naming);
     let earlier = protocol_of(layer);
-    let sink = Items { source, opts, inputs, root: &root, manifest: i, earlier, forced };
+    let sink = Items { source, opts, inputs, root: &root, manifest: i, earlier, forced, finally: false };
     let (tree, done) = match yaml::parse_streaming(&source.text, Stream { key: COMMANDS, parts }, &sink) {
         Ok(parsed) => parsed,
         Err(e) => {
@@ -384,6 +419,21 @@ fn validate_in_parts(
         }
         done.push(part);
     }
+    // `finally:`, after the commands: it may use every name they save.
+    let entries = tree.as_map().unwrap_or_default();
+    if let Some((_, list)) = entries.iter().find(|(k, _)| k.as_str() == Some(FINALLY))
+        && let Value::Seq(items) = &list.value
+    {
+        let last = Items { finally: true, ..sink };
+        let mut part = last.part();
+        for s in done.iter().flat_map(|p| &p.declared) {
+            part.saved.insert(s.name.clone(), super::steps::saved_placeholder(&s.name));
+        }
+        for item in items {
+            last.item(&mut part, &entries, item.clone());
+        }
+        done.push(part);
+    }
     let mut assumed = None;
     let mut commands = Vec::new();
     let mut saved = Vec::new();
@@ -406,6 +456,7 @@ fn validate_in_parts(
 }
 
 /// Validates each command as the parser completes it.
+#[derive(Clone, Copy)]
 struct Items<'s> {
     source: &'s Source,
     opts: &'s LoadOptions,
@@ -415,6 +466,8 @@ struct Items<'s> {
     /// The protocol set by earlier manifests.
     earlier: Option<Protocol>,
     forced: Option<&'s ItemSettings>,
+    /// The items are of the `finally:` list.
+    finally: bool,
 }
 
 /// What one part of a manifest produced.
@@ -453,7 +506,12 @@ impl<'s> ItemSink<'s> for Items<'s> {
             naming: self.inputs.naming,
             ..Scope::new(&self.inputs.cli, &settings.vars, env)
         };
-        let cx = CommandContext { manifest: self.manifest, root: self.root, protocol: settings.protocol };
+        let cx = CommandContext {
+            manifest: self.manifest,
+            root: self.root,
+            protocol: settings.protocol,
+            finally: self.finally,
+        };
         let declared = command::command(&mut part.ck, &item, &scope, &cx, &mut part.commands);
         for s in declared {
             let placeholder = super::steps::saved_placeholder(&s.name);

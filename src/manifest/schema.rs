@@ -108,6 +108,7 @@ fn commands(protocol: Protocol) -> Json {
             let mut props = Map::new();
             props.insert(m.name.into(), body(sent, protocol));
             props.insert("name".into(), json!({"type": "string", "description": "label used in reports"}));
+            props.insert("tags".into(), json!({"$ref": "#/$defs/tags"}));
             props.insert("for_each".into(), json!({"$ref": "#/$defs/for_each"}));
             // The result's own paths, as `check` knows them.
             let paths = methods::replies::path_pattern(sent, protocol);
@@ -129,7 +130,7 @@ fn commands(protocol: Protocol) -> Json {
         .chain([json!({
             "type": "object",
             "description": "a barrier, then a pause: every earlier command has its outcome before it; later commands start after it",
-            "properties": {"wait": {"$ref": "#/$defs/duration_or_zero"}, "name": {"type": "string"}},
+            "properties": {"wait": {"$ref": "#/$defs/duration_or_zero"}, "name": {"type": "string"}, "tags": {"$ref": "#/$defs/tags"}},
             "required": ["wait"],
             "additionalProperties": false
         })])
@@ -144,7 +145,8 @@ fn protocol_is(protocols: &[Protocol]) -> Json {
 }
 
 fn items(def: &str) -> Json {
-    json!({"properties": {"commands": {"items": {"$ref": format!("#/$defs/{def}")}}}})
+    let each = json!({"items": {"$ref": format!("#/$defs/{def}")}});
+    json!({"properties": {"commands": each, "finally": each}})
 }
 
 /// A setting's value in a manifest, by its kind and limits (the settings table).
@@ -226,6 +228,14 @@ pub(crate) fn schema() -> Json {
             "anyOf": [{"type": "string", "pattern": go_duration}, {"const": 0}, {"const": "0"}, {"$ref": "#/$defs/placeholder"}]
         },
         "expect": expect(),
+        "tags": {
+            "description": "tags for --tags/--skip-tags: letters, digits, _, -, .",
+            "anyOf": [
+                {"type": "string", "pattern": "^[\\w.-]+$"},
+                {"type": "array", "items": {"type": "string", "pattern": "^[\\w.-]+$"}},
+                {"$ref": "#/$defs/placeholder"}
+            ]
+        },
         "until": {
             "type": "object",
             "description": "send again every `every` until the checks of `expect` hold, for at most `timeout`",
@@ -260,7 +270,12 @@ pub(crate) fn schema() -> Json {
             "server": {"type": "object", "additionalProperties": false, "properties": server},
             "defaults": {"type": "object", "additionalProperties": false, "properties": defaults},
             "vars": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
-            "commands": {"type": "array"}
+            "commands": {"type": "array"},
+            "finally": {"type": "array", "description": "commands run after `commands`, whatever happened to them (after failures, --fail-fast, SIGINT/SIGTERM)"},
+            "include": {
+                "description": "manifests whose server:, defaults:, vars:, commands: and finally: this one takes in",
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            }
         },
         "allOf": [
             {"if": protocol_is(&[Protocol::V1]), "then": items("command_v1")},

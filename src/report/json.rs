@@ -73,6 +73,9 @@ struct JsonCommand<'a> {
     manifest: &'a str,
     line: usize,
     name: Option<Cow<'a, str>>,
+    tags: Vec<String>,
+    /// A command of the `finally:` list.
+    finally: bool,
     method: &'a str,
     target: JsonTarget,
     status: &'static str,
@@ -254,6 +257,8 @@ fn command<'a>(run: &'a Run, c: &'a crate::manifest::Command, o: &'a Outcome) ->
         manifest: &run.sources[c.manifest()].name,
         line: c.line(),
         name: c.name().map(|n| run.secrets.redact(n)),
+        tags: c.tags().to_vec(),
+        finally: c.is_finally(),
         method: c.method.name,
         target: target(c, &clean),
         status: o.status.as_str(),

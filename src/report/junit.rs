@@ -1,7 +1,8 @@
 //! `--report-junit`: one testsuite per manifest, one testcase per command,
 //! named stably — the command's `name:`, or its method and target, with a
 //! number when several share it — so inserting a command renames no other
-//! test; the manifest and line go in the `file` and `line` attributes.
+//! test; the manifest and line go in the `file` and `line` attributes, and
+//! `finally:` commands have the class `FILE (finally)`.
 //! `<failure>` for a failed command, `<error>` for an unknown one and one
 //! skipped after a transport failure or a refused configuration (an outage
 //! is never green), `<skipped>` for the rest of the skipped.
@@ -58,7 +59,9 @@ pub(crate) fn junit_report(run: &Run) -> String {
         *n += 1;
         let name = if *n == 1 { base } else { format!("{base} ({n})") };
         let mut case = TestCase::new(name, status);
-        case.set_classname(run.sources[c.manifest()].name.as_str());
+        // The clean-up is told apart: `finally:` cases are of their own class.
+        let file = run.sources[c.manifest()].name.as_str();
+        case.set_classname(if c.is_finally() { format!("{file} (finally)") } else { file.to_owned() });
         case.extra.insert("file".into(), run.sources[c.manifest()].name.as_str().into());
         case.extra.insert("line".into(), c.line.to_string().into());
         case.set_time(std::time::Duration::from_millis(run.ms(o.duration)));

@@ -57,6 +57,8 @@ pub(crate) fn report() -> Json {
             "manifest": {"type": "string"},
             "line": {"type": "integer", "description": "1-based line where the command's list item starts"},
             "name": nullable("string"),
+            "tags": {"type": "array", "items": {"type": "string"}, "description": "its `tags:`"},
+            "finally": {"type": "boolean", "description": "a command of the `finally:` list"},
             "method": {"type": "string"},
             "target": {
                 "type": "object",

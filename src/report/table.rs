@@ -79,7 +79,13 @@ pub(crate) fn write_table(run: &Run, color: bool, out: &mut dyn Write) -> io::Re
     emit(out, &HEADER, None)?;
     let rule = widths.iter().map(|w| w + 2).sum::<usize>() + widths.len() - 1;
     writeln!(out, "{}", "─".repeat(rule))?;
+    let mut in_finally = false;
     for (c, o) in run.rows() {
+        if c.is_finally() && !in_finally {
+            // The clean-up, after everything else: a section of its own.
+            in_finally = true;
+            writeln!(out, " finally:")?;
+        }
         let row = cells(run, c, o);
         emit(out, &row.each_ref().map(String::as_str), Some(o.status))?;
     }

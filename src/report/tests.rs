@@ -35,6 +35,8 @@ fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str
         manifest: 0,
         offset: offset as u32,
         line,
+        tags: 0,
+        finally: false,
         name: name.map(Box::from),
         method: lookup(method).unwrap(),
         params: params.into(),
