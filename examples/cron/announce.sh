@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scheduled jobs, run from cron (see crontab): `announce.sh` sends
 # /etc/cent-run/announce.yaml (CONFIG_DIR=/etc/cent-run), `announce.sh
-# maintenance` the maintenance job
+# announce --tags morning` only its morning part (any arguments after the
+# job go to cent-run), `announce.sh maintenance` the maintenance job
 # (maintenance.yaml: warn, wait, disconnect, check presence). The run id is
 # the job and the date, and the state file survives a crash: if the job is re-run the
 # same day (by hand, or because the machine rebooted mid-run), commands that
@@ -16,6 +17,7 @@
 #   time() - cent_run_last_success_timestamp_seconds{name="announce"} > 26*3600
 set -euo pipefail
 JOB="${1:-announce}"
+shift || true
 DAY="$(date +%F)"
 STATE_DIR="${STATE_DIR:-/var/lib/cent-run}"
 METRICS_DIR="${METRICS_DIR:-/var/lib/node_exporter/textfile_collector}"
@@ -36,4 +38,4 @@ exec flock -n -E 75 "$STATE_DIR/$JOB.lock" \
     --report-html "$STATE_DIR/$JOB-$DAY.html" \
     --metrics-file "$METRICS_DIR/cent-run-$JOB.prom" \
     --metrics-name "$JOB" \
-    --quiet
+    --quiet "$@"

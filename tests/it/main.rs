@@ -4,6 +4,7 @@
 
 mod account;
 mod cluster;
+mod compose;
 mod corpus;
 mod examples_ci;
 mod executor;

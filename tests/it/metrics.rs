@@ -89,9 +89,11 @@ fn the_cron_example_leaves_a_page_and_metrics_for_the_collector() {
     std::fs::copy(root().join("examples/cron/announce.yaml"), config.join("announce.yaml")).unwrap();
     std::fs::write(config.join("api-key"), format!("{API_KEY}\n")).unwrap();
     let bin_dir = assert_cmd::cargo::cargo_bin("cent-run").parent().unwrap().to_owned();
+    // As the crontab runs it: the morning part of the announcements.
     let cron = || {
         Command::new("bash")
             .arg(root().join("examples/cron/announce.sh"))
+            .args(["announce", "--tags", "morning"])
             .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
             .env("CONFIG_DIR", &config)
             .env("STATE_DIR", &state)
