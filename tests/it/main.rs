@@ -8,6 +8,7 @@ mod corpus;
 mod examples_ci;
 mod executor;
 mod failures;
+mod fields;
 mod harness;
 mod hostile;
 mod house;
