@@ -51,8 +51,12 @@ impl Server {
     }
 
     pub fn start_on(port: u16) -> Server {
+        Self::start_with(port, &root().join("tests/centrifugo/config.json"))
+    }
+
+    /// A server with a configuration file of the test's own.
+    pub fn start_with(port: u16, config: &Path) -> Server {
         let bin = centrifugo_bin();
-        let config = root().join("tests/centrifugo/config.json");
         let script = format!(
             r#""$0" --config "$1" --http_server.port "$2" --http_server.address 127.0.0.1 & c=$!
                trap 'kill $c 2>/dev/null; wait $c; exit 0' TERM INT
@@ -64,7 +68,7 @@ impl Server {
             .arg("-c")
             .arg(script)
             .arg(&bin)
-            .arg(&config)
+            .arg(config)
             .arg(port.to_string())
             .current_dir(std::env::temp_dir())
             .stdin(Stdio::null())

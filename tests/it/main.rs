@@ -9,6 +9,7 @@ mod corpus;
 mod examples_ci;
 mod executor;
 mod failures;
+mod fields;
 mod harness;
 mod hostile;
 mod house;
