@@ -83,7 +83,11 @@ fn a_selected_command_needing_a_value_saved_by_a_left_out_one_is_refused_at_its_
     assert_eq!(out.status.code(), Some(2));
     let text = said(&out);
     assert!(
-        text.contains(&format!("{}:5:5: `${{pos}}` is saved by a command that is not selected ({}:2)", path.display(), path.display())),
+        text.contains(&format!(
+            "{}:5:5: `${{pos}}` is saved by a command that is not selected ({}:2)",
+            path.display(),
+            path.display()
+        )),
         "{text}"
     );
     // `plan` shows what runs and says what does not.
@@ -185,7 +189,11 @@ fn include_takes_in_a_shared_server_and_the_including_files_variables_win() {
         format!("server:\n  url: {}\n  api_key: ${{KEY}}\nvars:\n  channel: {ch}\n  who: shared\n", server.url),
     )
     .unwrap();
-    std::fs::write(dir.path().join("shared/smoke.yaml"), "commands:\n  - history: {channel: \"${channel}\", limit: 10}\n    expect: {publications: {len: 1}}\n").unwrap();
+    std::fs::write(
+        dir.path().join("shared/smoke.yaml"),
+        "commands:\n  - history: {channel: \"${channel}\", limit: 10}\n    expect: {publications: {len: 1}}\n",
+    )
+    .unwrap();
     let job = dir.path().join("job.yaml");
     std::fs::write(
         &job,
@@ -243,7 +251,11 @@ fn include_takes_in_a_shared_server_and_the_including_files_variables_win() {
     std::fs::write(&job3, "include: ../../etc/passwd\ncommands: []\n").unwrap();
     let out = cent_run().arg("check").arg(&job3).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(said(&out).contains("`include` ../../etc/passwd is outside the folder files may come from"), "{}", said(&out));
+    assert!(
+        said(&out).contains("`include` ../../etc/passwd is outside the folder files may come from"),
+        "{}",
+        said(&out)
+    );
 }
 
 #[test]
@@ -280,7 +292,16 @@ fn variable_files_layer_and_a_secret_one_never_shows() {
     let out = cent_run()
         .arg(&path)
         .args(["--url", &server.url, "-vv"])
-        .args(["--var-file", "base.yaml", "--var-file", "over.env", "--secret-var-file", "secret.env", "--var", "limit=1"])
+        .args([
+            "--var-file",
+            "base.yaml",
+            "--var-file",
+            "over.env",
+            "--secret-var-file",
+            "secret.env",
+            "--var",
+            "limit=1",
+        ])
         .arg("--report-json")
         .arg(&r)
         .current_dir(dir.path())
@@ -295,7 +316,13 @@ fn variable_files_layer_and_a_secret_one_never_shows() {
 
     // A secret variable never goes into a command.
     std::fs::write(&path, "commands:\n  - publish: {channel: x, data: \"${key}\"}\n").unwrap();
-    let out = cent_run().arg("check").arg(&path).args(["--secret-var-file", "secret.env"]).current_dir(dir.path()).output().unwrap();
+    let out = cent_run()
+        .arg("check")
+        .arg(&path)
+        .args(["--secret-var-file", "secret.env"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(said(&out).contains("`${key}` cannot be used in a command"), "{}", said(&out));
 }
