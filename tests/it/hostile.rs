@@ -27,7 +27,7 @@ fn seeds() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for dir in ["tests/corpus/invalid", "examples/manifests", "fuzz/corpus/manifest"] {
         let Ok(entries) = std::fs::read_dir(root().join(dir)) else { continue };
-        for e in entries.flatten() {
+        for e in entries.flatten().filter(|e| e.path().is_file()) {
             out.push(std::fs::read(e.path()).unwrap());
         }
     }

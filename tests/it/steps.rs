@@ -245,7 +245,11 @@ fn the_cron_maintenance_example_disconnects_a_live_subscriber_and_checks_presenc
     }
     drop(subscriber);
     let warned = server.history("news");
-    assert_eq!(warned, vec![json!({"text": "maintenance in 1s: please save your work"})]);
+    assert_eq!(
+        warned,
+        vec![json!({"text": "maintenance in 1s: please save your work"}), json!({"text": "maintenance is over"})],
+        "the warning, and `finally:`"
+    );
 }
 
 #[test]
