@@ -13,6 +13,7 @@ mod batch;
 pub(crate) mod events;
 pub(crate) mod expect;
 pub(crate) mod lanes;
+pub(crate) mod listen;
 pub(crate) mod nodes;
 pub(crate) mod outcome;
 pub(crate) mod plan;
@@ -264,7 +265,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let recorder = Arc::new(Recorder::new(plan.len()));
         let nodes = Arc::new(Nodes::one(client, "http://h"));
-        rt.block_on(execute(nodes, plan, &opts, &|_| None, rx, recorder.clone()));
+        rt.block_on(execute(nodes, plan, &opts, &|_| None, None, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();
         let outcomes = recorder.take();
         (outcomes, bodies)

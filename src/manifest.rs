@@ -91,6 +91,16 @@ impl Command {
         self.steps.as_ref().is_some_and(|s| s.wait.is_some())
     }
 
+    /// A `listen:` step: a client connection and subscription, not a server command.
+    pub fn is_listen(&self) -> bool {
+        std::ptr::eq(self.method, &crate::methods::LISTEN)
+    }
+
+    /// A step of the run itself (`wait:`, `listen:`), not sent through the server API.
+    pub fn is_step(&self) -> bool {
+        self.is_wait() || self.is_listen()
+    }
+
     /// Position after `for_each` expansion, from 0, across all manifests.
     pub fn index(&self) -> usize {
         self.index as usize

@@ -410,6 +410,10 @@ pub(crate) static WAIT: Method = Method {
     caveat: None,
 };
 
+/// The `listen:` step: a real client connection and subscription. Not a
+/// server method either: never sent through the server API.
+pub(crate) static LISTEN: Method = Method { name: "listen", ..WAIT };
+
 /// The method called `name` on any protocol.
 pub(crate) fn lookup(name: &str) -> Option<&'static Method> {
     METHODS.iter().find(|m| m.name == name)

@@ -262,6 +262,12 @@ fn hint(cause: &Cause) -> Option<&'static str> {
         Status::Unknown | Status::Skipped(SkipReason::Transport) => {
             "check that the server is up and reachable; a re-run with the same --run-id and --state sends only what was not applied"
         }
+        Status::Failed(Failure::Expectation) if m.starts_with("delivered: ") => {
+            "the server took it, no listener heard it in time: check the WebSocket path (load balancer, ingress, the node the listener is on) and what `not_heard_by` shows in the JSON report"
+        }
+        Status::Failed(Failure::Refused) if m.starts_with("cannot listen on ") => {
+            "the listener could not connect or subscribe: 3500 is a token signed with another secret than the server's client token secret; check --token-secret-file and the channel's namespace"
+        }
         Status::Failed(Failure::Refused) if m.starts_with("102 ") => {
             "the channel's namespace is not in the server's configuration (`check --server-config FILE` finds these before sending)"
         }

@@ -83,6 +83,16 @@ pub(crate) struct Connection {
     pub timeout: Duration,
     pub insecure: bool,
     pub cacert: Option<PathBuf>,
+    /// What signs listeners' tokens, when a token secret or key is given.
+    pub token: Option<TokenKey>,
+}
+
+/// How listeners' connection and subscription tokens are signed.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenKey {
+    pub algorithm: crate::token::Algorithm,
+    /// The HMAC secret, or the private key's PEM.
+    pub key: SecretString,
 }
 
 impl Connection {
@@ -102,7 +112,8 @@ impl Connection {
 
     /// Every secret value, for redaction.
     pub(crate) fn secrets(&self) -> Secrets {
-        Secrets::new([&self.api_key, &self.secret].into_iter().flatten().map(|s| s.expose_secret()))
+        let token = self.token.as_ref().filter(|t| t.algorithm.is_hmac()).map(|t| &t.key);
+        Secrets::new([&self.api_key, &self.secret].into_iter().flatten().chain(token).map(|s| s.expose_secret()))
     }
 }
 
@@ -231,6 +242,8 @@ pub(crate) fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Probl
     };
     let api_key = cred(Key::ApiKey, Key::ApiKeyFile, protocol.has_api_key());
     let secret = cred(Key::Secret, Key::SecretFile, protocol == Protocol::V1);
+    let token_secret = cred(Key::TokenSecret, Key::TokenSecretFile, false);
+    let token = token_key(&mut layer, token_secret, &mut problems);
     // `Err`: the credential was there but broken, and that was reported.
     let missing = match protocol {
         Protocol::Api | Protocol::Legacy if matches!(api_key, Ok(None)) => Some(
@@ -251,10 +264,53 @@ pub(crate) fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Probl
         return Err(problems);
     }
     let (api_key, secret) = (api_key.unwrap_or_default(), secret.unwrap_or_default());
-    let connection = Connection { urls, protocol, api_key, secret, timeout, insecure, cacert };
+    let connection = Connection { urls, protocol, api_key, secret, timeout, insecure, cacert, token };
     warnings.extend(transport_warnings(&connection));
     let run_id_given = run_id.is_some();
     Ok(Settings { connection, run, run_id_given, warnings })
+}
+
+/// The listeners' token key: `--token-algorithm` (HS256 by default) with
+/// the token secret for HMAC, or `--token-key-file` for RS256/ES256;
+/// `None` when neither is given (a manifest that listens is then refused).
+fn token_key(
+    layer: &mut Layer,
+    secret: Result<Option<SecretString>, ()>,
+    problems: &mut Vec<Problem>,
+) -> Option<TokenKey> {
+    let algorithm = match layer.take(Key::TokenAlgorithm) {
+        Some(Setting { value: Ok(Value::Choice(a)), .. }) => a.parse().unwrap_or(crate::token::Algorithm::HS256),
+        _ => crate::token::Algorithm::HS256,
+    };
+    let file = match layer.take(Key::TokenKeyFile) {
+        Some(Setting { value: Ok(Value::Path(p)), from }) => match std::fs::read_to_string(&p) {
+            Ok(pem) => Some((pem, from)),
+            Err(e) => {
+                problems
+                    .push(from.locate(Problem::error(format!("cannot read the token key file {}: {e}", p.display()))));
+                return None;
+            }
+        },
+        _ => None,
+    };
+    let secret = secret.ok().flatten();
+    match (algorithm.is_hmac(), secret, file) {
+        (true, Some(key), _) => Some(TokenKey { algorithm, key }),
+        (false, _, Some((pem, _))) => Some(TokenKey { algorithm, key: SecretString::from(pem) }),
+        (false, _, None) => {
+            problems.push(Problem::error(format!(
+                "{algorithm} signs listeners' tokens with a private key: give --token-key-file PRIVATE.pem"
+            )));
+            None
+        }
+        (true, None, Some((_, from))) => {
+            problems.push(from.locate(Problem::error(format!(
+                "--token-key-file is for RS256 or ES256, and the token algorithm is {algorithm}"
+            ))));
+            None
+        }
+        (true, None, None) => None,
+    }
 }
 
 /// Whether a file holds at least one PEM certificate.

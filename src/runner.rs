@@ -137,7 +137,8 @@ pub async fn run(
     // Nothing interrupts a library run but the caller dropping the future.
     let (_never, interrupt) = watch::channel(false);
     let nodes = Arc::new(crate::executor::Nodes::one(client.clone(), client.endpoint()));
-    let end = crate::executor::execute(nodes, plan, options, &|_| None, interrupt, Arc::new(Fanout(listeners))).await;
+    let end =
+        crate::executor::execute(nodes, plan, options, &|_| None, None, interrupt, Arc::new(Fanout(listeners))).await;
     let mut part = recorder.take().into_iter();
     let outcomes = match keep {
         None => part.collect(),

@@ -70,6 +70,7 @@ pub(crate) fn call_with(conn: &Connection, method: &str, text: String, verbose: 
         plan.clone(),
         &RunOptions { run_id: "call".into(), ..RunOptions::default() },
         &|_| None,
+        None,
         rx,
         Arc::new(Fanout(listeners)),
     ));

@@ -41,7 +41,7 @@ pub(crate) fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>
     let batches = executor::plan_batches(&plan, opts);
     let secrets = conn.secrets().with(secret_values);
     let mut out = String::new();
-    let requests = batches.iter().filter(|b| !m.commands[b[0]].is_wait()).count();
+    let requests = batches.iter().filter(|b| !m.commands[b[0]].is_step()).count();
     out.push_str(&format!(
         "# run {}: {} {} in {} {}, protocol {}\n",
         opts.run_id,
@@ -61,6 +61,23 @@ pub(crate) fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>
                 first.index,
                 m.sources[first.manifest()].name,
                 first.line
+            ));
+            continue;
+        }
+        if first.is_listen() {
+            let p = first.params_map();
+            let field = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let at = match p.get("url").and_then(|v| v.as_str()) {
+                Some(u) => executor::listen::websocket(u),
+                None => executor::listen::websocket(&conn.urls[0]),
+            };
+            out.push_str(&format!(
+                "\n# step {} ({}:{}): listen — a client of user `{}` connects to {at} and subscribes to `{}` before anything after it\n",
+                first.index,
+                m.sources[first.manifest()].name,
+                first.line,
+                field("user"),
+                field("channel")
             ));
             continue;
         }
@@ -100,6 +117,12 @@ fn steps_plan(c: usize, cmd: &crate::manifest::Command, sources: &[crate::manife
     if !s.uses.is_empty() {
         let names: Vec<String> = s.uses.iter().map(|n| format!("${{{n}}}")).collect();
         out.push_str(&format!("# command {c} starts after {} are saved, and is filled with them\n", names.join(", ")));
+    }
+    if let Some((within, _)) = &s.delivered {
+        out.push_str(&format!(
+            "# command {c} is sent alone, and the listeners that can hear it must within {}\n",
+            crate::duration::show(*within)
+        ));
     }
     if let Some(u) = &s.until {
         out.push_str(&format!(

@@ -41,6 +41,11 @@ pub(crate) fn run(
         let settled = sources.settle(&manifest.settings, needs)?;
         Ok((manifest, settled, secret_values(&opts), selection))
     });
+    let loaded =
+        loaded.and_then(|(manifest, settings, secrets, selection)| match listeners_keyless(&manifest, &settings) {
+            Some(p) if mode == Mode::Run => Err(Error::Invalid(vec![p])),
+            _ => Ok((manifest, settings, secrets, selection)),
+        });
     let (mut manifest, settings, secrets, selection) = match loaded {
         Ok(loaded) => loaded,
         Err(Error::Invalid(problems)) => {
@@ -79,6 +84,21 @@ pub(crate) fn run(
     };
     output::drop_in_background(manifest);
     exit
+}
+
+/// A manifest that listens needs a key to sign its listeners' tokens:
+/// located at the first `listen:` step when there is none.
+fn listeners_keyless(m: &manifest::Manifest, settings: &crate::resolve::Settings) -> Option<Problem> {
+    let c = m.commands.iter().find(|c| c.is_listen())?;
+    if settings.connection.token.is_some() {
+        return None;
+    }
+    let span = crate::diagnostic::Span { offset: c.offset(), len: 1 };
+    Some(
+        Problem::error("a `listen:` step needs a key to sign its client's tokens")
+            .at(&m.sources[c.manifest()], span, "needs a token key")
+            .help("give --token-secret-file FILE (or CENTRIFUGO_TOKEN_SECRET, or server.token_secret): the server's client token HMAC secret; or --token-algorithm RS256 with --token-key-file PRIVATE.pem"),
+    )
 }
 
 /// The values of the secret variables: kept out of every output, as the

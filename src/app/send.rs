@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::output;
 use super::outputs::{Format, Outputs, write_file};
 use crate::error::Error;
+use crate::executor::listen::ListenSetup;
 use crate::executor::{self, Fanout, Listener, Nodes, Outcome, Plan, Recorder, RunEnd, RunOptions, SkipReason, State};
 use crate::exit::{Exit, Signal};
 use crate::manifest::select::Selection;
@@ -56,8 +57,15 @@ pub(crate) fn send(
     if let Some(t) = &timeline {
         listeners.push(t.clone());
     }
-    let (end, signal, cluster) =
-        execute(&nodes, &plan, &opts, state.as_ref(), selection, Fanout(listeners), args.quiet);
+    let listen = listen_setup(&conn)?;
+    let (end, signal, cluster) = execute(
+        &nodes,
+        &plan,
+        &opts,
+        Before { state: state.as_ref(), selection, listen },
+        Fanout(listeners),
+        args.quiet,
+    );
     warnings.extend(cluster);
     let outcomes = recorder.take();
     let node_failures = nodes.failures();
@@ -128,6 +136,26 @@ fn state_warnings(s: &State, m: &Manifest) -> Vec<Problem> {
     out
 }
 
+/// What `listen:` steps connect with: the nodes, the token key, the TLS
+/// trust of the API requests; `None` without a token key (a manifest that
+/// listens was refused before).
+fn listen_setup(conn: &Connection) -> Result<Option<ListenSetup>, Error> {
+    use secrecy::ExposeSecret;
+    let Some(t) = &conn.token else { return Ok(None) };
+    let cacert = match &conn.cacert {
+        Some(p) => Some(std::fs::read(p).map_err(|e| Error::Usage(format!("cannot read {}: {e}", p.display())))?),
+        None => None,
+    };
+    Ok(Some(ListenSetup {
+        nodes: conn.urls.clone(),
+        algorithm: t.algorithm,
+        key: t.key.expose_secret().as_bytes().to_vec(),
+        cacert,
+        insecure: conn.insecure,
+        timeout: conn.timeout,
+    }))
+}
+
 /// One client per node.
 fn nodes(conn: &Connection) -> Result<Nodes, Error> {
     let mut clients = Vec::with_capacity(conn.urls.len());
@@ -137,6 +165,14 @@ fn nodes(conn: &Connection) -> Result<Nodes, Error> {
     Ok(Nodes::new(clients, conn.urls.clone()))
 }
 
+/// What is decided before the run: what an earlier run applied, what
+/// `--tags`/`--only` leave out, what listeners connect with.
+struct Before<'a> {
+    state: Option<&'a Arc<State>>,
+    selection: Option<&'a Selection>,
+    listen: Option<ListenSetup>,
+}
+
 /// Runs the plan on a runtime of its own, SIGINT and SIGTERM stopping it
 /// (a second signal ends the process at once). Returns how it ended, the
 /// signal, and the warnings about the nodes.
@@ -144,11 +180,11 @@ fn execute(
     nodes: &Arc<Nodes>,
     plan: &Arc<Plan>,
     opts: &RunOptions,
-    state: Option<&Arc<State>>,
-    selection: Option<&Selection>,
+    before: Before,
     listeners: Fanout,
     quiet: bool,
 ) -> (RunEnd, Option<Signal>, Vec<Problem>) {
+    let Before { state, selection, listen } = before;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let caught: Arc<Mutex<Option<Signal>>> = Arc::default();
     let (end, cluster) = runtime.block_on(async {
@@ -175,7 +211,7 @@ fn execute(
             }
             state.is_some_and(|s| s.is_applied(c)).then(|| Outcome::skipped(SkipReason::AlreadyApplied))
         };
-        let end = executor::execute(nodes.clone(), plan.clone(), opts, &settled, rx, Arc::new(listeners)).await;
+        let end = executor::execute(nodes.clone(), plan.clone(), opts, &settled, listen, rx, Arc::new(listeners)).await;
         (end, cluster)
     });
     runtime.shutdown_background();

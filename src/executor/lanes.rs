@@ -175,8 +175,8 @@ pub(crate) fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lane
 /// commands so far. A saved name joins its saver's and its users' lanes. A
 /// `wait` step is in every part (it is a barrier within each).
 pub(crate) fn shard(commands: &[Command], part: usize, parts: usize) -> Vec<bool> {
-    let ordinary: Vec<usize> = (0..commands.len()).filter(|&i| !commands[i].is_wait()).collect();
-    let mut keep: Vec<bool> = commands.iter().map(Command::is_wait).collect();
+    let ordinary: Vec<usize> = (0..commands.len()).filter(|&i| !commands[i].is_step()).collect();
+    let mut keep: Vec<bool> = commands.iter().map(Command::is_step).collect();
     let mut load = vec![0usize; parts.max(1)];
     let lanes = lanes(&ordinary, |c, out| keys(&commands[c], true, out));
     for l in 0..lanes.len() {

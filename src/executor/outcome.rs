@@ -239,6 +239,11 @@ impl Outcome {
     }
 
     /// With this transport problem.
+    pub(crate) fn with_error(mut self, error: ApiError) -> Self {
+        self.details_mut().error = Some(error);
+        self
+    }
+
     pub(crate) fn with_transport(mut self, transport: impl Into<String>) -> Self {
         self.details_mut().transport = Some(transport.into());
         self

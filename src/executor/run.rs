@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::batch::{self, BatchEnd};
 use super::events::{Event, Listener};
+use super::listen::{ListenSetup, Listeners};
 use super::nodes::Nodes;
 use super::outcome::{Failure, Outcome, SkipReason, Status};
 use super::plan::Plan;
@@ -41,6 +42,8 @@ struct Runner<'a> {
     /// In the `finally:` commands: `--fail-fast` no longer stops, and the
     /// task that ends them [`FINALLY_GRACE`] after a signal.
     finally: Option<tokio::task::JoinHandle<()>>,
+    /// The client connections `listen:` steps opened.
+    listeners: Listeners,
 }
 
 /// How long `finally:` commands may still run after SIGINT or SIGTERM.
@@ -56,6 +59,7 @@ pub(crate) async fn execute(
     plan: Arc<Plan>,
     opts: &RunOptions,
     settled: &(dyn Fn(&Command) -> Option<Outcome> + Sync),
+    listen: Option<ListenSetup>,
     interrupt: watch::Receiver<bool>,
     listener: Arc<dyn Listener>,
 ) -> RunEnd {
@@ -72,6 +76,7 @@ pub(crate) async fn execute(
         interrupted: false,
         saved: HashMap::new(),
         finally: None,
+        listeners: Listeners::new(listen),
     };
     for seg in segments(&r.plan) {
         if r.finally.is_none() && r.plan.command(seg.start).finally {
@@ -102,12 +107,15 @@ pub(crate) async fn execute(
             continue;
         }
         match todo.first().map(|&i| r.plan.steps(i)) {
+            Some(_) if r.plan.command(todo[0]).is_listen() => r.listen(todo[0]).await,
             Some(Some(s)) if s.wait.is_some() => r.wait(todo[0], s.wait.unwrap_or_default()).await,
             Some(Some(s)) if s.until.is_some() => r.until(todo[0]).await,
+            Some(Some(s)) if s.delivered.is_some() => r.deliver(todo[0]).await,
             Some(_) => r.segment(todo).await,
             None => {}
         }
     }
+    r.listeners.close().await;
     r.finish(started)
 }
 
@@ -115,7 +123,11 @@ pub(crate) async fn execute(
 /// and before a command using saved names (unless the one before it is of
 /// the same list item and uses them too).
 pub(crate) fn segments(plan: &Plan) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
-    let barrier = |c: &Command| c.steps.as_ref().is_some_and(|s| s.wait.is_some() || s.until.is_some());
+    // A step, a repeat, and a command whose delivery is awaited, each run alone.
+    let barrier = |c: &Command| {
+        c.is_listen()
+            || c.steps.as_ref().is_some_and(|s| s.wait.is_some() || s.until.is_some() || s.delivered.is_some())
+    };
     let uses = |c: &Command| c.steps.as_ref().is_some_and(|s| !s.uses.is_empty());
     let cmds = plan.commands();
     let mut cuts = vec![0];
@@ -256,6 +268,51 @@ impl Runner<'_> {
                 self.report(i, &o.with_detail(format!("interrupted after {:.1}s of the pause", started.elapsed().as_secs_f64())));
             }
         }
+        self.listener.event(&Event::BatchDone);
+    }
+
+    /// A `listen:` step: a client connected and subscribed before anything
+    /// after it starts.
+    async fn listen(&mut self, i: usize) {
+        let started = Instant::now();
+        let o = match self.listeners.listen(self.plan.command(i)).await {
+            Ok(result) => Outcome {
+                duration: started.elapsed(),
+                result: serde_json::value::to_raw_value(&result).ok(),
+                ..Outcome::with_status(Status::Ok)
+            },
+            Err(why) => {
+                Outcome { duration: started.elapsed(), ..Outcome::with_status(Status::Failed(Failure::Refused)) }
+                    .with_error(crate::protocol::ApiError { code: None, message: why })
+            }
+        };
+        self.report(i, &o);
+        self.listener.event(&Event::BatchDone);
+    }
+
+    /// A command with `delivered: {within}`: sent alone, then its effect
+    /// awaited at the listeners that can hear it.
+    async fn deliver(&mut self, i: usize) {
+        if let Err(why) = self.fill(i) {
+            self.report(i, &Outcome::skipped(SkipReason::NotSaved).with_detail(why));
+            return;
+        }
+        let marks = self.listeners.marks();
+        let sent = Instant::now();
+        let (mut done, end) =
+            batch::run(&self.nodes, &self.plan, &[i], self.opts.retry, self.interrupt.clone(), &*self.listener).await;
+        let (_, mut o) = done.pop().expect("one outcome per command");
+        if o.status == Status::Ok {
+            let delivered = self.plan.steps(i).and_then(|s| s.delivered).expect("a delivered command");
+            let result = o.result_json();
+            let check = self.listeners.delivered(self.plan.command(i), result.as_ref(), delivered, sent, &marks).await;
+            if !check.ok {
+                o.status = Status::Failed(Failure::Expectation);
+            }
+            o.details_mut().checks.push(check);
+        }
+        self.stop_after(&o, &end);
+        self.report(i, &o);
         self.listener.event(&Event::BatchDone);
     }
 

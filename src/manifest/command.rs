@@ -13,7 +13,8 @@ use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
 /// Keys a command may carry besides its one method key.
-pub(crate) const RUNNER_KEYS: &[&str] = &["name", "tags", "for_each", "expect", "until", "save", "wait"];
+pub(crate) const RUNNER_KEYS: &[&str] =
+    &["name", "tags", "for_each", "expect", "until", "save", "delivered", "wait", "listen"];
 
 pub(crate) struct CommandContext<'a> {
     pub manifest: usize,
@@ -41,6 +42,7 @@ pub(crate) fn command(
     let mut tags = None;
     let mut for_each = None;
     let (mut expect, mut until, mut save, mut wait) = (None, None, None, None);
+    let (mut delivered, mut listen) = (None, None);
     for (k, v) in entries {
         let key = k.key_text();
         match key.as_ref() {
@@ -52,6 +54,8 @@ pub(crate) fn command(
             "until" => until = Some((k, v)),
             "save" => save = Some((k, v)),
             "wait" => wait = Some((k, v)),
+            "listen" => listen = Some((k, v)),
+            "delivered" => delivered = Some((k, v)),
             _ => match methods::lookup(&key) {
                 Some(m) => {
                     if let Some((first, _, _)) = method {
@@ -82,6 +86,10 @@ pub(crate) fn command(
     let Some(tags) = tag_set(ck, tags, scope) else { return Vec::new() };
     if let Some((_, value)) = wait {
         wait_step(ck, item, value, name, tags, scope, cx, out);
+        return Vec::new();
+    }
+    if let Some((_, value)) = listen {
+        listen_step(ck, item, value, name, tags, scope, cx, out);
         return Vec::new();
     }
     let Some((mkey, body, m)) = method else {
@@ -129,6 +137,20 @@ pub(crate) fn command(
             }
         }
     };
+    let delivered = match delivered {
+        None => None,
+        Some((k, v)) => {
+            if !matches!(m.name, "publish" | "broadcast" | "disconnect" | "unsubscribe") {
+                ck.error(k.span, "nothing to deliver", format!("`delivered` is for publish, broadcast, disconnect and unsubscribe; `{}` pushes nothing to a client", m.name))
+                    .help = Some("a listener hears publications, disconnects and unsubscribes".into());
+                return declared;
+            }
+            match steps::delivered(ck, k, v, scope, &step_cx) {
+                Some(d) => Some(d),
+                None => return declared,
+            }
+        }
+    };
     if !saves_ok {
         return declared;
     }
@@ -150,7 +172,7 @@ pub(crate) fn command(
             Some(n) => ck.string(n, "`name`", &scope.without_saved()).map(Some),
             None => Some(None),
         };
-        let mut steps = Steps { until, save: save.clone(), ..Steps::default() };
+        let mut steps = Steps { until, save: save.clone(), delivered, ..Steps::default() };
         let checked = expect.is_none_or(|(_, v)| steps::expect(ck, v, scope, &step_cx, &mut steps));
         if let Some(params) = params(ck, m, mkey, body, scope, cx.protocol, cx.root)
             && let Some(name) = name
@@ -169,6 +191,7 @@ pub(crate) fn command(
             }
             let plain = steps.expect.is_empty()
                 && steps.expect_error.is_none()
+                && steps.delivered.is_none()
                 && steps.until.is_none()
                 && steps.save.is_empty()
                 && steps.uses.is_empty();
@@ -255,6 +278,85 @@ fn tag_set(ck: &mut Checker, node: Option<&Node>, scope: &Scope) -> Option<u16> 
         ck.error(node.span, "too many tag sets", "more than 65,535 different sets of tags in one run");
     }
     id
+}
+
+/// A `listen: {channel, user, url?}` item: a real client connection of
+/// `user`, subscribed to `channel`, opened before what follows; `url` is a
+/// node's address (`http(s)://` or `ws(s)://`) when not the first `--url`.
+#[allow(clippy::too_many_arguments)]
+fn listen_step(
+    ck: &mut Checker,
+    item: &Node,
+    value: &Node,
+    name: Option<&Node>,
+    tags: u16,
+    scope: &Scope,
+    cx: &CommandContext,
+    out: &mut Vec<Command>,
+) {
+    let extra =
+        item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("listen" | "name" | "tags")));
+    if let Some((k, _)) = extra {
+        ck.error(k.span, "not with `listen`", format!("a `listen` step takes no `{}`", k.key_text())).help =
+            Some("`listen` is a step of its own: put the command in the next list item".into());
+        return;
+    }
+    let Some(entries) = ck.entries(value, "`listen`") else { return };
+    let plain = scope.without_saved();
+    let mut params = serde_json::Map::new();
+    for (k, v) in entries {
+        let key = k.key_text();
+        match key.as_ref() {
+            "channel" | "user" | "url" => {
+                let Some(text) = ck.string(v, &format!("`{key}`"), &plain) else { return };
+                if text.is_empty() {
+                    ck.error(v.span, "empty", format!("`{key}` is empty"));
+                    return;
+                }
+                if key == "url" && !["http://", "https://", "ws://", "wss://"].iter().any(|p| text.starts_with(p)) {
+                    ck.error(
+                        v.span,
+                        "not a node's URL",
+                        format!("`url` {text} is not an http(s):// or ws(s):// URL"),
+                    )
+                    .help = Some("a node's address, e.g. http://rt-2:8000 (its WebSocket endpoint is derived)".into());
+                    return;
+                }
+                params.insert(key.into_owned(), text.into());
+            }
+            other => {
+                super::document::unknown_key(ck, k, other, Some("listen"), &["channel", "user", "url"]);
+                return;
+            }
+        }
+    }
+    for required in ["channel", "user"] {
+        if !params.contains_key(required) {
+            ck.error(value.span, "incomplete", format!("`listen` needs a `{required}`")).help =
+                Some("e.g. `listen: {channel: news, user: smoke-bot}`".into());
+            return;
+        }
+    }
+    let name = match name {
+        Some(n) => match ck.string(n, "`name`", &plain) {
+            Some(s) => Some(s),
+            None => return,
+        },
+        None => None,
+    };
+    out.push(Command {
+        index: 0,
+        occurrence: 0,
+        manifest: cx.manifest as u32,
+        offset: item.span.offset as u32,
+        line: ck.line_of(item.span) as u32,
+        tags,
+        finally: cx.finally,
+        name: name.map(String::into_boxed_str),
+        method: &methods::LISTEN,
+        params: serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str(),
+        steps: None,
+    });
 }
 
 /// A `wait: DURATION` item: a barrier, then a pause. It takes no method and

@@ -111,6 +111,10 @@ fn take_in(
     }
 }
 
+/// An included file: its full path, its name as messages show it, the
+/// line of its include, its real path.
+type Included = (PathBuf, String, usize, PathBuf);
+
 /// The files `source` includes (full path, name as shown, line, real
 /// path), and whether `include:` stands after `commands:`; `None` when it
 /// has no `include:`. Problems are located at the include.
@@ -120,7 +124,7 @@ fn listed(
     stack: &[PathBuf],
     seen: &mut Vec<PathBuf>,
     problems: &mut Vec<Problem>,
-) -> Option<(Vec<(PathBuf, String, usize, PathBuf)>, bool)> {
+) -> Option<(Vec<Included>, bool)> {
     let text = &source.text;
     // Most manifests have none: no parse twice for them.
     if !(text.starts_with("include:") || text.contains("\ninclude:")) {

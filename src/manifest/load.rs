@@ -182,6 +182,7 @@ pub(super) fn validate(
     }
     let sources: Vec<Source> = members.into_iter().map(|m| m.source).collect();
     names.explain(&sources, &commands, opts, &mut problems);
+    listened(&sources, &commands, &mut problems);
     let (errors, mut warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.level == Level::Error);
     if !errors.is_empty() {
         let mut all = errors;
@@ -320,6 +321,60 @@ impl Names {
     }
 }
 
+/// Every `delivered:` has a `listen:` step before it that can hear it:
+/// subscribed to the channel a publish or broadcast goes to, or of the
+/// user a disconnect or unsubscribe is for. (Values saved at run time
+/// cannot be matched before: they are not checked.)
+fn listened(sources: &[Source], commands: &[Command], problems: &mut Vec<Problem>) {
+    let text =
+        |m: &serde_json::Map<String, serde_json::Value>, k: &str| m.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let mut listeners: Vec<(Option<String>, Option<String>)> = Vec::new();
+    for c in commands {
+        let p = c.params_map();
+        if c.is_listen() {
+            listeners.push((text(&p, "channel"), text(&p, "user")));
+            continue;
+        }
+        let Some((_, at)) = c.steps.as_ref().and_then(|s| s.delivered) else { continue };
+        if c.params().contains("\\u0000saved:") {
+            continue;
+        }
+        let (heard, wanted) = match c.method.name {
+            "broadcast" => {
+                let chans: Vec<String> = p
+                    .get("channels")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect();
+                let heard = listeners.iter().any(|(ch, _)| ch.as_ref().is_some_and(|ch| chans.contains(ch)));
+                (heard, format!("listens on one of its channels ({})", chans.join(", ")))
+            }
+            "disconnect" => {
+                let user = text(&p, "user").unwrap_or_default();
+                (listeners.iter().any(|(_, u)| u.as_deref() == Some(&user)), format!("is a client of user `{user}`"))
+            }
+            "unsubscribe" => {
+                let (user, ch) = (text(&p, "user").unwrap_or_default(), text(&p, "channel").unwrap_or_default());
+                let heard = listeners.iter().any(|(c, u)| u.as_deref() == Some(&user) && c.as_deref() == Some(&ch));
+                (heard, format!("is user `{user}` subscribed to `{ch}`"))
+            }
+            _ => {
+                let ch = text(&p, "channel").unwrap_or_default();
+                (listeners.iter().any(|(c, _)| c.as_deref() == Some(&ch)), format!("listens on `{ch}`"))
+            }
+        };
+        if !heard {
+            problems.push(
+                Problem::error(format!("`delivered`, but no `listen` step before this command {wanted}"))
+                    .at(&sources[at.manifest as usize], at.span, "no listener")
+                    .help("add a `- listen: {channel: CHANNEL, user: USER}` step before it"),
+            );
+        }
+    }
+}
+
 /// The protocol a layer sets.
 fn protocol_of(layer: &Layer) -> Option<Protocol> {
     match layer.value(crate::settings::Key::Protocol) {
@@ -430,7 +485,7 @@ fn validate_in_parts(
             part.saved.insert(s.name.clone(), super::steps::saved_placeholder(&s.name));
         }
         for item in items {
-            last.item(&mut part, &entries, item.clone());
+            last.item(&mut part, entries, item.clone());
         }
         done.push(part);
     }

@@ -121,12 +121,41 @@ fn commands(protocol: Protocol) -> Json {
                 "save".into(),
                 json!({"allOf": [{"$ref": "#/$defs/save"}, {"additionalProperties": {"pattern": paths}}]}),
             );
+            // What a listener can hear: `delivered` waits for it.
+            if matches!(m.name, "publish" | "broadcast" | "disconnect" | "unsubscribe") {
+                props.insert(
+                    "delivered".into(),
+                    json!({
+                        "type": "object",
+                        "description": "a `listen:` step's client must receive what this command causes, within this time",
+                        "properties": {"within": {"$ref": "#/$defs/duration"}},
+                        "required": ["within"],
+                        "additionalProperties": false
+                    }),
+                );
+            }
             // Only a command that reads may be repeated.
             if m.reads() {
                 props.insert("until".into(), json!({"$ref": "#/$defs/until"}));
             }
             json!({"type": "object", "properties": props, "required": [m.name], "additionalProperties": false})
         })
+        .chain([json!({
+            "type": "object",
+            "description": "a real client connection of `user`, subscribed to `channel`, before what follows (tokens signed with the token secret)",
+            "properties": {
+                "listen": {
+                    "type": "object",
+                    "properties": {"channel": {"type": "string"}, "user": {"type": "string"}, "url": {"type": "string", "pattern": "^(https?|wss?)://"}},
+                    "required": ["channel", "user"],
+                    "additionalProperties": false
+                },
+                "name": {"type": "string"},
+                "tags": {"$ref": "#/$defs/tags"}
+            },
+            "required": ["listen"],
+            "additionalProperties": false
+        })])
         .chain([json!({
             "type": "object",
             "description": "a barrier, then a pause: every earlier command has its outcome before it; later commands start after it",
@@ -299,7 +328,7 @@ mod tests {
             }
         }
         let v1 = s["$defs"]["command_v1"]["oneOf"].as_array().unwrap().len();
-        assert_eq!(v1, methods::on(Protocol::V1).count() + 2, "v1 methods, `info` and the `wait` step");
+        assert_eq!(v1, methods::on(Protocol::V1).count() + 3, "v1 methods, `info`, and the `listen` and `wait` steps");
         let limit = &s["$defs"]["HistoryRequest"]["properties"]["limit"]["anyOf"][0];
         assert_eq!(
             (limit["minimum"].to_string(), limit["maximum"].to_string()),

@@ -60,7 +60,7 @@ pub(crate) fn select(
         .map(|c| {
             if has(c, skip) {
                 false
-            } else if c.finally || c.is_wait() {
+            } else if c.finally || c.is_step() {
                 true
             } else {
                 (only.is_empty() || c.name.as_deref().is_some_and(|n| only.iter().any(|o| o == n)))
@@ -69,10 +69,12 @@ pub(crate) fn select(
         })
         .collect();
     // A `wait` among the commands keeps its meaning only between selected ones.
-    let work = |keep: &[bool], j: usize| keep[j] && !commands[j].is_wait() && !commands[j].finally;
+    let work = |keep: &[bool], j: usize| keep[j] && !commands[j].is_step() && !commands[j].finally;
+    // A `listen` stays when something selected comes after it.
     for i in 0..commands.len() {
-        if commands[i].is_wait() && !commands[i].finally && keep[i] {
-            keep[i] = (0..i).any(|j| work(&keep, j)) && (i + 1..commands.len()).any(|j| work(&keep, j));
+        if commands[i].is_step() && !commands[i].finally && keep[i] {
+            let after = (i + 1..commands.len()).any(|j| work(&keep, j));
+            keep[i] = after && (commands[i].is_listen() || (0..i).any(|j| work(&keep, j)));
         }
     }
     // A kept command that uses a saved name needs the command that saves it.

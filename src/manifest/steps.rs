@@ -194,6 +194,8 @@ pub(crate) struct Steps {
     pub save: Vec<(String, JsonPath)>,
     /// Saved names its params (or checks) use: it starts after they are saved.
     pub uses: Vec<String>,
+    /// `delivered: {within}`: a listener must receive what it caused, in time.
+    pub delivered: Option<(Duration, At)>,
 }
 
 impl Steps {
@@ -495,6 +497,38 @@ pub(crate) struct Saved {
     pub name: String,
     pub span: Span,
     pub path: JsonPath,
+}
+
+/// `delivered: {within: DURATION}`: how long a listener may take to hear
+/// what the command caused.
+pub(super) fn delivered(
+    ck: &mut Checker,
+    k: &Node,
+    v: &Node,
+    scope: &Scope,
+    cx: &StepContext,
+) -> Option<(Duration, At)> {
+    let entries = ck.entries(v, "`delivered`")?;
+    let mut within = None;
+    for (key, val) in entries {
+        match key.as_str() {
+            Some("within") => within = duration(ck, val, "within", false, scope),
+            _ => {
+                super::document::unknown_key(ck, key, &key.key_text(), Some("delivered"), &["within"]);
+                return None;
+            }
+        }
+    }
+    match within {
+        Some(d) => Some((d, At { manifest: cx.manifest, span: k.span, line: ck.line_of(k.span) as u32 })),
+        None => {
+            if !ck.problems.iter().any(|p| p.span.offset >= v.span.offset && p.span.offset < v.span.offset + v.span.len)
+            {
+                ck.error(v.span, "no `within`", "`delivered` needs `within`, e.g. `delivered: {within: 5s}`");
+            }
+            None
+        }
+    }
 }
 
 /// `save: {NAME: PATH}`; names must not clash with variables, and paths

@@ -16,10 +16,17 @@ const HEADER: [&str; 7] = ["#", "command", "target", "status", "tries", "time", 
 
 /// One row's cells (status last but one is coloured apart).
 fn cells(run: &Run, c: &crate::manifest::Command, o: &crate::executor::Outcome) -> [String; 7] {
-    let detail = match o.message() {
+    let mut detail = match o.message() {
         Some(_) => run.message(o),
         None => short_result(o.result_json().as_ref()),
     };
+    // How long the listeners took to hear it.
+    if let Some(ms) =
+        o.checks().iter().find(|k| k.ok && k.path == "delivered").and_then(|k| k.got.as_ref()?["latency_ms"].as_f64())
+    {
+        let heard = if run.deterministic { "delivered".to_owned() } else { format!("delivered in {ms:.1}ms") };
+        detail = if detail.is_empty() { heard } else { format!("{detail}, {heard}") };
+    }
     [
         c.index.to_string(),
         run.label(c).into_owned(),

@@ -16,6 +16,7 @@ mod house;
 mod interrupt;
 mod language;
 mod library;
+mod listen;
 mod metrics;
 mod operators;
 mod precommit;

@@ -259,6 +259,7 @@ fn the_smoke_test_example_passes_against_the_server_as_written() {
         .current_dir(root())
         .arg("examples/manifests/smoke.yaml")
         .args(["--url", &server.url, "--api-key", API_KEY])
+        .env("CENTRIFUGO_TOKEN_SECRET", harness::HMAC_SECRET)
         .env("SMOKE_CHANNEL", harness::channel("smoke"))
         .env("GITHUB_SHA", "abc123")
         .output()
