@@ -395,6 +395,16 @@ pub struct Batch {
     idempotent: bool,
 }
 
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let methods: Vec<&str> = self.commands.iter().map(|c| c.method).collect();
+        f.debug_struct("Batch")
+            .field("endpoint", &self.client.endpoint)
+            .field("methods", &methods)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Batch {
     /// Adds a command; params are any serialisable object. The method and
     /// params are checked against the method table for the client's

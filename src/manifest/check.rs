@@ -139,10 +139,16 @@ impl<'a> Scope<'a> {
         if let Some(p) = self.saved.and_then(|s| s.get(name)) {
             return Lookup::Saved(p);
         }
-        match self.env.and_then(|e| e.get(name)).filter(|v| !v.is_empty()) {
-            Some(v) => {
+        match self.env.map(|e| e.get(name).filter(|v| !v.is_empty())) {
+            Some(Some(v)) => {
                 reads.borrow_mut().env.entry(name.to_owned()).or_insert(at);
                 Lookup::Var(Cow::Owned(Var::scalar(v)))
+            }
+            // Looked for in the environment, not there (a default may stand in):
+            // a reviewer sees it among what the manifest reads.
+            Some(None) => {
+                reads.borrow_mut().env_absent.insert(name.to_owned());
+                Lookup::Missing
             }
             None => Lookup::Missing,
         }
@@ -160,6 +166,8 @@ impl<'a> Scope<'a> {
 pub(crate) struct Reads {
     pub cli: BTreeSet<String>,
     pub env: BTreeMap<String, Span>,
+    /// Environment variables looked for and not set.
+    pub env_absent: BTreeSet<String>,
     pub names: BTreeSet<String>,
 }
 

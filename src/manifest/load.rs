@@ -193,7 +193,18 @@ pub(super) fn validate(
     if commands.is_empty() {
         warnings_once.push(Problem::error("0 commands: this run sends nothing").warning());
     }
-    let env_reads = names.env.keys().cloned().collect();
+    // What the manifests read from the environment, set or not (a saved
+    // name used before its saver is no environment variable).
+    let saved: BTreeSet<&str> = names.saved.iter().map(|(_, s)| s.name.as_str()).collect();
+    let env_reads = names
+        .env
+        .keys()
+        .chain(&names.env_absent)
+        .filter(|n| !saved.contains(n.as_str()))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let manifest = Manifest {
         sources,
         settings: layer,
@@ -244,6 +255,8 @@ struct Names {
     cli: BTreeSet<String>,
     /// Environment variables read (and where first, for a name also saved).
     env: BTreeMap<String, (usize, super::Span)>,
+    /// Environment variables looked for and not set.
+    env_absent: BTreeSet<String>,
     /// Every name a `${...}` referred to.
     referred: BTreeSet<String>,
 }
@@ -253,6 +266,7 @@ impl Names {
         self.defined.extend(vars.cloned());
         self.saved.extend(saved.into_iter().map(|s| (manifest, s)));
         self.cli.extend(reads.cli);
+        self.env_absent.extend(reads.env_absent);
         for (name, span) in reads.env {
             self.env.entry(name).or_insert((manifest, span));
         }
@@ -497,6 +511,7 @@ fn validate_in_parts(
         let part_reads = part.ck.reads.take();
         reads.cli.extend(part_reads.cli);
         reads.names.extend(part_reads.names);
+        reads.env_absent.extend(part_reads.env_absent);
         for (name, span) in part_reads.env {
             reads.env.entry(name).or_insert(span);
         }

@@ -29,5 +29,6 @@ mod seed;
 mod steps;
 mod tokens;
 mod truthful;
+mod untrusted;
 mod v1;
 mod v1server;
