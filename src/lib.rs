@@ -59,6 +59,11 @@ pub mod internals {
     pub use crate::protocol::{body, decode, encode};
     pub use crate::settings::parse_profile;
 
+    /// `docs/settings.md`, rendered from the settings table.
+    pub fn settings_reference() -> String {
+        crate::settings::table::reference()
+    }
+
     /// `docs/methods.md`, rendered from the method table.
     pub fn methods_reference() -> String {
         crate::methods::reference::reference()

@@ -82,10 +82,11 @@ fn normal(p: &Path) -> PathBuf {
 pub(crate) fn resolve(ck: &mut Checker, node: &Node, path: &str, root: &Root, what: &str) -> Option<PathBuf> {
     let written = Path::new(path);
     let hint = || {
-        let shown = root.root.display();
         if root.given {
-            format!("files must be inside the file root {shown}")
+            format!("files must be inside the file root {}", root.root.display())
         } else {
+            // The folder as the user named it (with the manifest's path).
+            let shown = root.shown_dir.display();
             format!("files must be inside the manifest's folder {shown}; give {} to widen it", root.naming.file_root())
         }
     };

@@ -358,3 +358,69 @@ mod tests {
         }
     }
 }
+
+/// `docs/settings.md`: every setting, where it can be given, its kind and
+/// default — from the rows, so the page cannot drift (a test compares).
+pub(crate) fn reference() -> String {
+    let mut out = String::from(
+        "# Settings\n\n\
+         Every setting of `cent-run`, generated from its settings table (the tests regenerate\n\
+         this page and fail when it differs: `UPDATE_GOLDEN=1 cargo test --test it settings_md`).\n\n\
+         A setting can come from several places; the first that gives it wins:\n\n\
+         1. a **flag** (`--concurrency 8`);\n\
+         2. the **profile** chosen with `--profile NAME` (a section of `~/.centrc`, or of `--config FILE`);\n\
+         3. the **environment** (`CENTRIFUGO_URL`, …);\n\
+         4. the **manifest**'s `server:` or `defaults:` (with several manifests, the first that sets a key);\n\
+         5. the built-in default.\n\n\
+         Secrets (`api_key`, `secret`, `token_secret`) are best given as files (`--api-key-file`)\n\
+         or in the environment: a flag is visible to other users in `ps`.\n",
+    );
+    let mut heading = "";
+    for d in TABLE {
+        if d.heading != heading {
+            heading = d.heading;
+            out.push_str(&format!(
+                "\n## {heading}\n\n| setting | flag | environment | manifest | profile | value | default |\n|---|---|---|---|---|---|---|\n"
+            ));
+        }
+        let code = |s: Option<String>| s.map(|s| format!("`{s}`")).unwrap_or_default();
+        let flag = d.flag.map(|f| match (d.short, d.value_name) {
+            (Some(c), "") => format!("-{c}, --{f}"),
+            (None, "") => format!("--{f}"),
+            (Some(c), v) => format!("-{c}, --{f} {v}"),
+            (None, v) => format!("--{f} {v}"),
+        });
+        out.push_str(&format!(
+            "| **{}** — {} | {} | {} | {} | {} | {} | {} |\n",
+            d.name,
+            d.help.replace('|', "\\|"),
+            code(flag),
+            code(d.env.map(str::to_owned)),
+            code(d.manifest_path()),
+            code(d.profile.map(str::to_owned)),
+            kind(d.kind),
+            code(d.default.map(str::to_owned)),
+        ));
+    }
+    out
+}
+
+fn kind(k: Kind) -> String {
+    match k {
+        Kind::Switch(_) => "on/off".into(),
+        Kind::Int { min, max } => format!("integer {min}–{max}"),
+        Kind::Positive => "number above 0".into(),
+        Kind::Duration => "duration (`5s`, `1m30s`)".into(),
+        Kind::Text => "text".into(),
+        Kind::Secret => "secret".into(),
+        Kind::Urls => "URLs (repeat, or `a,b`)".into(),
+        Kind::Protocol => "`api`, `legacy`, `v1`".into(),
+        Kind::Path => "path".into(),
+        Kind::Shard => "`I/N`".into(),
+        Kind::Assign => "`NAME=VALUE`, repeatable".into(),
+        Kind::List { split: true } => "list (repeat, or `a,b`)".into(),
+        Kind::List { split: false } => "list (repeat)".into(),
+        Kind::Choice(words) => words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", "),
+        Kind::Count => "count (`-vv`)".into(),
+    }
+}

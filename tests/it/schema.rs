@@ -189,3 +189,20 @@ fn methods_md_lists_every_methods_fields_and_results_as_the_table_has_them() {
     assert!(page.contains("\n## history\n") && page.contains("| `publications[].data` | JSON |"), "{page}");
     assert!(page.contains("| `num_clients` | uint32 |"));
 }
+
+/// `docs/settings.md` is the settings table, row by row (`UPDATE_GOLDEN=1`
+/// rewrites it: read the diff).
+#[test]
+fn settings_md_lists_every_setting_as_the_table_has_it() {
+    let page = cent_run::internals::settings_reference();
+    let path = root().join("docs/settings.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &page).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(written == page, "docs/settings.md is stale: run UPDATE_GOLDEN=1 cargo test --test it settings_md");
+    // The precedence it states is the one `--help` states.
+    let help = cent_run().arg("--help").output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("flags > --profile > environment > the manifest's server: and defaults:"));
+    assert!(page.contains("1. a **flag**") && page.contains("2. the **profile**") && page.contains("3. the **environment**") && page.contains("4. the **manifest**"));
+}
