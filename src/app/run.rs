@@ -36,6 +36,7 @@ pub(crate) fn run(
         let manifest = manifest::load(&inputs, &opts)?;
         let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
         let settled = sources.settle(&manifest.settings, needs)?;
+        refused_by_config(&manifest, &settled)?;
         Ok((manifest, settled, secret_values(&opts)))
     });
     let (mut manifest, settings, secrets) = match loaded {
@@ -59,12 +60,26 @@ pub(crate) fn run(
     warnings.extend(plan::oversized(&manifest, &settings.run));
     outputs.warn(&warnings);
     let exit = match mode {
-        Mode::Check => check::check(&manifest, &warnings, &outputs),
+        Mode::Check => check::check(&manifest, &warnings, &outputs, settings.server_config.as_ref()),
         Mode::Plan => plan::plan(&manifest, &settings, secrets),
         Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets),
     };
     output::drop_in_background(manifest);
     exit
+}
+
+/// Commands the server's own configuration (`--server-config`) says it
+/// would refuse: errors, as the manifest's own are (the user said what the
+/// server holds), the manifests' warnings with them — for every mode, on the
+/// whole run before a shard is cut.
+fn refused_by_config(manifest: &manifest::Manifest, settings: &resolve::Settings) -> Result<(), Error> {
+    let Some(config) = &settings.server_config else { return Ok(()) };
+    let mut problems = config.refusals(manifest);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.extend(manifest.warnings.iter().cloned());
+    Err(Error::Invalid(problems))
 }
 
 /// The values of the secret variables: kept out of every output, as the
