@@ -38,6 +38,7 @@ mod methods;
 mod protocol;
 mod redact;
 mod resolve;
+mod server_config;
 mod settings;
 
 #[cfg(feature = "cli")]

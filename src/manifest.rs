@@ -6,6 +6,7 @@
 //!   (large manifests parsed in parts on every core, equal to one part);
 //! - `document`: top-level keys, `vars:`, `server:`, `defaults:`;
 //! - `command` and `fields`: one list item against the method table;
+//! - `locate`: a command's field found again in its text, after loading;
 //! - `check`: the walker that records problems; [`diagnostic`]: how they
 //!   render; [`interpolate`]: `${NAME}`; [`schema`]: the JSON Schema;
 //! - [`yaml`]: the only code that knows the YAML crate.
@@ -21,6 +22,7 @@ mod for_each;
 mod include;
 pub(crate) mod interpolate;
 mod load;
+mod locate;
 pub(crate) mod schema;
 pub(crate) mod select;
 pub(crate) mod steps;
@@ -36,8 +38,9 @@ use serde_json::{Map, Value as Json};
 pub use crate::diagnostic::Span;
 pub use crate::diagnostic::{Level, Problem, Source};
 pub(crate) use command::single as check_call;
-pub(crate) use files::read_var_file;
+pub(crate) use files::{read_var_file, yaml_as_json};
 pub use load::{Input, load, load_text};
+pub(crate) use locate::field_spans;
 
 use crate::methods::Method;
 use crate::protocol::Protocol;

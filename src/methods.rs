@@ -7,10 +7,12 @@
 //! method needs as the server's handlers enforce them (and where cent-run is
 //! deliberately stricter, with why), what it targets (the lane it joins),
 //! whether it writes or only reads, how it may be retried, whether it takes
-//! `data_file`, answers per channel, is PRO-only, and what the v1 protocol
-//! calls it. [`check`] validates params against both; validation, the JSON
-//! Schema, the executor's lanes and retries, the library client, `call` and
-//! the `cent` console read them, and no other code compares method names.
+//! `data_file`, answers per channel, is PRO-only, what its handler asks of
+//! the channel's namespace, and what the v1 protocol calls it. [`check`]
+//! validates params against both; validation, the JSON Schema, the
+//! executor's lanes and retries, the library client, `call`, the `cent`
+//! console and the server-configuration check read them, and no other code
+//! compares method names.
 
 pub(crate) mod check;
 pub(crate) mod proto;
@@ -61,6 +63,34 @@ impl Retry {
             Retry::Unsafe => false,
         }
     }
+}
+
+/// What the server's handler asks of the options of the namespace a
+/// command's channel is in (Centrifugo 6.9.1, `internal/api/api.go`): each
+/// looks the channel up and answers 102 when its namespace is not in the
+/// configuration, then checks what the variant says. What a server
+/// configuration file predicts for a command (`--server-config`) is read
+/// from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NamespaceUse {
+    /// The handler looks no channel up.
+    None,
+    /// Only that the namespace exists (subscribe; unsubscribe when it names a channel).
+    Exists,
+    /// A stream namespace (a map or shared-poll one: 107) whose
+    /// `publication_data_format` the data meets (107): publish.
+    Publish,
+    /// Each channel's namespace exists and takes the data (107), in the
+    /// channel's own response; no subscription type is checked: broadcast.
+    Broadcast,
+    /// History on: `history_size` and `history_ttl` both above zero (108).
+    History,
+    /// `presence` on (108).
+    Presence,
+    /// A map namespace (`subscription_type` map, map_clients or map_users; 107).
+    Map,
+    /// A shared-poll namespace (107) with `shared_poll.publish_enabled` (108).
+    SharedPollPublish,
 }
 
 /// A set of protocols.
@@ -156,6 +186,8 @@ pub(crate) struct Method {
     /// The v1 request and reply messages (in `v1.proto`).
     pub v1: Option<(&'static str, &'static str)>,
     pub caveat: Option<Caveat>,
+    /// What the handler asks of the channel's namespace.
+    pub namespace: NamespaceUse,
 }
 
 impl Method {
@@ -272,12 +304,18 @@ const fn m(
         v1_name: None,
         v1: None,
         caveat: None,
+        namespace: NamespaceUse::None,
     }
 }
 /// Also carried by v1 servers, with these request and reply messages.
 const fn v1(mut method: Method, request: &'static str, reply: &'static str) -> Method {
     method.on = Protocols::ALL;
     method.v1 = Some((request, reply));
+    method
+}
+/// Its handler checks the channel's namespace as `namespace` says.
+const fn ns(mut method: Method, namespace: NamespaceUse) -> Method {
+    method.namespace = namespace;
     method
 }
 /// Takes `data_file`.
@@ -302,13 +340,17 @@ const fn v1_only(name: &'static str, reply: &'static str) -> Method {
 /// Every method: the modern API (OSS and PRO) in the order of api.proto's
 /// `Command`, then the methods only v1 servers have.
 pub(crate) static METHODS: &[Method] = &[
-    with_data_file(v1(
-        m("publish", &[req(NonEmpty("channel")), NEEDS_DATA, NEEDS_DATA_V1], Channel, Write, Keyed),
-        "V1PublishRequest",
-        "V1Empty",
-    )),
+    ns(
+        with_data_file(v1(
+            m("publish", &[req(NonEmpty("channel")), NEEDS_DATA, NEEDS_DATA_V1], Channel, Write, Keyed),
+            "V1PublishRequest",
+            "V1Empty",
+        )),
+        NamespaceUse::Publish,
+    ),
     Method {
         per_channel: true,
+        namespace: NamespaceUse::Broadcast,
         ..with_data_file(v1(
             m(
                 "broadcast",
@@ -321,38 +363,45 @@ pub(crate) static METHODS: &[Method] = &[
             "V1Empty",
         ))
     },
-    m("subscribe", NEEDS_CHANNEL, User, Write, Safe),
-    v1(
-        m(
-            "unsubscribe",
-            &[
-                stricter(
-                    NonEmpty("channel"),
-                    Protocols::MODERN,
-                    "without a channel Centrifugo 6 drops the user from every channel and pushes an unsubscribe without a channel that client SDKs cannot handle; use `disconnect` to end all of a user's subscriptions",
-                ),
-                stricter(AnyNonEmpty(TARGETS), Protocols::MODERN, ANONYMOUS),
-                req_on(NonEmpty("user"), Protocols::V1),
-            ],
-            User,
-            Write,
-            Safe,
+    ns(m("subscribe", NEEDS_CHANNEL, User, Write, Safe), NamespaceUse::Exists),
+    ns(
+        v1(
+            m(
+                "unsubscribe",
+                &[
+                    stricter(
+                        NonEmpty("channel"),
+                        Protocols::MODERN,
+                        "without a channel Centrifugo 6 drops the user from every channel and pushes an unsubscribe without a channel that client SDKs cannot handle; use `disconnect` to end all of a user's subscriptions",
+                    ),
+                    stricter(AnyNonEmpty(TARGETS), Protocols::MODERN, ANONYMOUS),
+                    req_on(NonEmpty("user"), Protocols::V1),
+                ],
+                User,
+                Write,
+                Safe,
+            ),
+            "V1UnsubscribeRequest",
+            "V1Empty",
         ),
-        "V1UnsubscribeRequest",
-        "V1Empty",
+        NamespaceUse::Exists,
     ),
     v1(m("disconnect", NEEDS_TARGET, User, Write, Safe), "V1DisconnectRequest", "V1Empty"),
-    v1(m("presence", NEEDS_CHANNEL, Channel, Read, Safe), "V1ChannelRequest", "V1PresenceResult"),
-    m("presence_stats", NEEDS_CHANNEL, Channel, Read, Safe),
+    ns(
+        v1(m("presence", NEEDS_CHANNEL, Channel, Read, Safe), "V1ChannelRequest", "V1PresenceResult"),
+        NamespaceUse::Presence,
+    ),
+    ns(m("presence_stats", NEEDS_CHANNEL, Channel, Read, Safe), NamespaceUse::Presence),
     Method {
         caveat: Some(HISTORY_WITHOUT_LIMIT),
+        namespace: NamespaceUse::History,
         ..v1(
             m("history", &[req(NonEmpty("channel")), req(Check(reverse_from_zero))], Channel, Read, Safe),
             "V1ChannelRequest",
             "V1HistoryResult",
         )
     },
-    m("history_remove", NEEDS_CHANNEL, Channel, Write, Safe),
+    ns(m("history_remove", NEEDS_CHANNEL, Channel, Write, Safe), NamespaceUse::History),
     Method { v1_name: Some("stats"), ..m("info", &[], NoTarget, Read, Safe) },
     m("rpc", &[req(NonEmpty("method"))], NoTarget, Write, Unsafe),
     m("refresh", NEEDS_TARGET, User, Write, Safe),
@@ -376,18 +425,21 @@ pub(crate) static METHODS: &[Method] = &[
     pro("send_push_notification", NoTarget, Write),
     pro("update_push_status", NoTarget, Write),
     pro("cancel_push", NoTarget, Write),
-    m("map_publish", MAP_KEYED, Channel, Write, Keyed),
-    m("map_remove", MAP_KEYED, Channel, Write, Keyed),
-    m("map_read_state", NEEDS_CHANNEL, Channel, Read, Safe),
-    m("map_read_stream", NEEDS_CHANNEL, Channel, Read, Safe),
-    m("map_stats", NEEDS_CHANNEL, Channel, Read, Safe),
-    m("map_clear", NEEDS_CHANNEL, Channel, Write, Unsafe),
-    m(
-        "shared_poll_publish",
-        &[req(NonEmpty("channel")), req(NonEmpty("key")), req(Positive("version"))],
-        Channel,
-        Write,
-        Unsafe,
+    ns(m("map_publish", MAP_KEYED, Channel, Write, Keyed), NamespaceUse::Map),
+    ns(m("map_remove", MAP_KEYED, Channel, Write, Keyed), NamespaceUse::Map),
+    ns(m("map_read_state", NEEDS_CHANNEL, Channel, Read, Safe), NamespaceUse::Map),
+    ns(m("map_read_stream", NEEDS_CHANNEL, Channel, Read, Safe), NamespaceUse::Map),
+    ns(m("map_stats", NEEDS_CHANNEL, Channel, Read, Safe), NamespaceUse::Map),
+    ns(m("map_clear", NEEDS_CHANNEL, Channel, Write, Unsafe), NamespaceUse::Map),
+    ns(
+        m(
+            "shared_poll_publish",
+            &[req(NonEmpty("channel")), req(NonEmpty("key")), req(Positive("version"))],
+            Channel,
+            Write,
+            Unsafe,
+        ),
+        NamespaceUse::SharedPollPublish,
     ),
     v1_only("stats", "V1StatsResult"),
     v1_only("node", "V1NodeResult"),
@@ -408,6 +460,7 @@ pub(crate) static WAIT: Method = Method {
     v1_name: None,
     v1: None,
     caveat: None,
+    namespace: NamespaceUse::None,
 };
 
 /// The `listen:` step: a real client connection and subscription. Not a
@@ -551,5 +604,19 @@ mod tests {
                 TargetKind::None => {}
             }
         }
+    }
+
+    /// Every open-source method that names a channel has its handler's
+    /// namespace lookup recorded; the others look none up.
+    #[test]
+    fn every_method_with_a_channel_says_what_it_asks_of_the_namespace() {
+        for m in METHODS.iter().filter(|m| m.on.has(Protocol::Api)) {
+            let req = m.request(Protocol::Api);
+            let names_channel = req.field("channel").is_some() || req.field("channels").is_some();
+            let checked = m.namespace != NamespaceUse::None;
+            // PRO-only methods are answered 104 by an open-source server: no lookup.
+            assert_eq!(checked, names_channel && !m.pro, "{}", m.name);
+        }
+        assert_eq!(lookup("broadcast").unwrap().namespace, NamespaceUse::Broadcast);
     }
 }

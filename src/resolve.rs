@@ -3,7 +3,8 @@
 //! last) — and turned, once and before anything runs, into a
 //! [`Connection`] and [`RunOptions`], or every problem with them (an invalid
 //! URL, a missing credential, an undefined `${VAR}` no other source
-//! replaced), each located where the value came from. `run`, `check`,
+//! replaced, a server configuration file that cannot be read), each located
+//! where the value came from. `run`, `check`,
 //! `plan`, `call` and `cent` all settle through [`Sources::settle`].
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use crate::diagnostic::Problem;
 use crate::executor::{RetryPolicy, RunOptions};
 use crate::protocol::Protocol;
 use crate::redact::Secrets;
+use crate::server_config::{self, ServerConfig};
 use crate::settings::table::{self, Key};
 use crate::settings::{Layer, Origin, Profile, Setting, Value};
 
@@ -126,6 +128,9 @@ pub(crate) struct Settings {
     pub run_id_given: bool,
     /// Problems that do not stop this mode (a missing key for `check`).
     pub warnings: Vec<Problem>,
+    /// The server's own configuration (`--server-config`), read: commands
+    /// it refuses are errors before anything is sent.
+    pub server_config: Option<ServerConfig>,
 }
 
 /// The built-in server address.
@@ -159,6 +164,20 @@ pub(crate) fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Probl
                 problems.push(from.locate(Problem::error(format!("{}: {why}", p.display())).help(
                     "give the CA certificate (PEM, `-----BEGIN CERTIFICATE-----`) that signed the server's certificate",
                 )));
+                None
+            }
+        },
+        Some(Setting { value: Err(p), from }) => {
+            problems.push(from.locate(*p));
+            None
+        }
+        _ => None,
+    };
+    let server_config = match layer.take(Key::ServerConfig) {
+        Some(Setting { value: Ok(Value::Path(path)), from }) => match server_config::read(&path, from.clone()) {
+            Ok(config) => Some(config),
+            Err(p) => {
+                problems.push(from.locate(*p));
                 None
             }
         },
@@ -267,7 +286,7 @@ pub(crate) fn settle(mut layer: Layer, mode: Mode) -> Result<Settings, Vec<Probl
     let connection = Connection { urls, protocol, api_key, secret, timeout, insecure, cacert, token };
     warnings.extend(transport_warnings(&connection));
     let run_id_given = run_id.is_some();
-    Ok(Settings { connection, run, run_id_given, warnings })
+    Ok(Settings { connection, run, run_id_given, warnings, server_config })
 }
 
 /// The listeners' token key: `--token-algorithm` (HS256 by default) with

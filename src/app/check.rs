@@ -1,5 +1,6 @@
-//! `check`: the manifests are valid (the problems were found by loading);
-//! say so, as a line or as JSON.
+//! `check`: the manifests are valid (the problems were found by loading,
+//! and by the server's configuration when one was given); say so, as a
+//! line or as JSON.
 
 use super::output;
 use super::outputs::{Format, Outputs};
@@ -7,8 +8,14 @@ use crate::error::Error;
 use crate::exit::Exit;
 use crate::manifest::{Manifest, Problem};
 use crate::report;
+use crate::server_config::ServerConfig;
 
-pub(crate) fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Result<Exit, Error> {
+pub(crate) fn check(
+    manifest: &Manifest,
+    warnings: &[Problem],
+    outputs: &Outputs,
+    server_config: Option<&ServerConfig>,
+) -> Result<Exit, Error> {
     let (n, m) = (manifest.commands.len(), manifest.sources.len());
     if outputs.format == Format::Json {
         let mut text = Vec::new();
@@ -22,6 +29,9 @@ pub(crate) fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs
             report::plural(m, "manifest", "manifests"),
             manifest.protocol
         ));
+        if let Some(config) = server_config {
+            output::line(&format!("the server's configuration {} refuses none of them", config.describe()));
+        }
         if !manifest.env_reads.is_empty() {
             output::line(&format!("reads the environment: {}", manifest.env_reads.join(", ")));
         }

@@ -39,6 +39,7 @@ pub(crate) fn run(
             manifest::select::select(&manifest, &listed(Key::Tags), &listed(Key::SkipTags), &listed(Key::Only))?;
         let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
         let settled = sources.settle(&manifest.settings, needs)?;
+        refused_by_config(&manifest, &settled)?;
         Ok((manifest, settled, secret_values(&opts), selection))
     });
     let loaded =
@@ -78,7 +79,7 @@ pub(crate) fn run(
     warnings.extend(plan::oversized(&manifest, &settings.run));
     outputs.warn(&warnings);
     let exit = match mode {
-        Mode::Check => check::check(&manifest, &warnings, &outputs),
+        Mode::Check => check::check(&manifest, &warnings, &outputs, settings.server_config.as_ref()),
         Mode::Plan => plan::plan(&manifest, &settings, secrets),
         Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets, selection.as_ref()),
     };
@@ -99,6 +100,20 @@ fn listeners_keyless(m: &manifest::Manifest, settings: &crate::resolve::Settings
             .at(&m.sources[c.manifest()], span, "needs a token key")
             .help("give --token-secret-file FILE (or CENTRIFUGO_TOKEN_SECRET, or server.token_secret): the server's client token HMAC secret; or --token-algorithm RS256 with --token-key-file PRIVATE.pem"),
     )
+}
+
+/// Commands the server's own configuration (`--server-config`) says it
+/// would refuse: errors, as the manifest's own are (the user said what the
+/// server holds), the manifests' warnings with them — for every mode, on the
+/// whole run before a shard is cut.
+fn refused_by_config(manifest: &manifest::Manifest, settings: &resolve::Settings) -> Result<(), Error> {
+    let Some(config) = &settings.server_config else { return Ok(()) };
+    let mut problems = config.refusals(manifest);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    problems.extend(manifest.warnings.iter().cloned());
+    Err(Error::Invalid(problems))
 }
 
 /// The values of the secret variables: kept out of every output, as the

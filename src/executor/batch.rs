@@ -221,7 +221,13 @@ impl Batch<'_> {
                 Err(e) if e.retryable() && !last_try && method.retry != Retry::Unsafe && !expected(&e) => {
                     again.push(Pending { last_error: Some(e), ..p })
                 }
-                reply if steps.as_ref().is_some_and(|s| s.has_expectations()) => {
+                // Checks on a result judge a result: a refusal nobody expected
+                // (no `error: CODE`) is a refusal, whatever checks there are.
+                reply
+                    if steps
+                        .as_ref()
+                        .is_some_and(|s| s.has_expectations() && (reply.is_ok() || s.expect_error.is_some())) =>
+                {
                     let steps = steps.as_ref().expect("checked");
                     let (verdict, checks) = expect::judge(steps, &reply);
                     let mut o = match (verdict, reply) {

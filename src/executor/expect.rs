@@ -42,7 +42,8 @@ impl CheckOutcome {
 /// What a reply is, judged by the command's expectations.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Verdict {
-    /// No expectations, or all hold; a refusal that was expected.
+    /// No expectations, or all hold; a refusal that was expected. (A
+    /// refusal that was not is no verdict's: the batch reports it refused.)
     Pass,
     /// A check failed, or the refusal differed from the one expected:
     /// what, and where that expectation is written.

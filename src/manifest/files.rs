@@ -117,6 +117,27 @@ pub(crate) fn resolve(ck: &mut Checker, node: &Node, path: &str, root: &Root, wh
     Some(full)
 }
 
+/// A YAML document that is not a manifest (Centrifugo's own configuration
+/// file) as plain JSON, by the conversion command params go through: no
+/// `${...}` (text is taken as it is), numbers exactly as written, a
+/// syntax error or a duplicate key located in `source`.
+pub(crate) fn yaml_as_json(
+    source: &crate::diagnostic::Source,
+) -> Result<serde_json::Value, Box<crate::diagnostic::Problem>> {
+    let tree = super::yaml::parse(&source.text).map_err(|e| Box::new(e.problem(source)))?;
+    let mut ck = super::check::Checker::new(source);
+    let empty = std::collections::HashMap::new();
+    let scope = super::check::Scope { literal: true, ..super::check::Scope::new(&empty, &empty, None) };
+    let value = ck.json(&tree, &scope, super::check::Expect::Any);
+    match (value, ck.problems.into_iter().next()) {
+        (_, Some(p)) => Err(Box::new(p)),
+        (Some(v), None) => Ok(v),
+        (None, None) => {
+            Err(Box::new(crate::diagnostic::Problem::error("not convertible to JSON").at(source, tree.span, "here")))
+        }
+    }
+}
+
 /// A variable file: a YAML mapping of names to values (typed as YAML types
 /// them), or dotenv lines `NAME=VALUE` (each value read as a YAML scalar;
 /// `#` comments, `export ` prefixes and quotes as dotenv writes them).

@@ -29,6 +29,12 @@ const PART_MIN_BYTES: usize = 64 * 1024;
 /// Most parts a manifest is cut into.
 const MAX_PARTS: usize = 8;
 
+/// Parts to cut a manifest of `len` bytes into: by size and cores.
+pub(super) fn default_parts(len: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (len / PART_MIN_BYTES).min(cores).clamp(1, MAX_PARTS)
+}
+
 /// Where a manifest comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
@@ -419,8 +425,7 @@ fn validate_one(
     layer: &mut Layer,
     forced: Option<&ItemSettings>,
 ) -> Validated {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let parts = opts.parts.unwrap_or((source.text.len() / PART_MIN_BYTES).min(cores).min(MAX_PARTS)).max(1);
+    let parts = opts.parts.unwrap_or_else(|| default_parts(source.text.len())).max(1);
     let before = layer.clone();
     let v = validate_in_parts(i, source, opts, inputs, layer, forced, parts);
     if v.parts > 1 && !v.saved.is_empty() {

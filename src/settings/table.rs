@@ -330,35 +330,6 @@ pub(crate) fn section_keys(section: Section) -> impl Iterator<Item = &'static st
     TABLE.iter().filter(move |d| d.section == Some(section)).map(|d| d.name)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_row_per_key_and_unique_names() {
-        let mut keys: Vec<Key> = TABLE.iter().map(|d| d.key).collect();
-        keys.sort();
-        keys.dedup();
-        assert_eq!(keys.len(), TABLE.len());
-        let mut flags: Vec<&str> = TABLE.iter().filter_map(|d| d.flag).collect();
-        flags.sort();
-        let n = flags.len();
-        flags.dedup();
-        assert_eq!(flags.len(), n, "a flag is used twice");
-        for s in [Section::Server, Section::Defaults] {
-            let mut names: Vec<&str> = section_keys(s).collect();
-            let n = names.len();
-            names.sort();
-            names.dedup();
-            assert_eq!(names.len(), n, "{s:?}");
-        }
-        for d in TABLE {
-            assert!(!d.help.is_empty() && d.help.len() < 200, "{:?}", d.key);
-            assert!(d.flag.is_none() || !d.value_name.is_empty() || matches!(d.kind, Kind::Switch(_) | Kind::Count));
-        }
-    }
-}
-
 /// `docs/settings.md`: every setting, where it can be given, its kind and
 /// default — from the rows, so the page cannot drift (a test compares).
 pub(crate) fn reference() -> String {
@@ -422,5 +393,34 @@ fn kind(k: Kind) -> String {
         Kind::List { split: false } => "list (repeat)".into(),
         Kind::Choice(words) => words.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", "),
         Kind::Count => "count (`-vv`)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_key_and_unique_names() {
+        let mut keys: Vec<Key> = TABLE.iter().map(|d| d.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), TABLE.len());
+        let mut flags: Vec<&str> = TABLE.iter().filter_map(|d| d.flag).collect();
+        flags.sort();
+        let n = flags.len();
+        flags.dedup();
+        assert_eq!(flags.len(), n, "a flag is used twice");
+        for s in [Section::Server, Section::Defaults] {
+            let mut names: Vec<&str> = section_keys(s).collect();
+            let n = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), n, "{s:?}");
+        }
+        for d in TABLE {
+            assert!(!d.help.is_empty() && d.help.len() < 200, "{:?}", d.key);
+            assert!(d.flag.is_none() || !d.value_name.is_empty() || matches!(d.kind, Kind::Switch(_) | Kind::Count));
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! - [`TlsServer`]: a Centrifugo serving HTTPS with a certificate for
 //!   `127.0.0.1` and `localhost` signed by a CA made by the test
 //!   ([`TlsServer::ca_path`]), plus a second CA that signed nothing
-//!   ([`TlsServer::untrusted_ca_path`]).
+//!   ([`TlsServer::untrusted_ca_path`]);
+//! - [`Configured`]: one Centrifugo with channel options of the test's own.
 //!
 //! Configs are `tests/centrifugo/config.json` (so the API key stays
 //! `harness::API_KEY`, kept in that one file) with overrides merged in by
@@ -493,6 +494,35 @@ pub struct TlsServer {
     /// PEM of a CA that did not sign it (for "untrusted" tests).
     pub untrusted_ca_path: PathBuf,
     _dir: TempDir,
+}
+
+/// One Centrifugo with `tests/centrifugo/config.json` and `overrides`
+/// merged in ([`config_with`]), on a free loopback port and answering
+/// `/health`: for tests that need channel options the shared server's
+/// configuration does not have. [`Configured::config`] is the file it runs
+/// with.
+pub struct Configured {
+    _proc: Guarded,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The configuration file the server was started with.
+    pub config: PathBuf,
+    _dir: TempDir,
+}
+
+impl Configured {
+    pub fn start(overrides: Value) -> Configured {
+        let dir = temp_dir("cent-run-configured-");
+        let port = harness::free_port();
+        let mut config = config_with(overrides);
+        merge(&mut config, json!({"http_server": {"port": port, "address": "127.0.0.1"}}));
+        let mut proc = spawn_centrifugo(format!("centrifugo on port {port}"), dir.path(), port, &config);
+        proc.wait_until(READY_LIMIT, "/health", || {
+            matches!(harness::raw_http(port, "GET", "/health", &[], b""), Ok((200, _)))
+        });
+        let config = dir.path().join("config.json");
+        Configured { _proc: proc, url: format!("http://127.0.0.1:{port}"), config, _dir: dir }
+    }
 }
 
 /// A self-signed CA certificate (PEM) and its issuer.

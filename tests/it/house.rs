@@ -10,7 +10,7 @@ const FLOORS: &[&[&str]] = &[
     &["diagnostic", "duration", "redact", "protocol", "token", "testutil"],
     &["methods", "settings"],
     &["manifest", "client"],
-    &["executor"],
+    &["executor", "server_config"],
     &["exit", "resolve"],
     &["report", "cli", "error", "runner"],
     &["app"],

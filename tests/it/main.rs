@@ -26,6 +26,7 @@ mod run_basics;
 mod scale;
 mod schema;
 mod seed;
+mod server_config;
 mod steps;
 mod tokens;
 mod truthful;

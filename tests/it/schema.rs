@@ -203,6 +203,14 @@ fn settings_md_lists_every_setting_as_the_table_has_it() {
     assert!(written == page, "docs/settings.md is stale: run UPDATE_GOLDEN=1 cargo test --test it settings_md");
     // The precedence it states is the one `--help` states.
     let help = cent_run().arg("--help").output().unwrap();
-    assert!(String::from_utf8_lossy(&help.stdout).contains("flags > --profile > environment > the manifest's server: and defaults:"));
-    assert!(page.contains("1. a **flag**") && page.contains("2. the **profile**") && page.contains("3. the **environment**") && page.contains("4. the **manifest**"));
+    assert!(
+        String::from_utf8_lossy(&help.stdout)
+            .contains("flags > --profile > environment > the manifest's server: and defaults:")
+    );
+    assert!(
+        page.contains("1. a **flag**")
+            && page.contains("2. the **profile**")
+            && page.contains("3. the **environment**")
+            && page.contains("4. the **manifest**")
+    );
 }

@@ -1,6 +1,7 @@
 //! Steps on the real server (SPEC §3.1): a `wait` is a barrier seen at the
 //! proxy with timestamps; `expect` passes, fails located with wanted and
-//! got, and takes an expected refusal as ok; `until` waits for a publication
+//! got, takes an expected refusal as ok and an unexpected one as failed
+//! (checks or not); `until` waits for a publication
 //! the test makes meanwhile, and gives up at its timeout; `save` carries an
 //! offset and epoch into a typed `since`, and a failed saver skips its
 //! users; Ctrl-C during a wait ends the run at once; the cron maintenance
@@ -105,6 +106,29 @@ fn expect_passes_fails_located_and_takes_an_expected_refusal_as_ok() {
         "JUnit carries the failed check and its place: {junit}"
     );
     assert_eq!(server.history(&ch), vec![json!({"title": "Release 2.4", "n": 3}), json!(2)]);
+}
+
+/// Checks on a result are no expectation of a refusal: a read the server
+/// refuses (presence is off in `nohist`) is `failed` with the server's
+/// error, with checks and with `until` (which ends at that first answer),
+/// not "refused as expected".
+#[test]
+fn a_refusal_that_was_not_expected_fails_though_the_command_has_checks() {
+    let server = shared();
+    let ch = harness::channel("nohist:refused");
+    let text = format!(
+        "commands:\n  - presence_stats: {{channel: \"{ch}\"}}\n    expect: {{num_clients: 0}}\n  - presence_stats: {{channel: \"{ch}\"}}\n    expect: {{num_clients: 0}}\n    until: {{every: 100ms, timeout: 10s}}\n"
+    );
+    let (_dir, path) = manifest(&text);
+    let started = Instant::now();
+    let (code, r, out) = run(&path, &server.url, &[]);
+    assert_eq!(code, Some(1), "the server rejected commands: {out}");
+    assert!(started.elapsed() < Duration::from_secs(5), "`until` ended at the refusal, not at its timeout");
+    for c in r["commands"].as_array().unwrap() {
+        assert_eq!((c["status"].as_str(), c["reason"].as_str()), (Some("failed"), Some("refused")), "{c}");
+        assert_eq!(c["error"]["code"], 108, "{c}");
+        assert_eq!(c["attempts"], 1, "{c}");
+    }
 }
 
 #[test]
