@@ -176,13 +176,27 @@ impl Listeners {
             subscription.ready(Some(setup.timeout)).await.map_err(|e| e.to_string())
         };
         if let Err(why) = ready.await {
-            // The server's own reason, when it said one (a refused token: 3500 invalid token).
-            let said = ears.heard.lock().unwrap_or_else(|e| e.into_inner()).iter().find_map(|(_, h)| match h {
-                Heard::Disconnected { code, reason }
-                | Heard::Reconnecting { code, reason }
-                | Heard::Unsubscribed { code, reason } => Some(format!("{code} {reason}")),
-                Heard::Publication { .. } => None,
-            });
+            // The server's own reason, when it said one (a refused token: 3500
+            // invalid token); its event may come just after the failed wait.
+            let reason = || {
+                ears.heard.lock().unwrap_or_else(|e| e.into_inner()).iter().find_map(|(_, h)| match h {
+                    Heard::Disconnected { code, reason }
+                    | Heard::Reconnecting { code, reason }
+                    | Heard::Unsubscribed { code, reason } => Some(format!("{code} {reason}")),
+                    Heard::Publication { .. } => None,
+                })
+            };
+            let until = tokio::time::Instant::now() + Duration::from_millis(500);
+            let mut said = reason();
+            while said.is_none() {
+                let news = self.news.notified();
+                tokio::pin!(news);
+                news.as_mut().enable();
+                said = reason();
+                if said.is_some() || tokio::time::timeout_at(until, news).await.is_err() {
+                    break;
+                }
+            }
             client.close().await;
             return Err(format!("cannot listen on `{channel}` as `{user}` at {endpoint}: {}", said.unwrap_or(why)));
         }

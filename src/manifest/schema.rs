@@ -43,8 +43,30 @@ fn field(f: &Field) -> Json {
 }
 
 fn message(m: &Message) -> Json {
-    let props: Map<String, Json> = m.fields.iter().map(|f| (f.name.to_owned(), field(f))).collect();
-    json!({"type": "object", "properties": props, "additionalProperties": false})
+    let mut props: Map<String, Json> = m.fields.iter().map(|f| (f.name.to_owned(), field(f))).collect();
+    let mut all = Vec::new();
+    for f in m.fields.iter().filter(|f| f.name.starts_with("b64") && f.shape == Shape::One) {
+        // Standard base64 with padding (the server's decoder skips line
+        // breaks), never empty; and never beside the field it stands for.
+        props.insert(
+            f.name.to_owned(),
+            json!({"anyOf": [{"type": "string", "minLength": 1, "pattern": "^([A-Za-z0-9+/\r\n]{4})*([A-Za-z0-9+/\r\n]{2}==|[A-Za-z0-9+/\r\n]{3}=)?[\r\n]*$"}, placeholder()]}),
+        );
+        let plain = &f.name[3..];
+        if m.field(plain).is_some() {
+            all.push(json!({"not": {"required": [plain, f.name]}}));
+        }
+    }
+    for (message, name, words) in methods::ENUMS {
+        if *message == m.name {
+            props.insert((*name).to_owned(), json!({"anyOf": [{"enum": words}, placeholder()]}));
+        }
+    }
+    let mut out = json!({"type": "object", "properties": props, "additionalProperties": false});
+    if !all.is_empty() {
+        out["allOf"] = Json::Array(all);
+    }
+    out
 }
 
 /// `{"required": [f]}` plus "not empty" for the field's type.
@@ -61,12 +83,16 @@ fn filled(msg: &Message, f: &str) -> Json {
 fn body(m: &'static Method, protocol: Protocol) -> Json {
     let msg = m.request(protocol);
     let mut body = message(msg);
+    let mut all = Vec::new();
     if m.data_file {
         body["properties"][DATA_FILE] =
             json!({"type": "string", "description": "JSON file (inside the file root) used as data"});
+        all.push(json!({"not": {"required": ["data", DATA_FILE]}}));
     }
     body["type"] = json!(["object", "null"]);
-    let mut all = Vec::new();
+    if let Some(Json::Array(own)) = body.get("allOf").cloned() {
+        all.extend(own);
+    }
     for r in m.requirements(protocol) {
         all.push(match r.rule {
             Rule::NonEmpty(f) | Rule::Positive(f) => filled(msg, f),
@@ -138,7 +164,13 @@ fn commands(protocol: Protocol) -> Json {
             if m.reads() {
                 props.insert("until".into(), json!({"$ref": "#/$defs/until"}));
             }
-            json!({"type": "object", "properties": props, "required": [m.name], "additionalProperties": false})
+            json!({
+                "type": "object",
+                "properties": props,
+                "required": [m.name],
+                "additionalProperties": false,
+                "dependentRequired": {"until": ["expect"]}
+            })
         })
         .chain([json!({
             "type": "object",
@@ -217,6 +249,7 @@ fn expect() -> Json {
     let mut reserved = ops.clone();
     reserved.extend(&near);
     let described: Vec<String> = super::steps::operators().map(|(n, m)| format!("{n}: {m}")).collect();
+    let number = json!({"anyOf": [{"type": "number"}, placeholder()]});
     json!({
         "type": "object",
         "description": format!("checks on the result: dot path -> a literal (equality) or a map of operators, all of which must hold ({}); or error: CODE", described.join("; ")),
@@ -227,7 +260,18 @@ fn expect() -> Json {
         "additionalProperties": {
             "anyOf": [
                 {"not": {"type": "object"}},
-                {"type": "object", "minProperties": 1, "propertyNames": {"enum": ops}},
+                {
+                    "type": "object",
+                    "minProperties": 1,
+                    "propertyNames": {"enum": ops},
+                    // What each operator compares with.
+                    "properties": {
+                        "gt": number, "ge": number, "lt": number, "le": number,
+                        "len": {"anyOf": [{"type": "integer", "minimum": 0}, placeholder()]},
+                        "exists": {"type": "boolean"},
+                        "matches": {"type": "string"}
+                    }
+                },
                 {"type": "object", "propertyNames": {"not": {"enum": reserved}}}
             ]
         }

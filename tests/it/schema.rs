@@ -3,7 +3,7 @@
 //! it): every example passes; misspelled methods and fields, wrong types and
 //! commands missing what their method needs fail — as `check` says.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::harness::{cent_run, root};
 
@@ -213,4 +213,114 @@ fn settings_md_lists_every_setting_as_the_table_has_it() {
             && page.contains("3. the **environment**")
             && page.contains("4. the **manifest**")
     );
+}
+
+/// The schema an editor uses and `check` agree: every example manifest and
+/// every YAML block of the README and of `docs/` passes both; every case
+/// of the invalid corpus fails `check`, and fails the schema too unless it
+/// is one of the kinds a JSON Schema cannot express — listed here with the
+/// reason, and held exact (a case the schema starts to catch leaves the
+/// list).
+#[test]
+fn the_schema_and_check_agree_on_the_examples_the_docs_and_the_invalid_corpus() {
+    /// Corpus cases (by number) only `check` can refuse, and why.
+    const CHECK_ONLY: &[(&str, &str)] = &[
+        ("33 34 35 71 77 82 85 97 98 99 112", "variables: which are defined, saved or secret, and their types"),
+        ("36 37 38 111 113 114", "files: whether they exist, hold JSON, stay in the root, and their rows"),
+        ("46 47 48 84 80", "YAML the schema never sees: duplicate keys, a second document"),
+        ("59 60", "NaN and infinity, which JSON has not"),
+        ("64", "nesting depth"),
+        ("65", "an alias bomb: a validator expands it (cent-run refuses it before)"),
+        ("93", "whether a regular expression compiles"),
+        ("116", "a literal map whose key is a misspelt operator (a did-you-mean)"),
+    ];
+    let out = cent_run().arg("schema").output().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.json");
+    std::fs::write(&schema, &out.stdout).unwrap();
+    // Documentation blocks, each a manifest of its own, beside what they include.
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(docs.join("shared")).unwrap();
+    std::fs::write(docs.join("shared/server.yaml"), "server: {url: \"http://localhost:8000\"}\n").unwrap();
+    let mut good: Vec<String> = Vec::new();
+    let mut pages = vec![root().join("README.md")];
+    pages.extend(
+        std::fs::read_dir(root().join("docs"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md")),
+    );
+    pages.sort();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for (n, block) in text.split("```yaml\n").skip(1).enumerate() {
+            let block = &block[..block.find("```").unwrap()];
+            // Manifests only (not an alert rule or a hook's configuration).
+            if !block.lines().any(|l| ["commands:", "include:", "finally:"].iter().any(|k| l.starts_with(k))) {
+                continue;
+            }
+            let name = format!("{}-{n}.yaml", page.file_stem().unwrap().to_string_lossy());
+            std::fs::write(docs.join(&name), block).unwrap();
+            good.push(docs.join(&name).display().to_string());
+        }
+    }
+    assert!(good.len() >= 10, "only {} YAML blocks in the docs", good.len());
+    for dir in ["examples/manifests", "examples/cron"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                good.push(p.display().to_string());
+            }
+        }
+    }
+    for g in &good {
+        let out = cent_run().arg("check").arg(g).env("CENTRIFUGO_API_KEY", "k").output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "check refuses {g}:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut corpus: Vec<(String, String)> = std::fs::read_dir(root().join("tests/corpus/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| {
+            (p.file_name().unwrap().to_string_lossy().split('-').next().unwrap().to_owned(), p.display().to_string())
+        })
+        .collect();
+    corpus.sort();
+    let script = r#"
+import json, sys, yaml, jsonschema
+v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+out = {}
+for path in sys.argv[2:]:
+    try:
+        docs = list(yaml.safe_load_all(open(path, encoding="utf-8")))
+    except Exception:
+        out[path] = ["not YAML"]
+        continue
+    out[path] = [e.message for e in v.iter_errors(docs[0] if docs else None)]
+print(json.dumps(out))
+"#;
+    let res = std::process::Command::new(root().join(".tools/venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .args(&good)
+        // The alias bomb takes a YAML loader minutes and gigabytes: not given to it.
+        .args(corpus.iter().filter(|(n, _)| n != "65").map(|(_, p)| p))
+        .output()
+        .unwrap();
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let r: Value = serde_json::from_slice(&res.stdout).unwrap();
+    for g in &good {
+        assert_eq!(r[g], json!([]), "the schema refuses {g}, which check accepts");
+    }
+    let listed: Vec<&str> = CHECK_ONLY.iter().flat_map(|(ns, _)| ns.split(' ')).collect();
+    let mut schema_misses: Vec<&str> = corpus
+        .iter()
+        .filter(|(n, p)| n == "65" || r[p].as_array().is_some_and(Vec::is_empty))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    schema_misses.sort_unstable();
+    let mut expected = listed.clone();
+    expected.sort_unstable();
+    assert_eq!(schema_misses, expected, "the corpus cases only check refuses (CHECK_ONLY) changed");
 }
