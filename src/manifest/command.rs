@@ -85,11 +85,13 @@ pub(crate) fn command(
     let line = ck.line_of(item.span);
     let Some(tags) = tag_set(ck, tags, scope) else { return Vec::new() };
     if let Some((_, value)) = wait {
-        wait_step(ck, item, value, name, tags, scope, cx, out);
+        let step = StepItem { item, key: "wait", name, tags };
+        out.extend(wait_step(ck, &step, value, scope, cx));
         return Vec::new();
     }
     if let Some((_, value)) = listen {
-        listen_step(ck, item, value, name, tags, scope, cx, out);
+        let step = StepItem { item, key: "listen", name, tags };
+        out.extend(listen_step(ck, &step, value, scope, cx));
         return Vec::new();
     }
     let Some((mkey, body, m)) = method else {
@@ -280,38 +282,75 @@ fn tag_set(ck: &mut Checker, node: Option<&Node>, scope: &Scope) -> Option<u16> 
     id
 }
 
+/// A step item (`wait:`, `listen:`): what its key says, its `name` and
+/// `tags`, and nothing else — no method, no other key.
+struct StepItem<'n, 'a> {
+    item: &'n Node<'a>,
+    key: &'static str,
+    name: Option<&'n Node<'a>>,
+    tags: u16,
+}
+
+impl StepItem<'_, '_> {
+    /// The step as a command, when no other key stands beside it and its
+    /// name is right (else reported, and `None`).
+    fn command(
+        &self,
+        ck: &mut Checker,
+        scope: &Scope,
+        cx: &CommandContext,
+        method: &'static Method,
+        params: Box<str>,
+        steps: Option<Steps>,
+    ) -> Option<Command> {
+        let key = self.key;
+        let extra = self
+            .item
+            .as_map()
+            .into_iter()
+            .flatten()
+            .find(|(k, _)| !matches!(k.as_str(), Some(k) if [key, "name", "tags"].contains(&k)));
+        if let Some((k, _)) = extra {
+            let label = if key == "wait" { "not with `wait`" } else { "not with `listen`" };
+            ck.error(k.span, label, format!("a `{key}` step takes no `{}`", k.key_text())).help =
+                Some(format!("`{key}` is a step of its own: put the command in the next list item"));
+            return None;
+        }
+        let name = match self.name {
+            Some(n) => Some(ck.string(n, "`name`", &scope.without_saved())?),
+            None => None,
+        };
+        Some(Command {
+            index: 0,
+            occurrence: 0,
+            manifest: cx.manifest as u32,
+            offset: self.item.span.offset as u32,
+            line: ck.line_of(self.item.span) as u32,
+            tags: self.tags,
+            finally: cx.finally,
+            name: name.map(String::into_boxed_str),
+            method,
+            params,
+            steps: steps.map(std::sync::Arc::new),
+        })
+    }
+}
+
 /// A `listen: {channel, user, url?}` item: a real client connection of
 /// `user`, subscribed to `channel`, opened before what follows; `url` is a
 /// node's address (`http(s)://` or `ws(s)://`) when not the first `--url`.
-#[allow(clippy::too_many_arguments)]
-fn listen_step(
-    ck: &mut Checker,
-    item: &Node,
-    value: &Node,
-    name: Option<&Node>,
-    tags: u16,
-    scope: &Scope,
-    cx: &CommandContext,
-    out: &mut Vec<Command>,
-) {
-    let extra =
-        item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("listen" | "name" | "tags")));
-    if let Some((k, _)) = extra {
-        ck.error(k.span, "not with `listen`", format!("a `listen` step takes no `{}`", k.key_text())).help =
-            Some("`listen` is a step of its own: put the command in the next list item".into());
-        return;
-    }
-    let Some(entries) = ck.entries(value, "`listen`") else { return };
+fn listen_step(ck: &mut Checker, step: &StepItem, value: &Node, scope: &Scope, cx: &CommandContext) -> Option<Command> {
+    let entries = ck.entries(value, "`listen`")?;
     let plain = scope.without_saved();
     let mut params = serde_json::Map::new();
     for (k, v) in entries {
         let key = k.key_text();
         match key.as_ref() {
             "channel" | "user" | "url" => {
-                let Some(text) = ck.string(v, &format!("`{key}`"), &plain) else { return };
+                let text = ck.string(v, &format!("`{key}`"), &plain)?;
                 if text.is_empty() {
                     ck.error(v.span, "empty", format!("`{key}` is empty"));
-                    return;
+                    return None;
                 }
                 if key == "url" && !["http://", "https://", "ws://", "wss://"].iter().any(|p| text.starts_with(p)) {
                     ck.error(
@@ -320,13 +359,13 @@ fn listen_step(
                         format!("`url` {text} is not an http(s):// or ws(s):// URL"),
                     )
                     .help = Some("a node's address, e.g. http://rt-2:8000 (its WebSocket endpoint is derived)".into());
-                    return;
+                    return None;
                 }
                 params.insert(key.into_owned(), text.into());
             }
             other => {
                 super::document::unknown_key(ck, k, other, Some("listen"), &["channel", "user", "url"]);
-                return;
+                return None;
             }
         }
     }
@@ -334,72 +373,17 @@ fn listen_step(
         if !params.contains_key(required) {
             ck.error(value.span, "incomplete", format!("`listen` needs a `{required}`")).help =
                 Some("e.g. `listen: {channel: news, user: smoke-bot}`".into());
-            return;
+            return None;
         }
     }
-    let name = match name {
-        Some(n) => match ck.string(n, "`name`", &plain) {
-            Some(s) => Some(s),
-            None => return,
-        },
-        None => None,
-    };
-    out.push(Command {
-        index: 0,
-        occurrence: 0,
-        manifest: cx.manifest as u32,
-        offset: item.span.offset as u32,
-        line: ck.line_of(item.span) as u32,
-        tags,
-        finally: cx.finally,
-        name: name.map(String::into_boxed_str),
-        method: &methods::LISTEN,
-        params: serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str(),
-        steps: None,
-    });
+    let params = serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str();
+    step.command(ck, scope, cx, &methods::LISTEN, params, None)
 }
 
-/// A `wait: DURATION` item: a barrier, then a pause. It takes no method and
-/// no other key but `name`.
-#[allow(clippy::too_many_arguments)]
-fn wait_step(
-    ck: &mut Checker,
-    item: &Node,
-    value: &Node,
-    name: Option<&Node>,
-    tags: u16,
-    scope: &Scope,
-    cx: &CommandContext,
-    out: &mut Vec<Command>,
-) {
-    let extra =
-        item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("wait" | "name" | "tags")));
-    if let Some((k, _)) = extra {
-        ck.error(k.span, "not with `wait`", format!("a `wait` step takes no `{}`", k.key_text())).help =
-            Some("`wait` is a step of its own: put the command in the next list item".into());
-        return;
-    }
-    let Some(pause) = steps::duration(ck, value, "wait", true, scope) else { return };
-    let name = match name {
-        Some(n) => match ck.string(n, "`name`", &scope.without_saved()) {
-            Some(s) => Some(s),
-            None => return,
-        },
-        None => None,
-    };
-    out.push(Command {
-        index: 0,
-        occurrence: 0,
-        manifest: cx.manifest as u32,
-        offset: item.span.offset as u32,
-        line: ck.line_of(item.span) as u32,
-        tags,
-        finally: cx.finally,
-        name: name.map(String::into_boxed_str),
-        method: &methods::WAIT,
-        params: "{}".into(),
-        steps: Some(std::sync::Arc::new(Steps { wait: Some(pause), ..Steps::default() })),
-    });
+/// A `wait: DURATION` item: a barrier, then a pause.
+fn wait_step(ck: &mut Checker, step: &StepItem, value: &Node, scope: &Scope, cx: &CommandContext) -> Option<Command> {
+    let pause = steps::duration(ck, value, "wait", true, scope)?;
+    step.command(ck, scope, cx, &methods::WAIT, "{}".into(), Some(Steps { wait: Some(pause), ..Steps::default() }))
 }
 
 fn dedup(problems: &mut Vec<super::Problem>, from: usize) {

@@ -11,15 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{self, API_KEY, Server, cent_run, manifest, root, shared};
-
-fn report(path: &std::path::Path) -> Value {
-    serde_json::from_str(&harness::read(path)).unwrap()
-}
-
-fn said(out: &std::process::Output) -> String {
-    harness::unwrapped(&format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use crate::harness::{self, API_KEY, Server, cent_run, manifest, report, root, said, shared};
 
 #[test]
 fn the_cron_announcements_go_out_by_tag_and_a_whole_run_later_sends_nothing_twice() {

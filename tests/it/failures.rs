@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::cluster::TlsServer;
-use crate::harness::{self, API_KEY, cent_run, shared};
+use crate::harness::{self, API_KEY, cent_run, said, shared};
 
 const PARAMS: &str = r#"{"channel":"failures","data":{"n":1}}"#;
 
@@ -35,10 +35,6 @@ fn three_ways(dir: &Path, url: &str, key: &str, cacert: Option<&str>) -> Vec<(&'
         .output()
         .unwrap();
     vec![("cent-run", run), ("cent-run call", call), ("cent", cent)]
-}
-
-fn said(out: &std::process::Output) -> String {
-    harness::unwrapped(&format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 #[test]

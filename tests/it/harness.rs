@@ -267,6 +267,27 @@ impl Watch {
 }
 
 /// Text as miette wrapped it, unwrapped (a message split over lines).
+/// What a command said, stdout then stderr, unwrapped.
+pub fn said(out: &std::process::Output) -> String {
+    unwrapped(&format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// A JSON report file, read.
+pub fn report(path: &Path) -> Value {
+    serde_json::from_str(&read(path)).unwrap()
+}
+
+/// A page generated from a table (`docs/*.md`): the file must be it;
+/// `UPDATE_GOLDEN=1` rewrites it (read the diff).
+pub fn golden_page(relative: &str, page: &str, test: &str) {
+    let path = root().join(relative);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, page).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(written == page, "{relative} is stale: run UPDATE_GOLDEN=1 cargo test --test it {test}");
+}
+
 pub fn unwrapped(text: &str) -> String {
     text.replace("\n  │ ", " ").replace("\n        ", " ")
 }

@@ -7,18 +7,10 @@
 //! what a listener no longer hears fails the check (exit 4) and says what
 //! did arrive; listeners are closed when the run ends.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cluster::Cluster;
-use crate::harness::{self, API_KEY, HMAC_SECRET, cent_run, manifest, shared};
-
-fn report(path: &std::path::Path) -> Value {
-    serde_json::from_str(&harness::read(path)).unwrap()
-}
-
-fn said(out: &std::process::Output) -> String {
-    harness::unwrapped(&format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use crate::harness::{self, API_KEY, HMAC_SECRET, cent_run, manifest, report, said, shared};
 
 #[test]
 fn a_listener_on_one_node_hears_every_publication_made_through_the_other_in_order_and_its_disconnect() {

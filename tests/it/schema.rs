@@ -179,12 +179,7 @@ fn the_embedded_api_proto_is_the_one_centrifugo_6_9_1_is_built_from() {
 #[test]
 fn methods_md_lists_every_methods_fields_and_results_as_the_table_has_them() {
     let page = cent_run::internals::methods_reference();
-    let path = root().join("docs/methods.md");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &page).unwrap();
-    }
-    let written = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(written == page, "docs/methods.md is stale: run UPDATE_GOLDEN=1 cargo test --test it methods_md");
+    crate::harness::golden_page("docs/methods.md", &page, "methods_md");
     // It names what a user reads most: history's publications and presence counts.
     assert!(page.contains("\n## history\n") && page.contains("| `publications[].data` | JSON |"), "{page}");
     assert!(page.contains("| `num_clients` | uint32 |"));
@@ -195,12 +190,7 @@ fn methods_md_lists_every_methods_fields_and_results_as_the_table_has_them() {
 #[test]
 fn settings_md_lists_every_setting_as_the_table_has_it() {
     let page = cent_run::internals::settings_reference();
-    let path = root().join("docs/settings.md");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &page).unwrap();
-    }
-    let written = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(written == page, "docs/settings.md is stale: run UPDATE_GOLDEN=1 cargo test --test it settings_md");
+    crate::harness::golden_page("docs/settings.md", &page, "settings_md");
     // The precedence it states is the one `--help` states.
     let help = cent_run().arg("--help").output().unwrap();
     assert!(

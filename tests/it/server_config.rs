@@ -71,6 +71,17 @@ fn at(text: &str, on_line: &str, literal: &str) -> (usize, usize) {
 }
 
 /// `cent-run check --format json` with `args`: the exit code, the JSON, stderr.
+/// What the real server at `url` refuses when the manifest runs (by line,
+/// code), the run having ended in exit 1.
+fn refused_by(url: &str, path: &Path) -> Vec<(usize, u32)> {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out =
+        cent_run().arg(path).args(["--url", url, "--api-key", API_KEY, "--report-json"]).arg(&report).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    refused(&report)
+}
+
 fn check(path: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
     let out = cent_run().arg("check").arg(path).args(["--format", "json"]).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -151,17 +162,7 @@ fn check_predicts_exactly_the_refusals_of_the_real_server() {
     assert!(problems[3]["hint"].as_str().unwrap().contains("`until` does not wait this out"), "{}", problems[3]);
 
     // The proof: the real server, without the file, refuses exactly these.
-    let server = shared();
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let out = cent_run()
-        .arg(&path)
-        .args(["--url", &server.url, "--api-key", API_KEY, "--report-json"])
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let seen = refused(&report);
+    let seen = refused_by(&shared().url, &path);
     assert_eq!(predicted(&text, &json), seen, "predicted (left) and refused by the server (right)");
     assert_eq!(seen.iter().filter(|(_, c)| *c == 102).count(), 3);
     assert_eq!(seen.iter().filter(|(_, c)| *c == 108).count(), 3);
@@ -405,16 +406,7 @@ fn map_shared_poll_and_data_format_refusals_are_the_servers() {
     let (_dir, path) = harness::manifest(text);
     let (code, json, stderr) = check(&path, &["--server-config", server.config.to_str().unwrap()]);
     assert_eq!(code, Some(2), "{stderr}");
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let out = cent_run()
-        .arg(&path)
-        .args(["--url", &server.url, "--api-key", API_KEY, "--report-json"])
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let seen = refused(&report);
+    let seen = refused_by(&server.url, &path);
     assert_eq!(predicted(text, &json), seen, "predicted (left) and refused by the server (right)");
     let codes = |c: u32| seen.iter().filter(|(_, x)| *x == c).count();
     assert_eq!((codes(102), codes(107), codes(108)), (2, 9, 3), "{seen:?}");

@@ -9,11 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use serde_json::{Value, json};
 
-use crate::harness::{self, API_KEY, Watch, cent_run, manifest, shared};
-
-fn said(out: &std::process::Output) -> String {
-    harness::unwrapped(&format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
+use crate::harness::{self, API_KEY, Watch, cent_run, manifest, said, shared};
 
 /// Each escape is refused where it is written, and nothing is sent.
 #[test]
