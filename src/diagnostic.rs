@@ -9,7 +9,10 @@ use std::fmt;
 use std::sync::Arc;
 
 #[cfg(feature = "cli")]
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, NamedSource,
+    Severity, SourceSpan, SpanContents,
+};
 
 /// A byte range in a source text (`offset`, `len`), as miette wants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -142,7 +145,38 @@ impl std::error::Error for Problem {}
 #[cfg(feature = "cli")]
 struct Rendered<'a> {
     problem: &'a Problem,
-    named: Option<NamedSource<Arc<str>>>,
+    named: Option<NamedSource<Source>>,
+}
+
+/// A snippet is read from the lines around the span only (found by the
+/// line index), not from the start of the file: a thousand problems in a
+/// large manifest render in time proportional to their count. The window
+/// holds one line more before than shown, so what miette makes of it is
+/// what it makes of the whole text.
+#[cfg(feature = "cli")]
+impl miette::SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let line_of = |offset: usize| self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let (first, last) = (line_of(span.offset()), line_of(span.offset() + span.len()));
+        let from_line = first.saturating_sub(before + 1);
+        let from = self.line_starts[from_line];
+        let to = self.line_starts.get(last + after + 2).copied().unwrap_or(self.text.len());
+        let window = &self.text.as_bytes()[from..to];
+        let local = SourceSpan::new((span.offset() - from).into(), span.len());
+        let c = window.read_span(&local, before, after)?;
+        Ok(Box::new(MietteSpanContents::new(
+            c.data(),
+            SourceSpan::new((c.span().offset() + from).into(), c.span().len()),
+            c.line() + from_line,
+            c.column(),
+            c.line_count(),
+        )))
+    }
 }
 
 #[cfg(feature = "cli")]
@@ -197,7 +231,7 @@ pub(crate) fn render(problems: &[Problem], color: bool) -> String {
         .with_break_words(false);
     let mut out = String::new();
     for p in problems {
-        let named = p.source.as_ref().map(|s| NamedSource::new(s.name.clone(), s.text.clone()).with_language("yaml"));
+        let named = p.source.as_ref().map(|s| NamedSource::new(s.name.clone(), s.clone()).with_language("yaml"));
         let r = Rendered { problem: p, named };
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, &r);
