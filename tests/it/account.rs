@@ -231,7 +231,7 @@ fn a_refused_key_stops_the_run_at_the_first_answer_with_exit_2_and_a_hint() {
         .args(["--url", &proxy.url, "--api-key", "wrong-key", "--batch-size", "100", "--quiet", "--format", "table"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(proxy.stats.requests.load(std::sync::atomic::Ordering::SeqCst) <= 4, "stopped after the first answers");
     let text = unwrapped(&String::from_utf8_lossy(&out.stdout));
     assert!(text.contains("HTTP 401 (wrong or missing API key)"), "{text}");

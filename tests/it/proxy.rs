@@ -169,9 +169,19 @@ fn forward(port: u16, head: &[String], body: &[u8]) -> Option<(String, Vec<u8>)>
     out.push_str("\r\n");
     up.write_all(out.as_bytes()).ok()?;
     up.write_all(body).ok()?;
+    // A server that answers before reading the whole body (a 401 does)
+    // may reset the connection after its answer: keep a complete answer.
     let mut resp = Vec::new();
-    up.read_to_end(&mut resp).ok()?;
+    let read = up.read_to_end(&mut resp);
     let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let status_line = String::from_utf8_lossy(&resp[..split]).lines().next()?.replace("HTTP/1.0", "HTTP/1.1");
-    Some((status_line, resp[split + 4..].to_vec()))
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let body = resp[split + 4..].to_vec();
+    let length = head.lines().find_map(|h| {
+        h.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    if read.is_err() && length != Some(body.len()) {
+        return None;
+    }
+    let status_line = head.lines().next()?.replace("HTTP/1.0", "HTTP/1.1");
+    Some((status_line, body))
 }
