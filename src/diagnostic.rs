@@ -32,17 +32,24 @@ impl From<Span> for miette::SourceSpan {
 pub struct Source {
     /// The path as the user wrote it (what diagnostics and reports show).
     pub name: String,
-    /// The whole text.
-    pub text: Arc<str>,
+    /// The whole text: the buffer it was read into, shared, never copied
+    /// (a `String` moves into an `Arc<String>`; an `Arc<str>` would copy
+    /// a 100 MB manifest once more).
+    pub text: Arc<String>,
+    /// Where each line starts.
     line_starts: Arc<[usize]>,
 }
 
 impl Source {
     /// A source named `name` (what diagnostics show) holding `text`.
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        let text: Arc<str> = text.into();
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Source { name: name.into(), text, line_starts }
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text: String = text.into();
+        // Counted first, so the index is made at its size, not grown by copying.
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+        let mut line_starts = Vec::with_capacity(lines + 1);
+        line_starts.push(0);
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        Source { name: name.into(), text: Arc::new(text), line_starts: line_starts.into() }
     }
 
     /// The byte offset of a 1-based line and character column (the YAML
@@ -51,6 +58,11 @@ impl Source {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return self.text.len() };
         let rest = &self.text[start..];
         start + rest.char_indices().nth(col.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+    }
+
+    /// How many lines start in `from..to` (byte offsets).
+    pub(crate) fn lines_in(&self, from: usize, to: usize) -> usize {
+        self.line_starts.partition_point(|&s| s < to) - self.line_starts.partition_point(|&s| s < from)
     }
 
     /// 1-based line and byte column of a byte offset (the convention of
@@ -142,7 +154,7 @@ impl std::error::Error for Problem {}
 #[cfg(feature = "cli")]
 struct Rendered<'a> {
     problem: &'a Problem,
-    named: Option<NamedSource<Arc<str>>>,
+    named: Option<NamedSource<Arc<String>>>,
 }
 
 #[cfg(feature = "cli")]

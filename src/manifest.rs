@@ -20,8 +20,10 @@ mod files;
 mod for_each;
 pub(crate) mod interpolate;
 mod load;
+mod plain;
 pub(crate) mod schema;
 pub(crate) mod steps;
+pub(crate) mod texts;
 pub(crate) mod yaml;
 
 use std::collections::HashMap;
@@ -53,7 +55,8 @@ pub(crate) const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 
 /// One server-API command, validated and expanded. Compact: a million of
 /// them are a million `for_each` items, so a command is its params' JSON
-/// text and a few numbers; what it targets is read from the text on demand.
+/// text (a range of a chunk shared with its neighbours) and a few numbers
+/// (64 bytes); what it targets is read from the text on demand.
 #[derive(Debug, Clone)]
 pub struct Command {
     pub(crate) index: u32,
@@ -63,12 +66,14 @@ pub struct Command {
     pub(crate) manifest: u32,
     pub(crate) offset: u32,
     pub(crate) line: u32,
-    pub(crate) name: Option<Box<str>>,
+    /// Its `name:`, boxed twice: one pointer in every command, not two, for the few that have one.
+    #[allow(clippy::box_collection)]
+    pub(crate) name: Option<Box<String>>,
     /// The method as sent on the manifest's protocol.
     pub(crate) method: &'static Method,
     /// The method's request object exactly as it will be sent: compact JSON,
     /// keys in manifest order (a derived idempotency key is added when sent).
-    pub(crate) params: Box<str>,
+    pub(crate) params: texts::Text,
     /// A `wait` step, or checks, repeats and saves (SPEC §3.1).
     pub(crate) steps: Option<std::sync::Arc<steps::Steps>>,
 }
@@ -99,7 +104,7 @@ impl Command {
         let mut h = Sha256::new();
         h.update(self.method.name.as_bytes());
         h.update([0]);
-        h.update(self.params.as_bytes());
+        h.update(self.params().as_bytes());
         hex::encode(&h.finalize()[..12])
     }
 
@@ -114,7 +119,7 @@ impl Command {
             line: 1,
             name: None,
             method,
-            params: serde_json::to_string(params).expect("a JSON map always serialises").into_boxed_str(),
+            params: texts::Text::own(serde_json::to_string(params).expect("a JSON map always serialises")),
             steps: None,
         }
     }
@@ -141,18 +146,18 @@ impl Command {
 
     /// Its `name:` label.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.name.as_deref().map(String::as_str)
     }
 
     /// The params as they will be sent: compact JSON (a derived
     /// idempotency key is added when sent).
     pub fn params(&self) -> &str {
-        &self.params
+        self.params.as_str()
     }
 
     /// `params` as a map (decoded on demand).
     pub fn params_map(&self) -> Map<String, Json> {
-        serde_json::from_str(&self.params).expect("params are a JSON object")
+        serde_json::from_str(self.params()).expect("params are a JSON object")
     }
 
     /// What the command acts on.
@@ -171,7 +176,7 @@ impl Command {
 
     /// What the command acts on, borrowed from its params where it can be.
     pub(crate) fn target_ref(&self) -> TargetRef<'_> {
-        serde_json::from_str(&self.params).unwrap_or_default()
+        serde_json::from_str(self.params()).unwrap_or_default()
     }
 }
 
@@ -219,7 +224,7 @@ pub(crate) fn number_occurrences(commands: &mut [Command]) {
     let mut seen: HashMap<u64, u32> = HashMap::with_capacity(commands.len());
     for c in commands {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in c.method.name.bytes().chain([0]).chain(c.params.bytes()) {
+        for b in c.method.name.bytes().chain([0]).chain(c.params().bytes()) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
@@ -239,6 +244,10 @@ pub struct Manifest {
     /// Every command after `for_each` expansion, in order (shared with a
     /// run: a million commands are not copied).
     pub commands: std::sync::Arc<Vec<Command>>,
+    /// Commands validated and not kept ([`LoadOptions::count_only`]).
+    pub(crate) counted: usize,
+    /// The longest params text of all commands, kept or counted.
+    pub(crate) longest_params: usize,
     /// Problems that do not stop a run.
     pub warnings: Vec<Problem>,
     /// The protocol the commands were validated for.
@@ -246,6 +255,18 @@ pub struct Manifest {
     /// The environment variables `${NAME}` read (sorted): what a reviewer
     /// of a manifest from outside wants to see.
     pub env_reads: Vec<String>,
+}
+
+impl Manifest {
+    /// How many commands were validated (kept in `commands`, or counted).
+    pub fn len(&self) -> usize {
+        self.commands.len() + self.counted
+    }
+
+    /// No commands at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What loading needs from outside the files.
@@ -277,6 +298,12 @@ pub struct LoadOptions {
     /// Parts to cut each manifest into; `None`: by size and cores.
     #[doc(hidden)]
     pub parts: Option<usize>,
+    /// Validate every command and keep only those something after
+    /// validation reads (with `save`, `expect` and the like): the rest are
+    /// counted ([`Manifest::len`]). What `check` needs, in the memory of the
+    /// text alone.
+    #[doc(hidden)]
+    pub count_only: bool,
     /// Whose names messages give the options: this struct's fields (the
     /// default), or the `cent-run` tool's flags.
     #[doc(hidden)]

@@ -9,7 +9,7 @@ use crate::manifest::{Manifest, Problem};
 use crate::report;
 
 pub(crate) fn check(manifest: &Manifest, warnings: &[Problem], outputs: &Outputs) -> Result<Exit, Error> {
-    let (n, m) = (manifest.commands.len(), manifest.sources.len());
+    let (n, m) = (manifest.len(), manifest.sources.len());
     if outputs.format == Format::Json {
         let mut text = Vec::new();
         write_json(&mut text, Some(manifest), warnings);
@@ -34,7 +34,7 @@ pub(crate) fn write_json(out: &mut Vec<u8>, manifest: Option<&Manifest>, problem
     let check = report::CheckJson {
         version: 2,
         valid: manifest.is_some(),
-        total: manifest.map_or(0, |m| m.commands.len()),
+        total: manifest.map_or(0, |m| m.len()),
         protocol: manifest.map(|m| m.protocol.as_str()),
         env_reads: manifest.map_or(&[], |m| &m.env_reads),
         problems: report::json_problems(problems),

@@ -31,11 +31,16 @@ pub(crate) fn run(
 ) -> Result<Exit, Error> {
     let outputs = Outputs::new(&flags, env);
     let loaded = super::sources(flags, profile, env).and_then(|sources| {
-        let opts = load_options(&sources, env)?;
+        // `check` validates every command and keeps none it does not need.
+        let opts = LoadOptions { count_only: mode == Mode::Check, ..load_options(&sources, env)? };
         let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
-        let manifest = manifest::load(&inputs, &opts)?;
+        let mut manifest = manifest::load(&inputs, &opts)?;
         let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
         let settled = sources.settle(&manifest.settings, needs)?;
+        if manifest.counted > 0 && plan::may_be_oversized(&manifest, &settled.run) {
+            // Which commands are over the limit, exactly: they are needed whole.
+            manifest = manifest::load(&inputs, &LoadOptions { count_only: false, ..opts.clone() })?;
+        }
         Ok((manifest, settled, secret_values(&opts)))
     });
     let (mut manifest, settings, secrets) = match loaded {

@@ -167,11 +167,14 @@ pub(crate) struct Checker<'s> {
     pub source: &'s Source,
     pub problems: Vec<Problem>,
     pub reads: RefCell<Reads>,
+    /// The last offset [`Checker::line_of`] was asked for, and its line:
+    /// items come in order, so the next line is a few bytes of counting away.
+    line_cursor: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'s> Checker<'s> {
     pub(crate) fn new(source: &'s Source) -> Self {
-        Checker { source, problems: Vec::new(), reads: RefCell::default() }
+        Checker { source, problems: Vec::new(), reads: RefCell::default(), line_cursor: Default::default() }
     }
 
     pub(crate) fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
@@ -185,7 +188,16 @@ impl<'s> Checker<'s> {
     }
 
     pub(crate) fn line_of(&self, span: Span) -> usize {
-        self.source.line_col(span.offset).0
+        let (at, line) = self.line_cursor.get();
+        let to = span.offset.min(self.source.text.len());
+        let line = match to.checked_sub(at) {
+            Some(near) if line > 0 && near <= 4096 => {
+                line + self.source.text.as_bytes()[at..to].iter().filter(|&&b| b == b'\n').count()
+            }
+            _ => self.source.line_col(to).0,
+        };
+        self.line_cursor.set((to, line));
+        line
     }
 
     /// Mapping entries with duplicate keys reported (later duplicates are dropped).

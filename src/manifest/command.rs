@@ -1,14 +1,17 @@
 //! Command-level validation: one manifest list item in, zero or more
 //! [`Command`]s out (several with `for_each`), problems recorded in the
-//! [`Checker`]. The method's params are checked by [`fields`](super::fields).
+//! [`Checker`]. A plain command is validated and encoded in one pass by
+//! [`plain`](super::plain); any other by the general path, whose params
+//! are checked by [`fields`](super::fields).
 
-use super::Command;
 use super::check::{Checker, Scope};
 use super::fields::params;
 use super::files::Root;
 use super::for_each::{self, Located};
 use super::steps::{self, Saved, StepContext, Steps};
+use super::texts::{Commands, Text};
 use super::yaml::Node;
+use super::{Command, plain};
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
@@ -28,7 +31,34 @@ pub(crate) fn command(
     item: &Node,
     scope: &Scope,
     cx: &CommandContext,
-    out: &mut Vec<Command>,
+    out: &mut Commands,
+) -> Vec<Saved> {
+    // No `${...}` in a plain command: the scope has nothing to give it.
+    if let Some((method, name)) = plain::command(&ck.source.text, item, cx.protocol, out.scratch()) {
+        let c = Command {
+            index: 0,
+            occurrence: 0,
+            manifest: cx.manifest as u32,
+            offset: item.span.offset as u32,
+            line: ck.line_of(item.span) as u32,
+            name: name.map(|n| Box::new(n.to_owned())),
+            method,
+            params: Text::PENDING,
+            steps: None,
+        };
+        out.push_scratch(c);
+        return Vec::new();
+    }
+    general(ck, item, scope, cx, out)
+}
+
+/// [`command`] for any item: every key, variables, files, every problem.
+pub(crate) fn general(
+    ck: &mut Checker,
+    item: &Node,
+    scope: &Scope,
+    cx: &CommandContext,
+    out: &mut Commands,
 ) -> Vec<Saved> {
     // Problems of this item so far: a missing method is not reported on top
     // of one (an unknown method key, a bad `save`).
@@ -151,7 +181,7 @@ pub(crate) fn command(
             && let Some(name) = name
             && checked
         {
-            let params = serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str();
+            let params = serde_json::to_string(&params).expect("a JSON map always serialises");
             steps.uses = steps::placeholders_in(&params);
             for c in &steps.expect {
                 for w in c.cond.wanted() {
@@ -162,22 +192,23 @@ pub(crate) fn command(
                     }
                 }
             }
-            let plain = steps.expect.is_empty()
+            let no_steps = steps.expect.is_empty()
                 && steps.expect_error.is_none()
                 && steps.until.is_none()
                 && steps.save.is_empty()
                 && steps.uses.is_empty();
-            out.push(Command {
+            let c = Command {
                 index: 0,
                 occurrence: 0,
                 manifest: cx.manifest as u32,
                 offset: item.span.offset as u32,
                 line: line as u32,
-                name: name.map(String::into_boxed_str),
+                name: name.map(Box::new),
                 method: m,
-                params,
-                steps: (!plain).then(|| std::sync::Arc::new(steps)),
-            });
+                params: Text::PENDING,
+                steps: (!no_steps).then(|| std::sync::Arc::new(steps)),
+            };
+            out.push(c, &params);
         }
     };
     match items {
@@ -231,7 +262,7 @@ fn wait_step(
     name: Option<&Node>,
     scope: &Scope,
     cx: &CommandContext,
-    out: &mut Vec<Command>,
+    out: &mut Commands,
 ) {
     let extra = item.as_map().into_iter().flatten().find(|(k, _)| !matches!(k.as_str(), Some("wait" | "name")));
     if let Some((k, _)) = extra {
@@ -247,17 +278,18 @@ fn wait_step(
         },
         None => None,
     };
-    out.push(Command {
+    let c = Command {
         index: 0,
         occurrence: 0,
         manifest: cx.manifest as u32,
         offset: item.span.offset as u32,
         line: ck.line_of(item.span) as u32,
-        name: name.map(String::into_boxed_str),
+        name: name.map(Box::new),
         method: &methods::WAIT,
-        params: "{}".into(),
+        params: Text::PENDING,
         steps: Some(std::sync::Arc::new(Steps { wait: Some(pause), ..Steps::default() })),
-    });
+    };
+    out.push(c, "{}");
 }
 
 fn dedup(problems: &mut Vec<super::Problem>, from: usize) {

@@ -36,17 +36,30 @@ fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
     }
 }
 
-/// Validates `text` in one part and in `parts` parts; they must agree.
+/// What `check` says of a result: valid with how many commands and which
+/// warnings, or the problems.
+fn outline(r: &Result<Manifest, Vec<Problem>>) -> String {
+    let problem = |p: &Problem| format!("{:?} {:?} {:?} {:?} {:?}\n", p.level, p.message, p.help, p.location(), p.label);
+    match r {
+        Ok(m) => format!("ok {} {:?}\n", m.len(), m.protocol) + &m.warnings.iter().map(problem).collect::<String>(),
+        Err(problems) => problems.iter().map(problem).collect(),
+    }
+}
+
+/// Validates `text` in one part and in `parts` parts; they must agree, and
+/// so must counting the commands instead of keeping them (`check`).
 /// Returns whether it was really cut.
 fn same(name: &str, text: &str, parts: usize) -> bool {
-    let run = |parts| {
-        let opts = LoadOptions { parts: Some(parts), ..LoadOptions::default() };
+    let run = |parts, count_only| {
+        let opts = LoadOptions { parts: Some(parts), count_only, ..LoadOptions::default() };
         let (r, used) = validate(vec![(Source::new(name, text), true)], Vec::new(), &opts);
-        (canonical(&r), used)
+        (canonical(&r), outline(&r), used)
     };
-    let (one, _) = run(1);
-    let (many, used) = run(parts);
+    let (one, kept, _) = run(1, false);
+    let (many, _, used) = run(parts, false);
     assert_eq!(many, one, "{name}: {parts} parts differ from one\n--- text:\n{text}");
+    let (_, counted, _) = run(parts, true);
+    assert_eq!(counted, kept, "{name}: counting differs from keeping\n--- text:\n{text}");
     used > 1
 }
 

@@ -18,6 +18,7 @@ use super::command::{self, CommandContext};
 use super::document::{self, COMMANDS, Inputs, var_section};
 use super::files::Root;
 use super::steps::Saved;
+use super::texts::Commands;
 use super::yaml::{self, ItemSink, Node, Stream, Value};
 use super::{Command, Level, LoadOptions, MAX_MANIFEST_BYTES, Manifest, Problem, Source};
 use crate::protocol::Protocol;
@@ -92,6 +93,10 @@ struct ItemSettings {
 struct Validated {
     problems: Vec<Problem>,
     commands: Vec<Command>,
+    /// Commands counted, not kept ([`LoadOptions::count_only`]).
+    counted: usize,
+    /// The longest params text.
+    longest: usize,
     /// The settings its commands were validated with (`None`: it has none).
     assumed: Option<ItemSettings>,
     /// Its own `vars:`.
@@ -137,11 +142,14 @@ pub(super) fn validate(
         parts = parts.max(v.parts);
     }
     let mut commands = Vec::new();
+    let (mut counted, mut longest) = (0, 0);
     let mut names = Names::default();
     for (i, (v, _)) in runs.into_iter().flatten().enumerate() {
         problems.extend(v.problems);
         names.add(i, v.vars.keys(), v.saved, v.reads);
         append(&mut commands, v.commands);
+        counted += v.counted;
+        longest = longest.max(v.longest);
     }
     for (i, c) in commands.iter_mut().enumerate() {
         c.index = i as u32;
@@ -154,7 +162,7 @@ pub(super) fn validate(
         return (Err(all), parts);
     }
     let mut warnings_once = once_each(std::mem::take(&mut warnings));
-    if commands.is_empty() {
+    if commands.is_empty() && counted == 0 {
         warnings_once.push(Problem::error("0 commands: this run sends nothing").warning());
     }
     let env_reads = names.env.keys().cloned().collect();
@@ -162,6 +170,8 @@ pub(super) fn validate(
         sources,
         settings: layer,
         commands: std::sync::Arc::new(commands),
+        counted,
+        longest_params: longest,
         warnings: warnings_once,
         protocol,
         env_reads,
@@ -356,6 +366,8 @@ fn validate_in_parts(
             return Validated {
                 problems,
                 commands: Vec::new(),
+                counted: 0,
+                longest: 0,
                 assumed: None,
                 vars: HashMap::new(),
                 parts: 1,
@@ -378,7 +390,7 @@ fn validate_in_parts(
     {
         let entries = tree.as_map().unwrap_or_default();
         let head = &entries[..entries.iter().position(|(k, _)| k.as_str() == Some(COMMANDS)).unwrap_or(0)];
-        let mut part = sink.part();
+        let mut part = sink.part(0..0);
         for item in items {
             sink.item(&mut part, head, item.clone());
         }
@@ -386,8 +398,9 @@ fn validate_in_parts(
     }
     let mut assumed = None;
     let mut commands = Vec::new();
+    let (mut counted, mut longest) = (0, 0);
     let mut saved = Vec::new();
-    let total: usize = done.iter().map(|p| p.commands.len()).sum();
+    let all_kept: usize = done.iter().map(|p| p.commands.kept()).sum();
     for part in done {
         let part_reads = part.ck.reads.take();
         reads.cli.extend(part_reads.cli);
@@ -396,13 +409,16 @@ fn validate_in_parts(
             reads.env.entry(name).or_insert(span);
         }
         problems.extend(part.ck.problems);
-        append(&mut commands, part.commands);
-        commands.reserve(total - commands.len());
+        let (kept, n, l) = part.commands.finish();
+        // The first part reserved room for all (see `Items::part`): no copy of it.
+        append(&mut commands, kept);
+        commands.reserve(all_kept - commands.len());
+        (counted, longest) = (counted + n, longest.max(l));
         assumed = assumed.or(part.settings);
         saved.extend(part.declared);
     }
     let vars = doc.map(|(vars, _)| vars).unwrap_or_default();
-    Validated { problems, commands, assumed, vars, parts, saved, reads }
+    Validated { problems, commands, counted, longest, assumed, vars, parts, saved, reads }
 }
 
 /// Validates each command as the parser completes it.
@@ -421,7 +437,7 @@ struct Items<'s> {
 struct Part<'s> {
     ck: Checker<'s>,
     settings: Option<ItemSettings>,
-    commands: Vec<Command>,
+    commands: Commands,
     /// Names saved by its commands so far, each with its placeholder.
     saved: HashMap<String, String>,
     /// The same names, where they are declared.
@@ -431,11 +447,17 @@ struct Part<'s> {
 impl<'s> ItemSink<'s> for Items<'s> {
     type Part = Part<'s>;
 
-    fn part(&self) -> Part<'s> {
+    fn part(&self, text: std::ops::Range<usize>) -> Part<'s> {
+        // At most one command per line (more only with `for_each`, which
+        // reserves its own). The first part's commands are all of them in
+        // the end: it reserves room for every line, so the other parts are
+        // appended to it without a copy (untouched capacity costs nothing).
+        let end = if text.start == 0 { self.source.text.len() } else { text.end };
+        let expected = if self.opts.count_only { 0 } else { self.source.lines_in(text.start, end) };
         Part {
             ck: Checker::new(self.source),
             settings: None,
-            commands: Vec::new(),
+            commands: Commands::new(!self.opts.count_only, expected),
             saved: HashMap::new(),
             declared: Vec::new(),
         }

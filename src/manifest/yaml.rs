@@ -152,8 +152,9 @@ pub(crate) fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
 /// the text that holds the item.
 pub(crate) trait ItemSink<'a>: Sync {
     type Part: Send;
-    /// A fresh state for one part.
-    fn part(&self) -> Self::Part;
+    /// A fresh state for the part of the text at `text` (byte offsets; the
+    /// first part starts at 0 and holds the head).
+    fn part(&self, text: std::ops::Range<usize>) -> Self::Part;
     fn item(&self, part: &mut Self::Part, entries: &[(Node<'a>, Node<'a>)], item: Node<'a>);
 }
 

@@ -35,9 +35,9 @@ fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str
         manifest: 0,
         offset: offset as u32,
         line,
-        name: name.map(Box::from),
+        name: name.map(|n| Box::new(n.to_owned())),
         method: lookup(method).unwrap(),
-        params: params.into(),
+        params: crate::manifest::texts::Text::own(params.into()),
         steps: None,
     }
 }

@@ -30,10 +30,7 @@ const DEPTH: usize = 16;
 /// plain shape.
 pub(super) fn item<'a>(source: &'a str, start: usize, end: usize, indent: usize) -> Option<Node<'a>> {
     let text = &source[start..end];
-    // Control characters, and what YAML 1.1 parsers took for line breaks or
-    // a byte-order mark: the full parser's business.
-    let odd = |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
-    if !text.get(indent..).is_some_and(|t| t.starts_with("- ")) || text.contains(odd) {
+    if !text.get(indent..).is_some_and(|t| t.starts_with("- ")) || has_odd(text) {
         return None;
     }
     let col = indent + 2;
@@ -70,6 +67,17 @@ pub(super) fn item<'a>(source: &'a str, start: usize, end: usize, indent: usize)
         span: Span { offset: map_start, len: line_end.max(map_start + 1) - map_start },
         value: Value::Map(entries),
     })
+}
+
+/// Whether `text` holds a control character (but line feeds), or what YAML
+/// 1.1 parsers took for a line break or a byte-order mark: the full
+/// parser's business. Bytes first (a lead byte of such a character is rare
+/// in a manifest), characters only around one.
+fn has_odd(text: &str) -> bool {
+    let suspect = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2) | (b == 0xe2) | (b == 0xef);
+    let odd = |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+    // A fold, not `any`: without an early exit the loop runs on vectors.
+    text.bytes().fold(false, |found, b| found | suspect(b)) && text.contains(odd)
 }
 
 /// A cursor over one line.
@@ -280,7 +288,7 @@ mod tests {
     impl<'a> ItemSink<'a> for Keep {
         type Part = Vec<String>;
 
-        fn part(&self) -> Vec<String> {
+        fn part(&self, _: std::ops::Range<usize>) -> Vec<String> {
             Vec::new()
         }
 

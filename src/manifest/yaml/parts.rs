@@ -30,7 +30,7 @@ pub(super) fn sequential<'a, S: ItemSink<'a>>(
     key: &str,
     sink: &S,
 ) -> Result<(Node<'a>, Vec<S::Part>), SyntaxError> {
-    let mut part = sink.part();
+    let mut part = sink.part(0..source.len());
     let mut on_item = |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item);
     let root = pipeline(source, Some(Sink::List(key, &mut on_item)))?;
     Ok((root, vec![part]))
@@ -47,7 +47,7 @@ fn is_item(line: &str, indent: usize) -> bool {
 /// The start of the first item line after the line at `at`, or `end`.
 fn next_item(source: &str, mut at: usize, end: usize, indent: usize) -> usize {
     loop {
-        match source.as_bytes()[at..end].iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', &source.as_bytes()[at..end]) {
             Some(i) => at += i + 1,
             None => return end,
         }
@@ -142,12 +142,12 @@ fn parse_parts<'a, S: ItemSink<'a>>(
             .zip(&ends[1..])
             .map(|(&from, &to)| {
                 threads.spawn(move || {
-                    let mut part = sink.part();
+                    let mut part = sink.part(from..to);
                     items(source, from, to, indent, head, sink, &mut part, replayed).then_some(part)
                 })
             })
             .collect();
-        let mut part = sink.part();
+        let mut part = sink.part(0..ends[0]);
         let second = next_item(source, cuts[0], ends[0], indent);
         let first = build(
             source,
@@ -228,7 +228,7 @@ pub(super) mod tests {
     impl<'a> ItemSink<'a> for Collect {
         type Part = Vec<String>;
 
-        fn part(&self) -> Vec<String> {
+        fn part(&self, _: std::ops::Range<usize>) -> Vec<String> {
             Vec::new()
         }
 
