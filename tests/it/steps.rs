@@ -237,7 +237,11 @@ fn the_cron_maintenance_example_disconnects_a_live_subscriber_and_checks_presenc
     // terminal (4500–4999). With 4000 centrifuge-python is back within 2 s.
     for _ in 0..8 {
         std::thread::sleep(std::time::Duration::from_millis(500));
-        assert_eq!(server.api("presence_stats", json!({"channel": "chat:team"}))["num_clients"], 0, "the client came back");
+        assert_eq!(
+            server.api("presence_stats", json!({"channel": "chat:team"}))["num_clients"],
+            0,
+            "the client came back"
+        );
     }
     drop(subscriber);
     let warned = server.history("news");
