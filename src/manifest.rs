@@ -23,6 +23,7 @@ mod load;
 mod plain;
 pub(crate) mod schema;
 pub(crate) mod steps;
+mod target;
 pub(crate) mod texts;
 pub(crate) mod yaml;
 
@@ -71,6 +72,9 @@ pub struct Command {
     pub(crate) name: Option<Box<String>>,
     /// The method as sent on the manifest's protocol.
     pub(crate) method: &'static Method,
+    /// Its params hold its own `idempotency_key` ([`own_key`]): known once,
+    /// asked for each time it is packed and sent.
+    pub(crate) own_key: bool,
     /// The method's request object exactly as it will be sent: compact JSON,
     /// keys in manifest order (a derived idempotency key is added when sent).
     pub(crate) params: texts::Text,
@@ -100,17 +104,28 @@ impl Command {
     /// edits of the manifest: inserting or moving other commands changes
     /// neither; editing it makes it another command.
     pub fn fingerprint(&self) -> String {
+        let mut out = Vec::with_capacity(24);
+        hex(&self.digest(), &mut out);
+        String::from_utf8(out).expect("hex digits")
+    }
+
+    /// The first 12 bytes of the SHA-256 of the method and the params (the
+    /// fingerprint, before it is written in hex).
+    pub(crate) fn digest(&self) -> [u8; 12] {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         h.update(self.method.name.as_bytes());
         h.update([0]);
         h.update(self.params().as_bytes());
-        hex::encode(&h.finalize()[..12])
+        let mut out = [0; 12];
+        out.copy_from_slice(&h.finalize()[..12]);
+        out
     }
 
     /// One command given outside a manifest (`call`, the console), its
     /// params validated: at line 1 of its params' text.
     pub(crate) fn single(method: &'static Method, params: &Map<String, Json>) -> Command {
+        let text = serde_json::to_string(params).expect("a JSON map always serialises");
         Command {
             index: 0,
             occurrence: 0,
@@ -119,7 +134,8 @@ impl Command {
             line: 1,
             name: None,
             method,
-            params: texts::Text::own(serde_json::to_string(params).expect("a JSON map always serialises")),
+            own_key: params.contains_key("idempotency_key") && own_key(method, &text),
+            params: texts::Text::own(text),
             steps: None,
         }
     }
@@ -176,8 +192,24 @@ impl Command {
 
     /// What the command acts on, borrowed from its params where it can be.
     pub(crate) fn target_ref(&self) -> TargetRef<'_> {
-        serde_json::from_str(self.params()).unwrap_or_default()
+        target::read(self.params())
     }
+}
+
+/// Lower-case hex digits of `bytes`, appended to `out`.
+pub(crate) fn hex(bytes: &[u8], out: &mut Vec<u8>) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]);
+    }
+}
+
+/// Whether params hold the command's own `idempotency_key` (a top-level
+/// field; only methods that take one have it).
+pub(crate) fn own_key(method: &Method, params: &str) -> bool {
+    method.retry == crate::methods::Retry::WithIdempotencyKey
+        && params.contains("\"idempotency_key\"")
+        && target::read(params).idempotency_key.is_some()
 }
 
 /// The fields lanes and reports read, borrowed from a command's params.
@@ -221,14 +253,30 @@ pub struct Target {
 /// only share a hash share a counter, which shifts numbers but never makes
 /// two commands of equal content one.
 pub(crate) fn number_occurrences(commands: &mut [Command]) {
-    let mut seen: HashMap<u64, u32> = HashMap::with_capacity(commands.len());
-    for c in commands {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in c.method.name.bytes().chain([0]).chain(c.params().bytes()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+    use std::hash::{BuildHasherDefault, Hasher};
+    /// The keys are hashes already: used as they are.
+    #[derive(Default)]
+    struct Same(u64);
+    impl Hasher for Same {
+        fn finish(&self) -> u64 {
+            self.0
         }
-        let n = seen.entry(h).or_insert(0);
+        fn write(&mut self, bytes: &[u8]) {
+            self.0 = bytes.iter().fold(self.0, |h, &b| h.rotate_left(8) ^ u64::from(b));
+        }
+        fn write_u64(&mut self, v: u64) {
+            self.0 = v;
+        }
+    }
+    let mut seen: HashMap<u64, u32, BuildHasherDefault<Same>> =
+        HashMap::with_capacity_and_hasher(commands.len(), BuildHasherDefault::default());
+    for c in commands {
+        // SipHash with fixed keys (`new`), eight bytes at a time; FNV-1a went byte by byte.
+        let mut h = std::hash::DefaultHasher::new();
+        h.write(c.method.name.as_bytes());
+        h.write_u8(0);
+        h.write(c.params().as_bytes());
+        let n = seen.entry(h.finish()).or_insert(0);
         c.occurrence = *n;
         *n += 1;
     }

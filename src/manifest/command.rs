@@ -43,6 +43,7 @@ pub(crate) fn command(
             line: ck.line_of(item.span) as u32,
             name: name.map(|n| Box::new(n.to_owned())),
             method,
+            own_key: false,
             params: Text::PENDING,
             steps: None,
         };
@@ -205,6 +206,7 @@ pub(crate) fn general(
                 line: line as u32,
                 name: name.map(Box::new),
                 method: m,
+                own_key: false,
                 params: Text::PENDING,
                 steps: (!no_steps).then(|| std::sync::Arc::new(steps)),
             };
@@ -286,6 +288,7 @@ fn wait_step(
         line: ck.line_of(item.span) as u32,
         name: name.map(Box::new),
         method: &methods::WAIT,
+        own_key: false,
         params: Text::PENDING,
         steps: Some(std::sync::Arc::new(Steps { wait: Some(pause), ..Steps::default() })),
     };

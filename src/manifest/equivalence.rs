@@ -39,7 +39,8 @@ fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
 /// What `check` says of a result: valid with how many commands and which
 /// warnings, or the problems.
 fn outline(r: &Result<Manifest, Vec<Problem>>) -> String {
-    let problem = |p: &Problem| format!("{:?} {:?} {:?} {:?} {:?}\n", p.level, p.message, p.help, p.location(), p.label);
+    let problem =
+        |p: &Problem| format!("{:?} {:?} {:?} {:?} {:?}\n", p.level, p.message, p.help, p.location(), p.label);
     match r {
         Ok(m) => format!("ok {} {:?}\n", m.len(), m.protocol) + &m.warnings.iter().map(problem).collect::<String>(),
         Err(problems) => problems.iter().map(problem).collect(),

@@ -111,6 +111,7 @@ impl Commands {
     /// Stores `c` with its params text `text`.
     pub(crate) fn push(&mut self, mut c: Command, text: &str) {
         self.longest = self.longest.max(text.len());
+        c.own_key = super::own_key(c.method, text);
         if !self.keep && c.steps.is_none() {
             self.counted += 1;
             return;

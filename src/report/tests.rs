@@ -37,6 +37,7 @@ fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str
         line,
         name: name.map(|n| Box::new(n.to_owned())),
         method: lookup(method).unwrap(),
+        own_key: false,
         params: crate::manifest::texts::Text::own(params.into()),
         steps: None,
     }
