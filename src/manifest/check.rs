@@ -188,13 +188,23 @@ impl<'s> Checker<'s> {
     }
 
     pub(crate) fn line_of(&self, span: Span) -> usize {
+        // Offset 0 is on line 1.
         let (at, line) = self.line_cursor.get();
+        let (at, line) = if line == 0 { (0, 1) } else { (at, line) };
         let to = span.offset.min(self.source.text.len());
         let line = match to.checked_sub(at) {
-            Some(near) if line > 0 && near <= 4096 => {
-                line + self.source.text.as_bytes()[at..to].iter().filter(|&&b| b == b'\n').count()
+            // Most items are a line or two: found one by one.
+            Some(..=4096) => {
+                let (mut lines, mut rest) = (line, &self.source.text.as_bytes()[at..to]);
+                while let Some(i) = memchr::memchr(b'\n', rest) {
+                    lines += 1;
+                    rest = &rest[i + 1..];
+                }
+                lines
             }
-            _ => self.source.line_col(to).0,
+            // The first item of a part far into the text: counted, without the index.
+            Some(_) => line + memchr::memchr_iter(b'\n', &self.source.text.as_bytes()[at..to]).count(),
+            None => self.source.line_col(to).0,
         };
         self.line_cursor.set((to, line));
         line

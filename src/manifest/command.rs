@@ -10,7 +10,7 @@ use super::files::Root;
 use super::for_each::{self, Located};
 use super::steps::{self, Saved, StepContext, Steps};
 use super::texts::{Commands, Text};
-use super::yaml::Node;
+use super::yaml::{ItemAt, Node};
 use super::{Command, plain};
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
@@ -34,16 +34,16 @@ pub(crate) fn command(
     out: &mut Commands,
 ) -> Vec<Saved> {
     // No `${...}` in a plain command: the scope has nothing to give it.
-    if let Some((method, name)) = plain::command(&ck.source.text, item, cx.protocol, out.scratch()) {
+    if let Some((method, name, own_key)) = plain::command(&ck.source.text, item, cx.protocol, out.scratch()) {
         let c = Command {
             index: 0,
             occurrence: 0,
             manifest: cx.manifest as u32,
             offset: item.span.offset as u32,
             line: ck.line_of(item.span) as u32,
-            name: name.map(|n| Box::new(n.to_owned())),
+            name: name.map(|n| Box::new(n.into_owned())),
             method,
-            own_key: false,
+            own_key,
             params: Text::PENDING,
             steps: None,
         };
@@ -51,6 +51,30 @@ pub(crate) fn command(
         return Vec::new();
     }
     general(ck, item, scope, cx, out)
+}
+
+/// [`command`] for a plain command read straight from its text: the list
+/// item `at`. `false`: it is not one, and is to be parsed.
+pub(crate) fn plain_text(ck: &Checker, at: ItemAt, cx: &CommandContext, out: &mut Commands) -> bool {
+    let Some((method, name, own_key)) = plain::item(&ck.source.text, at, cx.protocol, out.scratch()) else {
+        return false;
+    };
+    // Where the fast path's tree puts the item: at its first key (or its `{`).
+    let offset = at.start + at.indent + 2;
+    let c = Command {
+        index: 0,
+        occurrence: 0,
+        manifest: cx.manifest as u32,
+        offset: offset as u32,
+        line: at.line as u32,
+        name: name.map(|n| Box::new(n.into_owned())),
+        method,
+        own_key,
+        params: Text::PENDING,
+        steps: None,
+    };
+    out.push_scratch(c);
+    true
 }
 
 /// [`command`] for any item: every key, variables, files, every problem.

@@ -77,13 +77,14 @@ fn files(dir: &str) -> Vec<(String, String)> {
     out
 }
 
-/// A manifest of every shape the cut must survive: flow and block items,
+/// A manifest of every shape the cut must survive: flow and block items
+/// (block mappings, flow mappings),
 /// block scalars holding `- `, anchors and aliases, comments at column 0,
 /// CRLF, non-ASCII text, for_each, names, and problems of every kind.
 fn shapes(n: usize) -> String {
     let mut s = String::from("version: 1\nvars: {release: \"2.4\", who: Grüße}\ncommands:\n");
     for i in 0..n {
-        s.push_str(&match i % 8 {
+        s.push_str(&match i % 9 {
             0 => format!("  - publish: {{channel: \"news-{i}\", data: {{n: {i}, t: \"${{release}}\"}}}}\n"),
             1 => format!("  - publish:\n      channel: c{i}\n      data: |\n        - not an item\n        text {i}\n# a comment at column 0\n"),
             2 => format!("  - broadcast:\n      channels:\n      - a{i}\n      - b{i}\n      data: &d{i} {{x: [1,\n        2]}}\n      tags: {{k: v}}\n\n"),
@@ -91,6 +92,7 @@ fn shapes(n: usize) -> String {
             4 => format!("  - name: \"bye ${{item}} {i}\"\n    disconnect: {{user: \"${{item}}\"}}\n    for_each: [u{i}, v{i}]\n"),
             5 => format!("  - publish: {{chanel: x{i}, data: 1}}\n"),
             6 => format!("  - presence_stats: {{channel: \"${{undefined_{i}}}\"}}\n"),
+            7 => format!("  - {{publish: {{channel: f{i}, data: {{n: {i}, list: [a, 1.5, 'b']}}}}, name: n{i}}}\n"),
             _ => format!("  - unsubscribe: {{user: \"{i}\"}}\n  - history: {{channel: h{i}}}\n"),
         });
     }

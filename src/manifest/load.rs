@@ -463,11 +463,15 @@ impl<'s> ItemSink<'s> for Items<'s> {
         }
     }
 
+    fn text(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], at: yaml::ItemAt) -> bool {
+        let protocol = self.settings(part, entries).protocol;
+        let cx = CommandContext { manifest: self.manifest, root: self.root, protocol };
+        command::plain_text(&part.ck, at, &cx, &mut part.commands)
+    }
+
     fn item(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], item: Node<'s>) {
-        let settings = part.settings.get_or_insert_with(|| match self.forced {
-            Some(f) => f.clone(),
-            None => self.seen_before(entries),
-        });
+        self.settings(part, entries);
+        let settings = part.settings.as_ref().expect("just made");
         let env = settings.read_env.then_some(&self.opts.env);
         let scope = Scope {
             saved: Some(&part.saved),
@@ -485,7 +489,15 @@ impl<'s> ItemSink<'s> for Items<'s> {
     }
 }
 
-impl Items<'_> {
+impl<'s> Items<'s> {
+    /// The settings the part's commands are validated with: made at its first item.
+    fn settings<'p>(&self, part: &'p mut Part<'s>, entries: &[(Node<'s>, Node<'s>)]) -> &'p ItemSettings {
+        part.settings.get_or_insert_with(|| match self.forced {
+            Some(f) => f.clone(),
+            None => self.seen_before(entries),
+        })
+    }
+
     /// The variables, protocol and environment switch of the entries before the list.
     fn seen_before(&self, entries: &[(Node, Node)]) -> ItemSettings {
         let mut quiet = Checker::new(self.source);

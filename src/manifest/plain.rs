@@ -1,239 +1,338 @@
 //! The plain command, validated and encoded in one pass. Most items of a
 //! long manifest are a method key (perhaps with a `name`) whose params hold
 //! no `${...}`, no `data_file` and nothing wrong: for those, the params'
-//! JSON text is written straight from the YAML tree while each field is
-//! checked against the method's message — no JSON value is built, checked
-//! and serialised, as the general path ([`fields`](super::fields)) does.
+//! JSON text is written while each field is checked against the method's
+//! message — no JSON value is built, checked and serialised, as the general
+//! path ([`fields`](super::fields)) does, and for an item of the fast
+//! path's shape no tree either: it is read straight from its text.
 //!
-//! In: a list item's tree and the protocol; out: its method, its name and
-//! its params' compact JSON (written into a buffer), or `None` at the first
-//! thing outside that shape — anything the general path would report,
-//! even as a warning, or would read with more than the tree (variables,
-//! files) — and the general path takes the item. Proven equal to it by the
-//! differential tests below: whatever this path takes, the general path
-//! takes without a problem and encodes to the same text.
+//! In: a list item, as a reader over its text ([`Cursor`]) or over the tree
+//! the full parser built ([`TreeReader`]), and the protocol; out: its
+//! method, its name and its params' compact JSON (written into a buffer),
+//! or `None` at the first thing outside that shape — anything the general
+//! path would report, even as a warning, or would read with more than the
+//! item (variables, files) — and the general path takes the item. Proven
+//! equal to it by the differential tests below: whatever this path takes,
+//! the general path takes without a problem and encodes to the same text,
+//! and the text and the tree readers agree.
 
-use super::fields::DATA_FILE;
-use super::yaml::{Node, Value};
+use std::borrow::Cow;
+
+use super::yaml::{Cursor, ItemAt, Node, Read, Step, TreeReader, Value};
 use crate::methods::proto::{Field, Message, Scalar, Shape, schema};
 use crate::methods::{self, ENUMS, Method, PRO_FIELDS, Rule, UNREAD_FIELDS};
 use crate::protocol::Protocol;
 
-/// Where a plain command's params are written, and the request message of
-/// the method before (its lookup costs more than checking a command).
+/// Where a plain command's params are written, the keys of the mappings
+/// open (to find one given twice), and the request message of the method
+/// before (its lookup costs more than checking a command).
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub text: String,
+    /// Each key's place in the source: `(offset, len)`.
+    keys: Vec<(usize, usize)>,
     request: Option<(&'static Method, Protocol, &'static Message)>,
 }
 
+/// A plain command: its method as sent, its name, and whether its params
+/// hold its own `idempotency_key`.
+pub(super) type Plain<'a> = (&'static Method, Option<Cow<'a, str>>, bool);
+
 /// The item's method as sent on `protocol` and its name, its params
-/// written to `scratch.text` (cleared first); `None` when the item is not a
-/// plain command. `text` is the source the tree was parsed from (numbers
-/// are written as written).
-pub(super) fn command<'i>(
-    text: &str,
-    item: &'i Node,
-    protocol: Protocol,
-    scratch: &mut Scratch,
-) -> Option<(&'static Method, Option<&'i str>)> {
+/// written to `scratch.text`; `None` when the item is not a plain command.
+/// `text` is the source the tree was parsed from (numbers are written as
+/// written).
+pub(super) fn command<'a>(text: &str, item: &Node<'a>, protocol: Protocol, scratch: &mut Scratch) -> Option<Plain<'a>> {
+    read(text, &mut TreeReader::new(item), protocol, scratch)
+}
+
+/// [`command`] for the list item `at`, read from its text: `None` also when
+/// it is not of the fast path's shape.
+pub(crate) fn item<'a>(text: &'a str, at: ItemAt, protocol: Protocol, scratch: &mut Scratch) -> Option<Plain<'a>> {
+    let mut cursor = Cursor::new(text, at)?;
+    let plain = read(text, &mut cursor, protocol, scratch)?;
+    cursor.finish()?;
+    Some(plain)
+}
+
+fn read<'a>(text: &str, r: &mut impl Read<'a>, protocol: Protocol, scratch: &mut Scratch) -> Option<Plain<'a>> {
     scratch.text.clear();
-    let entries = item.as_map()?;
-    if !unique(entries) {
-        return None;
-    }
-    let (mut method, mut name) = (None, None);
-    for (k, v) in entries {
-        match k.as_str()? {
-            "name" => name = Some(string(v)?),
-            // A runner key (`for_each`, `expect`, ...) is not a method: `None`.
-            key => {
-                let m = methods::lookup(key)?;
-                if method.replace((m, v)).is_some() {
+    scratch.keys.clear();
+    let Step::Map(_) = r.value()? else { return None };
+    let (mut method, mut name, mut own_key) = (None, None, false);
+    while r.key()? {
+        match key(r)? {
+            "name" => {
+                let Step::Scalar = r.value()? else { return None };
+                if name.replace(string(r.scalar())?).is_some() {
                     return None;
                 }
             }
+            // A runner key (`for_each`, `expect`, ...) is not a method: `None`.
+            key => {
+                let m = methods::for_protocol(methods::lookup(key)?, protocol).ok()?;
+                if method.replace(m).is_some() || methods::oss_refuses(m) {
+                    return None;
+                }
+                let msg = match scratch.request {
+                    Some((last, p, msg)) if std::ptr::eq(last, m) && p == protocol => msg,
+                    _ => {
+                        let msg = m.request(protocol);
+                        scratch.request = Some((m, protocol, msg));
+                        msg
+                    }
+                };
+                let mut e = Encoder { text, out: &mut scratch.text, keys: &mut scratch.keys, top: Vec::new() };
+                match r.value()? {
+                    Step::Map(_) => e.message(msg, r, true)?,
+                    // `method:` with nothing: no params.
+                    Step::Scalar if matches!(r.scalar().value, Value::Null) => e.out.push_str("{}"),
+                    _ => return None,
+                }
+                let top = std::mem::take(&mut e.top);
+                requirements(m, protocol, &top, &scratch.text)?;
+                own_key =
+                    m.retry == methods::Retry::WithIdempotencyKey && top.iter().any(|g| g.name == "idempotency_key");
+            }
         }
     }
-    let (m, body) = method?;
-    let m = methods::for_protocol(m, protocol).ok()?;
-    if methods::oss_refuses(m) {
-        return None;
-    }
-    let msg = match scratch.request {
-        Some((last, p, msg)) if std::ptr::eq(last, m) && p == protocol => msg,
-        _ => {
-            let msg = m.request(protocol);
-            scratch.request = Some((m, protocol, msg));
-            msg
-        }
-    };
-    let out = &mut scratch.text;
-    let entries: &[(Node, Node)] = match &body.value {
-        Value::Null => &[],
-        Value::Map(entries) => entries,
-        _ => return None,
-    };
-    if m.data_file && entries.iter().any(|(k, _)| k.as_str() == Some(DATA_FILE)) {
-        return None;
-    }
-    message(text, msg, entries, out)?;
-    requirements(m, protocol, entries, text, out)?;
-    Some((m, name))
+    Some((method?, name, own_key))
 }
 
 /// A string scalar the general path takes as it is: no `${...}` to expand
 /// (no `$` at all) and no NUL (which stands for a saved name's placeholder).
-fn string<'i>(v: &'i Node) -> Option<&'i str> {
+fn string<'a>(v: &Node<'a>) -> Option<Cow<'a, str>> {
     match &v.value {
-        Value::Str(s) if !s.contains(['$', '\0']) => Some(s),
+        Value::Str(s) if memchr::memchr2(b'$', 0, s.as_bytes()).is_none() => Some(s.clone()),
         _ => None,
     }
 }
 
-/// Every key a string, none twice (the general path reports duplicates).
-fn unique(entries: &[(Node, Node)]) -> bool {
-    entries.iter().enumerate().all(|(i, (k, _))| {
-        k.as_str().is_some_and(|key| entries[..i].iter().all(|(other, _)| other.as_str() != Some(key)))
-    })
+/// The key just read, as written in the source (keys are strings here; the
+/// general path writes `1: x` as "1", and takes a key with `''` in it).
+fn key<'a>(r: &impl Read<'a>) -> Option<&'a str> {
+    match &r.scalar().value {
+        Value::Str(Cow::Borrowed(s)) => Some(s),
+        _ => None,
+    }
 }
 
-/// A message's fields: each known, none the server would warn about
-/// (PRO-only, never read, an enum) and none of the `b64` pairs.
-fn message(text: &str, msg: &Message, entries: &[(Node, Node)], out: &mut String) -> Option<()> {
-    if !unique(entries) {
-        return None;
-    }
-    out.push('{');
-    for (i, (k, v)) in entries.iter().enumerate() {
-        let key = k.as_str()?;
-        let f = msg.field(key)?;
-        let special = |list: &[(&str, &str)]| list.contains(&(msg.name, key));
-        if key.starts_with("b64")
-            || special(PRO_FIELDS)
-            || special(UNREAD_FIELDS)
-            || ENUMS.iter().any(|(m, f, _)| *m == msg.name && *f == key)
-        {
+/// What the method's rules ask of a top-level field: given, not empty, and
+/// (a list) no empty string in it.
+struct Given<'t> {
+    name: &'t str,
+    filled: bool,
+    empty_item: bool,
+}
+
+/// Writes params while checking them.
+struct Encoder<'t, 's> {
+    text: &'t str,
+    out: &'s mut String,
+    keys: &'s mut Vec<(usize, usize)>,
+    /// The top-level fields, as the rules see them.
+    top: Vec<Given<'t>>,
+}
+
+impl<'t> Encoder<'t, '_> {
+    /// A key not given before in the mapping whose keys start at `mark`.
+    /// Keys are read where they are in the source (a key with `''` in it
+    /// is not there: the general path's).
+    fn fresh_key<'a>(&mut self, mark: usize, r: &impl Read<'a>) -> Option<&'a str> {
+        let key = key(r)?;
+        let start = (key.as_ptr() as usize).checked_sub(self.text.as_ptr() as usize)?;
+        let here = self.text.get(start..start + key.len())?;
+        if self.keys[mark..].iter().any(|&(o, l)| &self.text[o..o + l] == here) {
             return None;
         }
-        if i > 0 {
-            out.push(',');
-        }
-        json_string(out, key);
-        out.push(':');
-        field(text, f, v, out)?;
+        self.keys.push((start, key.len()));
+        Some(key)
     }
-    out.push('}');
-    Some(())
-}
 
-fn field(text: &str, f: &Field, v: &Node, out: &mut String) -> Option<()> {
-    match f.shape {
-        Shape::One => scalar(text, f, v, out),
-        Shape::Repeated => {
-            let Value::Seq(items) = &v.value else { return None };
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                scalar(text, f, item, out)?;
-            }
-            out.push(']');
-            Some(())
-        }
-        Shape::Map => {
-            let Value::Map(entries) = &v.value else { return None };
-            if !unique(entries) {
+    /// A message's fields (the mapping entered): each known, none the
+    /// server would warn about (PRO-only, never read, an enum) and none of
+    /// the `b64` pairs. `top`: the method's own params (the rules read them).
+    fn message<'a>(&mut self, msg: &Message, r: &mut impl Read<'a>, top: bool) -> Option<()> {
+        let mark = self.keys.len();
+        self.out.push('{');
+        let mut first = true;
+        // Most messages have no field the server warns about: asked once.
+        let warns = PRO_FIELDS.iter().chain(UNREAD_FIELDS).any(|(m, _)| *m == msg.name)
+            || ENUMS.iter().any(|(m, _, _)| *m == msg.name);
+        while r.key()? {
+            let key = self.fresh_key(mark, r)?;
+            let f = msg.field(key)?;
+            let special = |list: &[(&str, &str)]| list.contains(&(msg.name, key));
+            if key.starts_with("b64")
+                || (warns
+                    && (special(PRO_FIELDS)
+                        || special(UNREAD_FIELDS)
+                        || ENUMS.iter().any(|(m, f, _)| *m == msg.name && *f == key)))
+            {
                 return None;
             }
-            out.push('{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json_string(out, k.as_str()?);
-                out.push(':');
-                scalar(text, f, item, out)?;
+            // A field's name is a word of the server's definition: nothing to escape.
+            self.out.push_str(if std::mem::take(&mut first) { "\"" } else { ",\"" });
+            self.out.push_str(f.name);
+            self.out.push_str("\":");
+            let given = self.field(f, r)?;
+            if top {
+                self.top.push(Given { name: f.name, ..given });
             }
-            out.push('}');
-            Some(())
         }
+        self.keys.truncate(mark);
+        self.out.push('}');
+        Some(())
     }
-}
 
-/// One value of a field's type, as `methods::check` accepts it.
-fn scalar(text: &str, f: &Field, v: &Node, out: &mut String) -> Option<()> {
-    match f.ty {
-        Scalar::Bytes => any(text, v, out),
-        Scalar::String => {
-            json_string(out, string(v)?);
-            Some(())
-        }
-        Scalar::Bool => {
-            let Value::Bool(b) = v.value else { return None };
-            out.push_str(if b { "true" } else { "false" });
-            Some(())
-        }
-        Scalar::Double => {
-            out.push_str(number(text, v)?);
-            Some(())
-        }
-        Scalar::Int32 | Scalar::Int64 | Scalar::Uint32 | Scalar::Uint64 => {
-            let n = number(text, v)?;
-            let (min, max) = f.ty.int_range()?;
-            let digits = n.strip_prefix('-').unwrap_or(n);
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+    fn field<'a>(&mut self, f: &Field, r: &mut impl Read<'a>) -> Option<Given<'t>> {
+        let mut given = Given { name: "", filled: true, empty_item: false };
+        match f.shape {
+            Shape::One => given.filled = self.scalar(f, r)?,
+            Shape::Repeated => {
+                let Step::Seq(_) = r.value()? else { return None };
+                self.out.push('[');
+                given.filled = false;
+                while r.item()? {
+                    if std::mem::replace(&mut given.filled, true) {
+                        self.out.push(',');
+                    }
+                    given.empty_item |= !self.scalar(f, r)?;
+                }
+                self.out.push(']');
             }
-            let x = n.parse::<i128>().ok()?;
-            if x < min || x > max || (min == 0 && n.starts_with('-')) {
-                return None;
+            Shape::Map => {
+                let Step::Map(_) = r.value()? else { return None };
+                let mark = self.keys.len();
+                self.out.push('{');
+                let mut first = true;
+                while r.key()? {
+                    let key = self.fresh_key(mark, r)?;
+                    if !std::mem::take(&mut first) {
+                        self.out.push(',');
+                    }
+                    json_string(self.out, key);
+                    self.out.push(':');
+                    self.scalar(f, r)?;
+                }
+                self.keys.truncate(mark);
+                self.out.push('}');
             }
-            out.push_str(n);
-            Some(())
         }
-        Scalar::Message(name) => {
-            let Value::Map(entries) = &v.value else { return None };
-            message(text, schema().message(name)?, entries, out)
-        }
+        Some(given)
     }
-}
 
-/// Any value (raw JSON: `data`): a tree of plain values.
-fn any(text: &str, v: &Node, out: &mut String) -> Option<()> {
-    match &v.value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(_) | Value::UInt(_) | Value::Float(_) => out.push_str(number(text, v)?),
-        Value::Str(_) => json_string(out, string(v)?),
-        Value::Seq(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+    /// One value of a field's type, as `methods::check` accepts it;
+    /// whether it is not empty (`methods::check`'s sense: not null, `""`, `[]`, `0`).
+    fn scalar<'a>(&mut self, f: &Field, r: &mut impl Read<'a>) -> Option<bool> {
+        match f.ty {
+            Scalar::Bytes => self.any(r),
+            Scalar::Message(name) => {
+                let Step::Map(_) = r.value()? else { return None };
+                self.message(schema().message(name)?, r, false)?;
+                Some(true)
+            }
+            ty => {
+                let Step::Scalar = r.value()? else { return None };
+                let v = r.scalar();
+                match ty {
+                    Scalar::String => {
+                        let s = string(v)?;
+                        self.string(&s, r.verbatim());
+                        Some(!s.is_empty())
+                    }
+                    Scalar::Bool => {
+                        let Value::Bool(b) = v.value else { return None };
+                        self.out.push_str(if b { "true" } else { "false" });
+                        Some(true)
+                    }
+                    Scalar::Double => self.number(v),
+                    _ => {
+                        // An integer type: digits only, within the type's range.
+                        let n = number(self.text, v)?;
+                        let (min, max) = ty.int_range()?;
+                        let digits = n.strip_prefix('-').unwrap_or(n);
+                        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                            return None;
+                        }
+                        let x = n.parse::<i128>().ok()?;
+                        if x < min || x > max || (min == 0 && n.starts_with('-')) {
+                            return None;
+                        }
+                        self.number(v)
+                    }
                 }
-                any(text, item, out)?;
             }
-            out.push(']');
-        }
-        Value::Map(entries) => {
-            if !unique(entries) {
-                return None;
-            }
-            out.push('{');
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json_string(out, k.as_str()?);
-                out.push(':');
-                any(text, item, out)?;
-            }
-            out.push('}');
         }
     }
-    Some(())
+
+    /// A string value; `verbatim`: the reader knows it has nothing to escape.
+    fn string(&mut self, s: &str, verbatim: bool) {
+        if verbatim {
+            self.out.push('"');
+            self.out.push_str(s);
+            self.out.push('"');
+        } else {
+            json_string(self.out, s);
+        }
+    }
+
+    fn number(&mut self, v: &Node) -> Option<bool> {
+        let n = number(self.text, v)?;
+        self.out.push_str(n);
+        Some(n.trim_start_matches('-') != "0")
+    }
+
+    /// Any value (raw JSON: `data`): a tree of plain values.
+    fn any<'a>(&mut self, r: &mut impl Read<'a>) -> Option<bool> {
+        match r.value()? {
+            Step::Scalar => match &r.scalar().value {
+                Value::Null => {
+                    self.out.push_str("null");
+                    Some(false)
+                }
+                Value::Bool(b) => {
+                    self.out.push_str(if *b { "true" } else { "false" });
+                    Some(true)
+                }
+                Value::Int(_) | Value::UInt(_) | Value::Float(_) => self.number(r.scalar()),
+                _ => {
+                    let s = string(r.scalar())?;
+                    self.string(&s, r.verbatim());
+                    Some(!s.is_empty())
+                }
+            },
+            Step::Seq(_) => {
+                self.out.push('[');
+                let mut filled = false;
+                while r.item()? {
+                    if std::mem::replace(&mut filled, true) {
+                        self.out.push(',');
+                    }
+                    self.any(r)?;
+                }
+                self.out.push(']');
+                Some(filled)
+            }
+            Step::Map(_) => {
+                let mark = self.keys.len();
+                self.out.push('{');
+                let mut first = true;
+                while r.key()? {
+                    let key = self.fresh_key(mark, r)?;
+                    if !std::mem::take(&mut first) {
+                        self.out.push(',');
+                    }
+                    json_string(self.out, key);
+                    self.out.push(':');
+                    self.any(r)?;
+                }
+                self.keys.truncate(mark);
+                self.out.push('}');
+                Some(true)
+            }
+        }
+    }
 }
 
 /// A number's text as written, when it is JSON's own syntax without an
@@ -314,26 +413,14 @@ fn json_string(out: &mut String, s: &str) {
 
 /// The method's rules hold for these params (the general path reports the
 /// first that does not), and its caveat does not apply (a warning).
-fn requirements(m: &Method, protocol: Protocol, entries: &[(Node, Node)], text: &str, json: &str) -> Option<()> {
-    let get = |f: &str| entries.iter().find(|(k, _)| k.as_str() == Some(f)).map(|(_, v)| v);
+fn requirements(m: &Method, protocol: Protocol, top: &[Given], json: &str) -> Option<()> {
+    let get = |f: &str| top.iter().find(|g| g.name == f);
     let present = |f: &str| get(f).is_some();
-    // As `methods::check` tells an empty value (`0` and `-0` are empty numbers).
-    let filled = |f: &str| match get(f).map(|v| &v.value) {
-        None | Some(Value::Null) => false,
-        Some(Value::Str(s)) => !s.is_empty(),
-        Some(Value::Seq(items)) => !items.is_empty(),
-        Some(Value::Int(_) | Value::UInt(_) | Value::Float(_)) => {
-            get(f).and_then(|v| number(text, v)).is_some_and(|n| n.trim_start_matches('-') != "0")
-        }
-        Some(_) => true,
-    };
+    let filled = |f: &str| get(f).is_some_and(|g| g.filled);
     for r in m.requirements(protocol) {
         let holds = match r.rule {
             Rule::NonEmpty(f) | Rule::Positive(f) => filled(f),
-            Rule::NonEmptyItems(f) => match get(f).map(|v| &v.value) {
-                Some(Value::Seq(items)) => !items.iter().any(|i| matches!(&i.value, Value::Str(s) if s.is_empty())),
-                _ => true,
-            },
+            Rule::NonEmptyItems(f) => !get(f).is_some_and(|g| g.empty_item),
             Rule::AnyPresent(fs) => fs.iter().any(|f| present(f)),
             Rule::AnyNonEmpty(fs) => fs.iter().any(|f| filled(f)),
             // A rule over several fields (rare): on the params as the general path has them.
@@ -358,23 +445,40 @@ mod tests {
     use super::super::command::{CommandContext, general};
     use super::super::files::Root;
     use super::super::texts::Commands;
-    use super::super::yaml::Value;
     use super::*;
     use crate::diagnostic::Source;
 
-    /// The item of `commands:` in `src`, through the plain path and through
-    /// the general one: the plain one must be `None`, or give exactly what
-    /// the general one gives without a problem. Returns whether it was taken.
+    /// The item of `commands:` in `src`, through the plain path (from its
+    /// text, and from the full parser's tree) and through the general one:
+    /// the plain path must be `None`, or give exactly what the general one
+    /// gives without a problem, and its text reader what its tree reader
+    /// gives. Returns whether it was taken.
     fn same(item: &str, protocol: Protocol) -> bool {
         let src = format!("commands:\n{item}");
-        let Ok(root) = super::super::yaml::parse(&src) else { return false };
-        let Some(Value::Seq(items)) = root.as_map().and_then(|m| m.first()).map(|(_, v)| &v.value) else {
+        let indent = item.len() - item.trim_start_matches(' ').len();
+        let mut scratch = Scratch::default();
+        let at = ItemAt { start: 10, end: src.len(), indent, line: 2, clean: false };
+        let from_text = super::item(&src, at, protocol, &mut scratch)
+            .map(|(m, name, own)| (m.name, name.map(Cow::into_owned), own, scratch.text.clone()));
+        let Ok(root) = super::super::yaml::parse(&src) else {
+            assert!(from_text.is_none(), "the text reader took {item:?}, which is not YAML");
             return false;
         };
-        let Some(node) = items.first() else { return false };
+        let Some(Value::Seq(items)) = root.as_map().and_then(|m| m.first()).map(|(_, v)| &v.value) else {
+            assert!(from_text.is_none(), "the text reader took {item:?}");
+            return false;
+        };
+        let Some(node) = items.first().filter(|_| items.len() == 1) else {
+            assert!(from_text.is_none(), "the text reader took {item:?}");
+            return false;
+        };
         let mut scratch = Scratch::default();
-        let Some((m, name)) = command(&src, node, protocol, &mut scratch) else { return false };
-        let out = scratch.text;
+        let from_tree = command(&src, node, protocol, &mut scratch)
+            .map(|(m, name, own)| (m.name, name.map(Cow::into_owned), own, scratch.text.clone()));
+        if from_text.is_some() {
+            assert_eq!(from_text, from_tree, "the text and the tree readers differ on {item:?}");
+        }
+        let Some((method, name, own_key, out)) = from_tree else { return false };
         let source = Source::new("m.yaml", src.clone());
         let mut ck = Checker::new(&source);
         let empty = Default::default();
@@ -389,13 +493,35 @@ mod tests {
         assert_eq!(cmds.len(), 1, "{item:?}");
         let c = &cmds[0];
         assert_eq!(c.params(), out, "{item:?}");
-        assert_eq!((c.method.name, c.name()), (m.name, name), "{item:?}");
+        assert_eq!((c.method.name, c.name(), c.own_key), (method, name.as_deref(), own_key), "{item:?}");
         assert!(c.steps.is_none(), "{item:?}");
         true
     }
 
     fn taken(item: &str) -> bool {
         same(item, Protocol::Api)
+    }
+
+    /// Whether the item is taken from its text (without a tree).
+    fn taken_from_text(item: &str, protocol: Protocol) -> bool {
+        let src = format!("commands:\n{item}");
+        let indent = item.len() - item.trim_start_matches(' ').len();
+        let at = ItemAt { start: 10, end: src.len(), indent, line: 2, clean: false };
+        super::item(&src, at, protocol, &mut Scratch::default()).is_some()
+    }
+
+    #[test]
+    fn items_of_the_fast_paths_shape_are_read_from_their_text() {
+        for item in [
+            "  - publish: {channel: news, data: {n: 1, text: \"payload 1\"}}\n",
+            "- publish: {channel: x, data: {seq: 1, text: abc}}\n",
+            "  - name: greet Grüße\n    publish: {channel: 'it''s', data: [1, -2.5, -0, 0.0, true, null, \"\", x~]}\n",
+            "  - {publish: {channel: x, data: [1, {b: c}]}, name: n}  # c\n\n",
+            "  - history: {channel: x, limit: 10, reverse: true}\n",
+            "  - disconnect: {user: \"42\", whitelist: [c1], disconnect: {code: 4000, reason: bye}}\n",
+        ] {
+            assert!(same(item, Protocol::Api) && taken_from_text(item, Protocol::Api), "{item:?}");
+        }
     }
 
     #[test]
@@ -481,6 +607,7 @@ mod tests {
             "  - disconnect: {user: \"42\", whitelist: [c1, c2], disconnect: {code: 4000, reason: bye}}\n",
             "  - subscribe: {channel: a, user: u, override: {presence: {value: true}}, data: {}}\n",
             "  - refresh: {user: u, client: c, expired: false, expire_at: 10}\n",
+            "  - {broadcast: {channels: [a, b], data: {x: [1, {y: z}]}, tags: {k: v}}, name: n}\n",
         ];
         let alphabet: Vec<char> = " -:,[]{}#&*!|'\"$%.+0123456789eExa_\\\n\tü".chars().collect();
         // Values and keys put in place of a word: every type in every field.
@@ -532,7 +659,7 @@ mod tests {
         ];
         let mut rng = crate::testutil::Rng(0x51_7cc1_b727_220a);
         let mut next = |n: usize| rng.below(n);
-        let (mut taken_n, mut total) = (0, 0);
+        let (mut taken_n, mut total, mut from_text) = (0, 0, 0);
         for seed in seeds {
             assert!(taken(seed), "the seed is not taken: {seed:?}");
             for _ in 0..3000 {
@@ -560,11 +687,13 @@ mod tests {
                 total += 1;
                 let protocol = [Protocol::Api, Protocol::Api, Protocol::Api, Protocol::Legacy, Protocol::V1][next(5)];
                 taken_n += usize::from(same(&item, protocol));
+                from_text += usize::from(taken_from_text(&item, protocol));
             }
         }
         // Most mutants are wrong somewhere; those taken are compared, and
         // enough must be taken for that to mean something.
         assert!(taken_n > total / 10, "only {taken_n} of {total} mutants took the plain path");
+        assert!(from_text > taken_n / 2, "only {from_text} of {taken_n} were taken from their text");
     }
 
     #[test]

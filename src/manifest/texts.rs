@@ -101,17 +101,22 @@ impl Commands {
         &mut self.scratch
     }
 
-    /// Stores `c` with the params text in [`Commands::scratch`].
+    /// Stores a plain command `c` (its `own_key` known) with the params text
+    /// in [`Commands::scratch`].
     pub(crate) fn push_scratch(&mut self, c: Command) {
         let text = std::mem::take(&mut self.scratch.text);
-        self.push(c, &text);
+        self.store(c, &text);
         self.scratch.text = text;
     }
 
     /// Stores `c` with its params text `text`.
     pub(crate) fn push(&mut self, mut c: Command, text: &str) {
-        self.longest = self.longest.max(text.len());
         c.own_key = super::own_key(c.method, text);
+        self.store(c, text);
+    }
+
+    fn store(&mut self, mut c: Command, text: &str) {
+        self.longest = self.longest.max(text.len());
         if !self.keep && c.steps.is_none() {
             self.counted += 1;
             return;

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicUsize;
 use granit_parser::Parser;
 
 use super::build::{Sink, build, pipeline};
-use super::{ItemSink, Node, Stream, SyntaxError, Value, fast, parse};
+use super::{ItemAt, ItemSink, Node, Stream, SyntaxError, Value, fast, parse};
 
 pub(super) fn parse_in_parts<'a, S: ItemSink<'a>>(
     source: &'a str,
@@ -45,14 +45,23 @@ fn is_item(line: &str, indent: usize) -> bool {
 }
 
 /// The start of the first item line after the line at `at`, or `end`.
-fn next_item(source: &str, mut at: usize, end: usize, indent: usize) -> usize {
+fn next_item(source: &str, at: usize, end: usize, indent: usize) -> usize {
+    next_item_lines(source, at, end, indent).0
+}
+
+/// [`next_item`], and how many line feeds it passed.
+fn next_item_lines(source: &str, mut at: usize, end: usize, indent: usize) -> (usize, usize) {
+    let mut feeds = 0;
     loop {
         match memchr::memchr(b'\n', &source.as_bytes()[at..end]) {
-            Some(i) => at += i + 1,
-            None => return end,
+            Some(i) => {
+                at += i + 1;
+                feeds += 1;
+            }
+            None => return (end, feeds),
         }
         if at >= end || is_item(&source[at..end], indent) {
-            return at.min(end);
+            return (at.min(end), feeds);
         }
     }
 }
@@ -87,7 +96,8 @@ fn cut(source: &str, stream: Stream<'_>) -> Option<(Vec<usize>, usize)> {
     // key after the list, or a document marker, would end it in one part and
     // go unnoticed in the next.
     let body = &source[list..];
-    if body.contains("\n---") || body.contains("\n...") {
+    let has = |marker: &[u8]| memchr::memmem::find(body.as_bytes(), marker).is_some();
+    if has(b"\n---") || has(b"\n...") {
         return None;
     }
     let mut starts = body.match_indices('\n').map(|(i, _)| body.as_bytes().get(i + 1));
@@ -169,9 +179,9 @@ fn parse_parts<'a, S: ItemSink<'a>>(
     })
 }
 
-/// Hands the items of `source[from..to]` to `sink`: each through the fast
-/// path if it has the plain shape, runs of the others through the full
-/// parser. `false` when the full parser found the run not to be list items
+/// Hands the items of `source[from..to]` to `sink`: each as its text if the
+/// sink takes it so, else through the fast path if it has the plain shape,
+/// runs of the others through the full parser. `false` when the full parser found the run not to be list items
 /// on its own (an alias to another part, a syntax error).
 #[allow(clippy::too_many_arguments)]
 fn items<'a, S: ItemSink<'a>>(
@@ -192,8 +202,18 @@ fn items<'a, S: ItemSink<'a>>(
     };
     let mut slow: Option<usize> = None;
     let mut at = from;
+    // Checked once for the part (most parts hold no such character).
+    let clean = !fast::has_odd(&source[from..to]);
+    let mut line = 1 + memchr::memchr_iter(b'\n', &source.as_bytes()[..from]).count();
     while at < to {
-        let next = next_item(source, at, to, indent);
+        let (next, feeds) = next_item_lines(source, at, to, indent);
+        let item = ItemAt { start: at, end: next, indent, line, clean };
+        line += feeds;
+        // Items wait in a run for the full parser: none is taken before them.
+        if slow.is_none() && sink.text(part, head, item) {
+            at = next;
+            continue;
+        }
         match fast::item(source, at, next, indent) {
             Some(node) => {
                 if let Some(s) = slow.take()
@@ -258,7 +278,7 @@ pub(super) mod tests {
 
     fn items(n: usize, indent: &str) -> String {
         (0..n)
-            .map(|i| match i % 4 {
+            .map(|i| match i % 5 {
                 0 => format!("{indent}- publish: {{channel: \"news-{i}\", data: {{n: {i}, t: Grüße}}}}\n"),
                 1 => format!(
                     "{indent}- publish:\n{indent}    channel: c{i}\n{indent}    data: |\n{indent}      - not an item\n{indent}      text {i}\n# a comment at column 0\n"
@@ -266,7 +286,8 @@ pub(super) mod tests {
                 2 => format!(
                     "{indent}- broadcast:\n{indent}    channels:\n{indent}    - a{i}\n{indent}    - b{i}\n{indent}    data: &d{i} {{x: [1,\n{indent}      2]}}\n{indent}    tags: *d{i}\n\n"
                 ),
-                _ => format!("{indent}- history: {{channel: h{i}, limit: 1}}   # trailing\r\n"),
+                3 => format!("{indent}- history: {{channel: h{i}, limit: 1}}   # trailing\r\n"),
+                _ => format!("{indent}- {{publish: {{channel: f{i}, data: [1, {{k: 'v'}}]}}, name: \"n {i}\"}}\n"),
             })
             .collect()
     }
