@@ -8,12 +8,21 @@
 #                           # only the throughput contenders against the hand-written
 #                           # SDK program: cent-run (keys), sdk (keys), sdk (no keys),
 #                           # cent-run --no-idempotency; a short summary (~1 min)
+#   BENCH_N=200000 BENCH_ONLY=sdk bench/run.sh
+#                           # the same with 200,000 publishes (~2 min)
+#
+# Every timed run of a contender also runs under /usr/bin/time: the summary
+# gives the median wall time, the median CPU time (user+sys) and the median
+# peak RSS of each, and their ratios (the CPU a command costs, not only how
+# fast the machine's two shared cores let it go).
 #
 # Environment (all optional):
 #   BENCH_TARGET_DIR  cargo target dir for the release build (default target/bench,
 #                     separate from target/ so it never waits on another cargo's lock)
 #   BENCH_OUT         where to save the raw output (default bench/results-latest.txt;
-#                     bench/results-sdk-latest.txt with BENCH_ONLY=sdk)
+#                     bench/results-sdk-latest.txt with BENCH_ONLY=sdk;
+#                     bench/results-sdk-200000-latest.txt with BENCH_N=200000 too)
+#   BENCH_N           publishes in the throughput manifest (default 20000)
 #   WRK_SECONDS       length of one wrk run with pre-built bodies (default 10)
 #   WRK_KEYED_SECONDS length of one wrk run with keyed bodies (default 3; each needs a
 #                     fresh server and enough unique bodies, see WRK_KEYED_BODIES)
@@ -34,7 +43,7 @@ TARGET_DIR="${BENCH_TARGET_DIR:-$ROOT/target/bench}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
 WRK_KEYED_SECONDS="${WRK_KEYED_SECONDS:-3}"
 WRK_KEYED_BODIES="${WRK_KEYED_BODIES:-8000}"
-N_RUN=20000      # publishes in the throughput manifest
+N_RUN="${BENCH_N:-20000}"  # publishes in the throughput manifest
 N_RUN_LARGE=100000  # publishes in the larger end-to-end manifest (extra)
 CHANNELS=20
 BATCH=100
@@ -47,7 +56,9 @@ case "$BENCH_ONLY" in
 esac
 export N_RUN N_RUN_LARGE N_CHECK BATCH CHANNELS CONC BENCH_ONLY
 # The subset's raw output goes to a file of its own: results-latest.txt is the full run's.
-OUT="${BENCH_OUT:-$ROOT/bench/results-${BENCH_ONLY:+$BENCH_ONLY-}latest.txt}"
+N_NAME=""
+[ "$N_RUN" = 20000 ] || N_NAME="$N_RUN-"
+OUT="${BENCH_OUT:-$ROOT/bench/results-${BENCH_ONLY:+$BENCH_ONLY-}$N_NAME""latest.txt}"
 
 exec > >(tee "$OUT") 2>&1
 
@@ -200,6 +211,13 @@ print("report %s: %s" % (sys.argv[1].rsplit("/", 1)[-1], s))' "$1" "${2:-$N_RUN}
 }
 
 HF=(hyperfine --style basic --runs 3 --warmup 1)
+# timed NAME COMMAND...: the command line under /usr/bin/time, one line per run
+# (wall, user, sys, peak RSS in KB) appended to $WORK/NAME.cpu for the summary.
+timed() {
+  local name="$1"
+  shift
+  echo "/usr/bin/time -f '%e %U %S %M' -a -o $WORK/$name.cpu $*"
+}
 cr_run() { # MANIFEST: the cent-run command line, against the current server
   echo "$CR $1 --url $URL --api-key $KEY --batch-size $BATCH --concurrency $CONC --retries 3 --quiet"
 }
@@ -210,7 +228,7 @@ start_server
 CR_RUN="$(cr_run "$WORK/run.yaml")"
 # hyperfine fails on a non-zero exit, so every timed run is asserted to exit 0.
 "${HF[@]}" --export-json "$WORK/cent-run.hf.json" -n cent-run \
-  "$CR_RUN --report-json $WORK/report.json"
+  "$(timed cent-run "$CR_RUN --report-json $WORK/report.json")"
 check_report "$WORK/report.json"
 echo "cent-run under /usr/bin/time -v (CPU and peak RSS):"
 /usr/bin/time -v -o "$WORK/cent-run.time.txt" $CR_RUN --report-json "$WORK/report-time.json" \
@@ -218,8 +236,8 @@ echo "cent-run under /usr/bin/time -v (CPU and peak RSS):"
 check_report "$WORK/report-time.json"
 grep -E 'User time|System time|Elapsed|Maximum resident' "$WORK/cent-run.time.txt"
 echo "where the time goes: parse+validate only (cent-run check on the same manifest):"
-"${HF[@]}" --export-json "$WORK/cent-run-check-20k.hf.json" -n "cent-run check (20k)" \
-  "$CR check $WORK/run.yaml"
+"${HF[@]}" --export-json "$WORK/cent-run-check-20k.hf.json" -n "cent-run check ($N_RUN)" \
+  "$(timed cent-run-check "$CR check $WORK/run.yaml")"
 
 if [ -z "$BENCH_ONLY" ]; then
   say "1b. cent-run end to end: $N_RUN_LARGE publishes (extra: fixed costs amortised)"
@@ -241,16 +259,16 @@ sdk_run() { # [--no-keys]
 }
 say "1c. sdk (keys): hand-written program on the cent SDK, idempotency key on every publish"
 start_server
-"${HF[@]}" --export-json "$WORK/sdk-keys.hf.json" -n "sdk (keys)" "$(sdk_run)"
+"${HF[@]}" --export-json "$WORK/sdk-keys.hf.json" -n "sdk (keys)" "$(timed sdk-keys "$(sdk_run)")"
 say "1d. sdk (no keys): the same, without idempotency keys"
 start_server
-"${HF[@]}" --export-json "$WORK/sdk-nokeys.hf.json" -n "sdk (no keys)" "$(sdk_run --no-keys)"
+"${HF[@]}" --export-json "$WORK/sdk-nokeys.hf.json" -n "sdk (no keys)" "$(timed sdk-nokeys "$(sdk_run --no-keys)")"
 say "1e. cent-run --no-idempotency end to end (compare with sdk (no keys))"
 CR_HELP="$("$CR" --help 2>&1 || true)"  # captured: grep -q in a pipe could SIGPIPE it
 if grep -q -- '--no-idempotency' <<<"$CR_HELP"; then
   start_server
   "${HF[@]}" --export-json "$WORK/cent-run-noidem.hf.json" -n "cent-run --no-idempotency" \
-    "$(cr_run "$WORK/run.yaml") --no-idempotency --report-json $WORK/report-noidem.json"
+    "$(timed cent-run-noidem "$(cr_run "$WORK/run.yaml") --no-idempotency --report-json $WORK/report-noidem.json")"
   check_report "$WORK/report-noidem.json"
 else
   echo "skipped: \`cent-run --help\` does not mention --no-idempotency (not implemented yet)"

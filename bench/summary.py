@@ -24,7 +24,10 @@ N_CHECK = int(os.environ.get("N_CHECK", "100000"))
 BATCH = int(os.environ.get("BATCH", "100"))
 CONC = int(os.environ.get("CONC", "4"))
 BENCH_ONLY = os.environ.get("BENCH_ONLY", "")
-SDK_TARGET = 0.8  # cent-run must reach this share of the hand-written program's cmd/s
+SDK_TARGET = 0.9  # cent-run must reach this share of the hand-written program's cmd/s (issue 25)
+CPU_TARGET = 1.5  # cent-run's CPU (user+sys) at most this multiple of the program's (issue 25)
+RSS_TARGET_MB = 60  # peak RSS of a run of 200,000 publishes (issue 25)
+CHECK_MBPS_TARGET = 150  # `check` reads the manifest at this many MB per second of CPU (issue 25)
 
 
 def hf(name):
@@ -68,6 +71,63 @@ def timev_runs(name):
     times = [r["wall"] for r in runs]
     return {"median": statistics.median(times), "times": times,
             "rss_mib": max(r["rss_mib"] for r in runs)}
+
+
+def cpu(name):
+    """Medians of wall, CPU (user+sys) and peak RSS (MB) over the timed runs of
+    NAME (run.sh's `timed`: one /usr/bin/time line per run; hyperfine's warm-up
+    run is the first line and is left out when there are more than 3)."""
+    path = os.path.join(W, name + ".cpu")
+    if not os.path.exists(path):
+        return None
+    runs = [l.split() for l in open(path) if l.strip() and not l.startswith("Command")]
+    runs = [r for r in runs if len(r) == 4][-3:]
+    med = lambda xs: statistics.median(xs)
+    return {"wall": med(float(r[0]) for r in runs),
+            "cpu": med(float(r[1]) + float(r[2]) for r in runs),
+            "cpus": [float(r[1]) + float(r[2]) for r in runs],
+            "rss_mb": med(int(r[3]) * 1024 / 1e6 for r in runs)}
+
+
+def cpu_lines():
+    """CPU and memory of each contender, their ratios and issue 25's targets
+    on them: (lines, targets)."""
+    rows = [("cent-run (keys)", "cent-run"), ("cent-run --no-idempotency", "cent-run-noidem"),
+            ("sdk (keys)", "sdk-keys"), ("sdk (no keys)", "sdk-nokeys"),
+            ("cent-run check (same manifest)", "cent-run-check")]
+    got = {n: cpu(n) for _, n in rows}
+    if not any(got.values()):
+        return [], []
+    lines = ["CPU (user+sys) and peak RSS, medians of the timed runs (/usr/bin/time):"]
+    for label, n in rows:
+        c = got[n]
+        if c:
+            lines.append("  %-32s wall %.3f s  CPU %.3f s (%s)  %7.2f us/command  peak RSS %6.1f MB"
+                         % (label, c["wall"], c["cpu"], ", ".join("%.2f" % x for x in c["cpus"]),
+                            c["cpu"] * 1e6 / N_RUN, c["rss_mb"]))
+    targets = []
+    size = os.path.getsize(os.path.join(W, "run.yaml")) / 1e6
+    ck = got["cent-run-check"]
+    if ck:
+        mbps = size / ck["cpu"] if ck["cpu"] else float("inf")
+        lines.append("  check: %.1f MB manifest at %.0f MB per second of CPU; peak RSS %.2fx the manifest"
+                     % (size, mbps, ck["rss_mb"] / size))
+        targets.append(("check >= %d MB/s of CPU" % CHECK_MBPS_TARGET, mbps >= CHECK_MBPS_TARGET,
+                        "%.0f MB/s (%.3f s for %.1f MB)" % (mbps, ck["cpu"], size)))
+        targets.append(("check peak RSS <= 2x the manifest", ck["rss_mb"] <= 2 * size,
+                        "%.1f MB for %.1f MB" % (ck["rss_mb"], size)))
+    for a, b in (("cent-run", "sdk-keys"), ("cent-run-noidem", "sdk-nokeys")):
+        if got[a] and got[b]:
+            r = got[a]["cpu"] / got[b]["cpu"]
+            lines.append("  CPU %s / %s: %.2fx" % (a, b, r))
+            if a == "cent-run":
+                targets.append(("cent-run CPU <= %.1fx sdk (keys)" % CPU_TARGET, r <= CPU_TARGET, "%.2fx" % r))
+    if got["cent-run"]:
+        rss = got["cent-run"]["rss_mb"]
+        targets.append(("cent-run peak RSS <= %d MB (at 200,000)" % RSS_TARGET_MB,
+                        rss <= RSS_TARGET_MB if N_RUN >= 200000 else None,
+                        "%.1f MB at %d" % (rss, N_RUN)))
+    return lines, targets
 
 
 def wrk(name):
@@ -147,7 +207,9 @@ def main_sdk_only():
            " (process start included):" % (N_RUN, BATCH, CONC),
            "  cent-run (keys) end to end               %9.0f cmd/s   (median %.3f s of %s)"
            % (N_RUN / cr["median"], cr["median"], fmt_times(cr))]
-    out += lines + ["", "RATIOS (same run, same machine):"] + ratios + ["", "TARGETS:"]
+    c_lines, c_targets = cpu_lines()
+    targets += c_targets
+    out += lines + [""] + c_lines + ["", "RATIOS (same run, same machine):"] + ratios + ["", "TARGETS:"]
     out += ["  %-4s %-50s %s" % (verdict(ok), label, val) for label, ok, val in targets]
     print("\n".join(out))
     fields.update(cent_run_cps=N_RUN / cr["median"], targets={label: ok for label, ok, _ in targets})
@@ -215,6 +277,10 @@ def main():
       % (N_RUN_LARGE, N_RUN_LARGE / cr_large["median"], cr_large["median"],
          ", ".join("%.3f" % t for t in cr_large["times"]), large_send_s, N_RUN_LARGE / large_send_s))
     p("")
+    c_lines, c_targets = cpu_lines()
+    for line in c_lines:
+        p(line)
+    p("")
     p("client CPU (user+sys) per 10,000 commands, one run under /usr/bin/time -v:")
     cr_cpu = (cr_t["user"] + cr_t["sys"]) * 10000 / N_RUN
     py_cpu = (py_t["user"] + py_t["sys"]) * 10000 / N_RUN
@@ -280,7 +346,7 @@ def main():
         ("check of 100k < 300 MB peak RSS", ck_t["rss_mib"] * 1.048576 < 300, "%.1f MB" % (ck_t["rss_mib"] * 1.048576)),
         ("check faster than PyYAML C parse", ck["median"] < yp["median"],
          "%.3f s vs %.3f s" % (ck["median"], yp["median"])),
-    ] + sdk_targets
+    ] + sdk_targets + c_targets
     p("TARGETS:")
     for label, ok, val in targets:
         p("  %-4s %-42s %s" % (verdict(ok), label, val))

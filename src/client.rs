@@ -251,6 +251,23 @@ impl Client {
     /// Replies are the server's, unchanged; this client's own key and
     /// secret are kept out of the transport errors it words.
     pub(crate) fn replies(&self, methods: &[&str], sent: Sent, idempotent: bool) -> Result<Vec<Reply>, Error> {
+        let body = self.answered(sent, idempotent)?;
+        protocol::decode(self.protocol, methods, &body).map_err(|e| Error::decode(e, idempotent))
+    }
+
+    /// [`Client::replies`], each result kept as the server's JSON text.
+    pub(crate) fn raw_replies(
+        &self,
+        methods: &[&str],
+        sent: Sent,
+        idempotent: bool,
+    ) -> Result<Vec<protocol::RawReply>, Error> {
+        let body = self.answered(sent, idempotent)?;
+        protocol::decode_raw(self.protocol, methods, &body).map_err(|e| Error::decode(e, idempotent))
+    }
+
+    /// The body of a 200 answer; any other, or none, as the error it is.
+    fn answered(&self, sent: Sent, idempotent: bool) -> Result<Vec<u8>, Error> {
         let redact = |text: &str| self.secrets.redact(text).into_owned();
         let url = sent.request.url.clone();
         let response = sent.response.map_err(|mut e| {
@@ -262,7 +279,7 @@ impl Client {
             e.message = format!("{} from {url}", e.message);
             return Err(Error::transport(e, idempotent));
         }
-        protocol::decode(self.protocol, methods, &response.body).map_err(|e| Error::decode(e, idempotent))
+        Ok(response.body)
     }
 
     /// Sends one command and returns its result. The method and params are

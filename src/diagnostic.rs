@@ -35,33 +35,56 @@ impl From<Span> for miette::SourceSpan {
 pub struct Source {
     /// The path as the user wrote it (what diagnostics and reports show).
     pub name: String,
-    /// The whole text.
-    pub text: Arc<str>,
-    line_starts: Arc<[usize]>,
+    /// The whole text: the buffer it was read into, shared, never copied
+    /// (a `String` moves into an `Arc<String>`; an `Arc<str>` would copy
+    /// a 100 MB manifest once more).
+    pub text: Arc<String>,
+    /// Where each line starts: made when first asked (a valid manifest's
+    /// commands count their lines as they are read; only problems and
+    /// snippets need the index).
+    line_starts: Arc<std::sync::OnceLock<Box<[usize]>>>,
 }
 
 impl Source {
     /// A source named `name` (what diagnostics show) holding `text`.
-    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
-        let text: Arc<str> = text.into();
-        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        Source { name: name.into(), text, line_starts }
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Source { name: name.into(), text: Arc::new(text.into()), line_starts: Arc::default() }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            // Counted first, so the index is made at its size, not grown by copying.
+            let bytes = self.text.as_bytes();
+            let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+            starts.push(0);
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+            starts.into_boxed_slice()
+        })
     }
 
     /// The byte offset of a 1-based line and character column (the YAML
     /// parser's convention).
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return self.text.len() };
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1)) else { return self.text.len() };
         let rest = &self.text[start..];
         start + rest.char_indices().nth(col.saturating_sub(1)).map_or(rest.len(), |(i, _)| i)
+    }
+
+    /// How many lines start in `from..to` (byte offsets), counted in the
+    /// text (the index may not be made).
+    pub(crate) fn lines_in(&self, from: usize, to: usize) -> usize {
+        let (lo, hi) = (from.saturating_sub(1), to.saturating_sub(1));
+        let feeds = self.text.as_bytes().get(lo..hi).map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
+        feeds + usize::from(from == 0 && to > 0)
     }
 
     /// 1-based line and byte column of a byte offset (the convention of
     /// miette's snippet header, so both show the same `LINE:COL`).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        (line + 1, offset - self.line_starts[line] + 1)
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= offset) - 1;
+        (line + 1, offset - starts[line] + 1)
     }
 }
 
@@ -161,11 +184,11 @@ impl miette::SourceCode for Source {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let line_of = |offset: usize| self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line_of = |offset: usize| self.line_starts().partition_point(|&s| s <= offset).saturating_sub(1);
         let (first, last) = (line_of(span.offset()), line_of(span.offset() + span.len()));
         let from_line = first.saturating_sub(before + 1);
-        let from = self.line_starts[from_line];
-        let to = self.line_starts.get(last + after + 2).copied().unwrap_or(self.text.len());
+        let from = self.line_starts()[from_line];
+        let to = self.line_starts().get(last + after + 2).copied().unwrap_or(self.text.len());
         let window = &self.text.as_bytes()[from..to];
         let local = SourceSpan::new((span.offset() - from).into(), span.len());
         let c = window.read_span(&local, before, after)?;

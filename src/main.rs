@@ -2,7 +2,8 @@
 
 /// Every command becomes a handful of small allocations (tree nodes, strings,
 /// request bodies); mimalloc makes them and their release at exit cheaper than
-/// glibc's malloc (see BENCHMARKS.md).
+/// glibc's malloc (see BENCHMARKS.md). Built without transparent huge pages
+/// (`no_thp`): they made the kernel zero 2 MB for each region first touched.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -161,17 +161,34 @@ impl Protocol {
 }
 
 /// Builds the request body for a batch of encoded commands.
-pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded>) -> Vec<u8> {
+pub fn body<'a>(protocol: Protocol, cmds: impl IntoIterator<Item = &'a Encoded> + Clone) -> Vec<u8> {
+    let size = cmds.clone().into_iter().map(|c| c.method.len() + c.params.len() + 16).sum::<usize>() + 32;
+    let cmds: Vec<&Encoded> = cmds.into_iter().collect();
+    body_of(protocol, cmds.len(), size, |k| cmds[k].method, |k, out| out.extend_from_slice(cmds[k].params.as_bytes()))
+}
+
+/// Builds the request body of `n` commands, sized `size` bytes (about): the
+/// `k`-th command's method is `method(k)`, `params(k, out)` writes its
+/// params — straight into the body, with no text of its own.
+pub(crate) fn body_of(
+    protocol: Protocol,
+    n: usize,
+    size: usize,
+    method: impl Fn(usize) -> &'static str,
+    mut params: impl FnMut(usize, &mut Vec<u8>),
+) -> Vec<u8> {
     let f = protocol.framing();
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(size);
     out.extend_from_slice(f.open.as_bytes());
-    for (i, c) in cmds.into_iter().enumerate() {
-        if i > 0 {
+    for k in 0..n {
+        if k > 0 {
             out.extend_from_slice(f.separator.as_bytes());
         }
-        for part in [f.before_method, c.method, f.before_params, &c.params, f.after_params] {
+        for part in [f.before_method, method(k), f.before_params] {
             out.extend_from_slice(part.as_bytes());
         }
+        params(k, &mut out);
+        out.extend_from_slice(f.after_params.as_bytes());
     }
     out.extend_from_slice(f.close.as_bytes());
     out
@@ -252,6 +269,92 @@ pub fn decode(protocol: Protocol, methods: &[&str], body: &[u8]) -> Result<Vec<R
         return Err(DecodeError(format!("expected {} replies, got {}", methods.len(), replies.len())));
     }
     Ok(replies)
+}
+
+/// The server's answer to one command, its result as JSON text.
+pub(crate) type RawReply = Result<Box<serde_json::value::RawValue>, ApiError>;
+
+/// [`decode`], each result kept as the server's JSON text, not decoded into
+/// a value (a run of 200,000 publishes decoded 200,000 results into values
+/// and wrote each back to text for its outcome). A result with an escape
+/// or a space in its text is written again by serde, as before, so what a
+/// report shows of it does not change.
+pub(crate) fn decode_raw(protocol: Protocol, methods: &[&str], body: &[u8]) -> Result<Vec<RawReply>, DecodeError> {
+    if protocol == Protocol::Api
+        && let Ok(replies) = decode_api_raw(methods, body)
+    {
+        return Ok(replies);
+    }
+    let replies = decode(protocol, methods, body)?;
+    Ok(replies.into_iter().map(|r| r.map(|json| raw(&json))).collect())
+}
+
+/// A value as compact JSON text.
+pub(crate) fn raw(json: &Json) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(json).expect("a JSON value serialises")
+}
+
+/// One reply of a batch: its keys (a method name, or `error`) and their values as text.
+struct RawEntries<'a>(Vec<(&'a str, &'a serde_json::value::RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawEntries<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Entries<'a> {
+            type Value = RawEntries<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a reply object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(1);
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(RawEntries(out))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct RawBatch<'a> {
+    #[serde(borrow, default)]
+    replies: Vec<RawEntries<'a>>,
+}
+
+/// `None` (an `Err` here) for anything the value decoder should read
+/// instead: a key with an escape, a reply it would word differently.
+fn decode_api_raw(methods: &[&str], body: &[u8]) -> Result<Vec<RawReply>, ()> {
+    let batch: RawBatch = serde_json::from_slice(body).map_err(drop)?;
+    if batch.replies.len() != methods.len() {
+        return Err(());
+    }
+    // What serde would write again differently: an escape, a space, an
+    // exponent (`1e5` becomes `1e+5`).
+    let plain = |t: &str| {
+        let b = t.as_bytes();
+        !b.iter().enumerate().any(|(i, &c)| {
+            c == b'\\'
+                || c.is_ascii_whitespace()
+                || (matches!(c, b'e' | b'E') && i > 0 && (b[i - 1].is_ascii_digit() || b[i - 1] == b'.'))
+        })
+    };
+    let mut out = Vec::with_capacity(batch.replies.len());
+    for (RawEntries(entries), method) in batch.replies.into_iter().zip(methods) {
+        let get = |k: &str| entries.iter().rev().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        if let Some(err) = get("error") {
+            let e: ErrorBody = serde_json::from_str(err.get()).map_err(drop)?;
+            out.push(Err(ApiError { code: Some(e.code), message: e.message }));
+            continue;
+        }
+        out.push(Ok(match get(method) {
+            Some(r) if plain(r.get()) && r.get().starts_with(['{', '[']) => r.to_owned(),
+            Some(r) => raw(&serde_json::from_str::<Json>(r.get()).map_err(drop)?),
+            None => raw(&Json::Object(Default::default())),
+        }));
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -362,6 +465,23 @@ mod tests {
         assert_eq!(replies[1], Err(ApiError { code: Some(102), message: "unknown channel".into() }));
         assert!(decode(Protocol::Api, &["publish"], b"{\"replies\":[]}").is_err());
         assert!(decode(Protocol::Api, &["publish"], b"{\"repl").is_err());
+    }
+
+    #[test]
+    fn raw_results_are_the_text_serde_would_write() {
+        let body = br#"{"replies":[{"publish":{}},{"publish":{"offset":1,"epoch":"xyz"}},{"error":{"code":102,"message":"unknown channel"}},{"publish":{"a":"\u003c","b":1e5, "c":[1.50,-0]}},{}]}"#;
+        let methods = ["publish"; 5];
+        let raw = decode_raw(Protocol::Api, &methods, body).unwrap();
+        let values = decode(Protocol::Api, &methods, body).unwrap();
+        assert_eq!(raw.len(), values.len());
+        for (r, v) in raw.iter().zip(&values) {
+            match (r, v) {
+                (Ok(r), Ok(v)) => assert_eq!(r.get(), serde_json::to_string(v).unwrap()),
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(decode_raw(Protocol::Api, &["publish", "publish"], br#"{"replies":[{}]}"#).is_err());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub(crate) fn check(
     outputs: &Outputs,
     server_config: Option<&ServerConfig>,
 ) -> Result<Exit, Error> {
-    let (n, m) = (manifest.commands.len(), manifest.sources.len());
+    let (n, m) = (manifest.len(), manifest.sources.len());
     if outputs.format == Format::Json {
         let mut text = Vec::new();
         write_json(&mut text, Some(manifest), warnings);
@@ -44,7 +44,7 @@ pub(crate) fn write_json(out: &mut Vec<u8>, manifest: Option<&Manifest>, problem
     let check = report::CheckJson {
         version: 2,
         valid: manifest.is_some(),
-        total: manifest.map_or(0, |m| m.commands.len()),
+        total: manifest.map_or(0, |m| m.len()),
         protocol: manifest.map(|m| m.protocol.as_str()),
         env_reads: manifest.map_or(&[], |m| &m.env_reads),
         problems: report::json_problems(problems),

@@ -13,6 +13,13 @@ use crate::resolve::Settings;
 /// A command whose request alone exceeds `--max-batch-bytes` is sent alone,
 /// over the limit a proxy in front of the server may enforce. Its size is
 /// the one the batches are cut by (a derived key included).
+/// Whether any command, kept or only counted, may be over the byte budget
+/// (the longest params with the longest key `check` would derive).
+pub(crate) fn may_be_oversized(m: &Manifest, opts: &RunOptions) -> bool {
+    let key = ",\"idempotency_key\":\"\"".len() + executor::idempotency_key_len(&opts.run_id, 0);
+    executor::command_size(m.longest_params + key) > opts.max_batch_bytes
+}
+
 pub(crate) fn oversized(m: &Manifest, opts: &RunOptions) -> Vec<crate::manifest::Problem> {
     let plan = executor::Plan::new(m.commands.clone(), m.protocol, &opts.run_id, opts.idempotency);
     (0..plan.len())

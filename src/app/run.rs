@@ -31,14 +31,22 @@ pub(crate) fn run(
 ) -> Result<Exit, Error> {
     let outputs = Outputs::new(&flags, env);
     let loaded = super::sources(flags, profile, env).and_then(|sources| {
-        let opts = load_options(&sources, env)?;
+        // `check` validates every command and keeps none it does not need.
+        let opts = LoadOptions { count_only: mode == Mode::Check, ..load_options(&sources, env)? };
         let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
-        let manifest = manifest::load(&inputs, &opts)?;
+        let mut manifest = manifest::load(&inputs, &opts)?;
         let listed = |k| sources.flags.value(k).map(Value::as_list).unwrap_or_default().to_vec();
-        let selection =
-            manifest::select::select(&manifest, &listed(Key::Tags), &listed(Key::SkipTags), &listed(Key::Only))?;
+        let (tags, skip, only) = (listed(Key::Tags), listed(Key::SkipTags), listed(Key::Only));
         let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
         let settled = sources.settle(&manifest.settings, needs)?;
+        let whole = plan::may_be_oversized(&manifest, &settled.run)
+            || settled.server_config.is_some()
+            || !(tags.is_empty() && skip.is_empty() && only.is_empty());
+        if manifest.counted > 0 && whole {
+            // Which commands are over the limit, refused or selected, exactly: they are needed whole.
+            manifest = manifest::load(&inputs, &LoadOptions { count_only: false, ..opts.clone() })?;
+        }
+        let selection = manifest::select::select(&manifest, &tags, &skip, &only)?;
         refused_by_config(&manifest, &settled)?;
         Ok((manifest, settled, secret_values(&opts), selection))
     });

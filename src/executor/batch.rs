@@ -24,7 +24,8 @@ use super::outcome::{ChannelOutcome, Details, Failure, Outcome, SkipReason, Stat
 use super::plan::Plan;
 use crate::client::{Client, Error, TransportError, TransportErrorKind};
 use crate::methods::Retry;
-use crate::protocol::{self, ApiError, Encoded, Protocol};
+use crate::protocol::{self, ApiError, Encoded, Protocol, RawReply};
+use serde_json::value::RawValue;
 
 /// Retries of connection errors, timeouts, HTTP 5xx and error 100, with
 /// exponential backoff and full jitter.
@@ -69,8 +70,9 @@ struct Pending {
     cmd: usize,
     /// Its place in the batch (its channel outcomes).
     slot: usize,
-    /// The command as sent (a broadcast re-sent to some channels: those).
-    encoded: Encoded,
+    /// The command as sent when it is not as the plan encodes it (a
+    /// broadcast re-sent to some of its channels).
+    encoded: Option<Encoded>,
     started: Option<Instant>,
     attempts: u32,
     /// Broadcast: index in the original channel list for each channel sent.
@@ -120,7 +122,7 @@ pub(crate) async fn run(
         .map(|(slot, (&c, chans))| Pending {
             cmd: c,
             slot,
-            encoded: plan.encoded(c),
+            encoded: None,
             started: None,
             attempts: 0,
             channel_map: (0..chans.len()).collect(),
@@ -169,16 +171,22 @@ enum Next {
     Split(Group, Group),
 }
 
-/// Posts encoded commands as one request through `client`, telling the
+/// Posts the pending commands as one request through `client`, telling the
 /// listener it went out and how it was answered; one reply per command.
-async fn post(client: &Client, cmds: &[&Encoded], listener: &dyn Listener) -> Result<Vec<protocol::Reply>, Error> {
-    let body = protocol::body(client.protocol(), cmds.iter().copied());
-    let methods: Vec<&str> = cmds.iter().map(|c| c.method).collect();
+/// The body is written straight from the plan.
+async fn post(client: &Client, plan: &Plan, cmds: &[Pending], listener: &dyn Listener) -> Result<Vec<RawReply>, Error> {
+    let method = |k: usize| cmds[k].encoded.as_ref().map_or(plan.method(cmds[k].cmd).name, |e| e.method);
+    let size = cmds.iter().map(|p| plan.size(p.cmd)).sum::<usize>() + 64;
+    let body = protocol::body_of(client.protocol(), cmds.len(), size, method, |k, out| match &cmds[k].encoded {
+        Some(e) => out.extend_from_slice(e.params.as_bytes()),
+        None => plan.write_params(cmds[k].cmd, out),
+    });
+    let methods: Vec<&str> = (0..cmds.len()).map(method).collect();
     listener.event(&Event::Sent { url: client.endpoint(), commands: cmds.len(), bytes: body.len() });
     let sent = client.exchange(body).await;
     listener.event(&Event::Answered(&Exchange::of(&sent, cmds.len())));
     // The executor decides retries itself (per command, with the method table).
-    client.replies(&methods, sent, false)
+    client.raw_replies(&methods, sent, false)
 }
 
 impl Batch<'_> {
@@ -193,8 +201,7 @@ impl Batch<'_> {
         let client = self.nodes.client(node);
         let url: Arc<str> = Arc::from(self.nodes.url(node));
         let mark = self.done.len();
-        let refs: Vec<&Encoded> = group.pending.iter().map(|p| &p.encoded).collect();
-        let result = post(client, &refs, self.listener).await;
+        let result = post(client, self.plan, &group.pending, self.listener).await;
         let last_try = group.retries_left == 0 || interrupted;
         let next = match result {
             Ok(replies) => self.replies(group, replies, client.protocol(), last_try),
@@ -209,7 +216,7 @@ impl Batch<'_> {
 
     /// One reply per command: done, or again (error 100, a broadcast's
     /// channels that failed with it).
-    fn replies(&mut self, group: &mut Group, replies: Vec<protocol::Reply>, proto: Protocol, last_try: bool) -> Next {
+    fn replies(&mut self, group: &mut Group, replies: Vec<RawReply>, proto: Protocol, last_try: bool) -> Next {
         let mut again = Vec::new();
         for (p, reply) in group.pending.drain(..).zip(replies) {
             let method = self.plan.method(p.cmd);
@@ -229,14 +236,17 @@ impl Batch<'_> {
                         .is_some_and(|s| s.has_expectations() && (reply.is_ok() || s.expect_error.is_some())) =>
                 {
                     let steps = steps.as_ref().expect("checked");
+                    let reply: protocol::Reply = reply.map(|r| json(&r));
                     let (verdict, checks) = expect::judge(steps, &reply);
+                    let raw = |r: Json| protocol::raw(&r);
                     let mut o = match (verdict, reply) {
                         (Verdict::Pass, Err(e)) => finish(&p, Status::Ok, None, None, None, Vec::new())
                             .with_detail(format!("refused as expected: {e}")),
-                        (Verdict::Pass, Ok(r)) => finish(&p, Status::Ok, None, None, Some(r), Vec::new()),
+                        (Verdict::Pass, Ok(r)) => finish(&p, Status::Ok, None, None, Some(raw(r)), Vec::new()),
                         (Verdict::Fail(why, _), reply) => {
                             let error = reply.as_ref().err().cloned();
-                            finish(&p, Status::Failed(Failure::Expectation), error, None, reply.ok(), Vec::new())
+                            let result = reply.ok().map(raw);
+                            finish(&p, Status::Failed(Failure::Expectation), error, None, result, Vec::new())
                                 .with_detail(why)
                         }
                     };
@@ -250,7 +260,9 @@ impl Batch<'_> {
                     self.done.push((p.cmd, finish(&p, Status::Failed(Failure::Refused), Some(e), None, None, chans)))
                 }
                 Ok(result) if !self.channels[p.slot].is_empty() => {
-                    match broadcast_reply(proto, method, &p, &result, &mut self.channels[p.slot], last_try) {
+                    let decoded = json(&result);
+                    match broadcast_reply(self.plan, proto, method, &p, &decoded, &mut self.channels[p.slot], last_try)
+                    {
                         Some(retry) => again.push(retry),
                         None => {
                             let chans = std::mem::take(&mut self.channels[p.slot]);
@@ -421,6 +433,7 @@ fn channel_outcomes(plan: &Plan, cmd: usize) -> Vec<ChannelOutcome> {
 /// Records a broadcast's per-channel replies; returns a re-send covering only
 /// the channels that failed with a retryable error.
 fn broadcast_reply(
+    plan: &Plan,
     protocol: Protocol,
     method: &crate::methods::Method,
     p: &Pending,
@@ -455,7 +468,8 @@ fn broadcast_reply(
     if retry.is_empty() {
         return None;
     }
-    let mut params: Map<String, Json> = serde_json::from_str(&p.encoded.params).ok()?;
+    let sent = p.encoded.as_ref().map_or_else(|| plan.encoded(p.cmd).params, |e| e.params.clone());
+    let mut params: Map<String, Json> = serde_json::from_str(&sent).ok()?;
     params.insert(
         "channels".into(),
         Json::Array(retry.iter().map(|&i| Json::String(chans[i].channel.clone())).collect()),
@@ -463,7 +477,7 @@ fn broadcast_reply(
     Some(Pending {
         cmd: p.cmd,
         slot: p.slot,
-        encoded: protocol::encode(protocol, method.name, &params),
+        encoded: Some(protocol::encode(protocol, method.name, &params)),
         started: p.started,
         attempts: p.attempts,
         channel_map: retry,
@@ -473,12 +487,18 @@ fn broadcast_reply(
     })
 }
 
+/// A result as a value, for the checks and a broadcast's channels (the
+/// server's text, parsed; it parsed once already).
+fn json(result: &RawValue) -> Json {
+    serde_json::from_str(result.get()).unwrap_or(Json::Null)
+}
+
 fn finish(
     p: &Pending,
     status: Status,
     error: Option<ApiError>,
     transport: Option<String>,
-    result: Option<Json>,
+    result: Option<Box<RawValue>>,
     channels: Vec<ChannelOutcome>,
 ) -> Outcome {
     let detail = p.failed_node.as_ref().map(|(url, why)| format!("re-sent after {url} failed: {why}"));
@@ -489,7 +509,7 @@ fn finish(
         attempts: p.attempts,
         duration: p.started.map_or(Duration::ZERO, |s| s.elapsed()),
         node: None,
-        result: result.and_then(|r| serde_json::value::to_raw_value(&r).ok()),
+        result,
         details,
     }
 }

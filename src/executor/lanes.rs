@@ -102,6 +102,24 @@ impl From<Vec<Vec<usize>>> for Lanes {
     }
 }
 
+/// Lane keys are hashes already: a map of them hashes them no more.
+#[derive(Default)]
+struct Same(u64);
+
+impl std::hash::Hasher for Same {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |h, &b| h.rotate_left(8) ^ u64::from(b));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// Groups `cmds` into lanes: union-find over shared keys (`keys(c, out)`
 /// appends command `c`'s).
 pub(crate) fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lanes {
@@ -114,25 +132,53 @@ pub(crate) fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lane
         }
         x
     }
-    // Every (key, command) pair, sorted by key: commands sharing a key are
-    // neighbours (16 bytes a pair, less than a map from key to command).
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
+    let join = |parent: &mut [u32], x: u32, y: u32| {
+        let (a, b) = (find(parent, x), find(parent, y));
+        if a != b {
+            parent[a.max(b) as usize] = a.min(b);
+        }
+    };
     let mut ks = Vec::new();
+    // Few targets for many commands (20 channels, 200,000 publishes): each
+    // command joins the first command of each of its keys, found in a map
+    // small enough to stay in the cache. Past `FEW` keys the map is left
+    // for sorting (joins made so far stand: joining twice changes nothing).
+    const FEW: usize = 1 << 14;
+    let mut first: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<Same>> = Default::default();
+    let mut few = true;
     for (i, &c) in cmds.iter().enumerate() {
         ks.clear();
         keys(c, &mut ks);
-        pairs.extend(ks.iter().map(|&k| (k, i as u32)));
+        for &k in &ks {
+            match first.entry(k) {
+                std::collections::hash_map::Entry::Occupied(e) => join(&mut parent, *e.get(), i as u32),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i as u32);
+                }
+            }
+        }
+        if first.len() > FEW {
+            few = false;
+            break;
+        }
     }
-    pairs.sort_unstable();
-    for w in pairs.windows(2) {
-        if w[0].0 == w[1].0 {
-            let (a, b) = (find(&mut parent, w[0].1), find(&mut parent, w[1].1));
-            if a != b {
-                parent[a.max(b) as usize] = a.min(b);
+    drop(first);
+    if !few {
+        // Every (key, command) pair, sorted by key: commands sharing a key
+        // are neighbours (16 bytes a pair, less than a map from key to command).
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
+        for (i, &c) in cmds.iter().enumerate() {
+            ks.clear();
+            keys(c, &mut ks);
+            pairs.extend(ks.iter().map(|&k| (k, i as u32)));
+        }
+        pairs.sort_unstable();
+        for w in pairs.windows(2) {
+            if w[0].0 == w[1].0 {
+                join(&mut parent, w[0].1, w[1].1);
             }
         }
     }
-    drop(pairs);
     // Every command points at its root: the smallest index of its lane.
     for i in 0..n as u32 {
         parent[i as usize] = find(&mut parent, i);
@@ -304,6 +350,52 @@ mod tests {
         // Joined late: the lane keeps manifest order and its first command's place.
         let lanes = grouped(&[&["x"], &["a"], &["b"], &["a"], &["b"], &["a", "b"], &["x"]]);
         assert_eq!(lanes, vec![vec![0, 6], vec![1, 2, 3, 4, 5]]);
+    }
+
+    #[test]
+    fn many_targets_are_grouped_as_few_are() {
+        // Past the small map's limit the pairs are sorted: the same lanes,
+        // whether the shared keys come before the limit is reached or after.
+        let mut rng = crate::testutil::Rng(11);
+        let n = 60_000;
+        let keys: Vec<Vec<u64>> = (0..n)
+            .map(|i| {
+                let mut k = vec![key(b'u', &format!("user-{i}"))];
+                if rng.below(5) == 0 {
+                    k.push(key(b'c', &format!("shared-{}", rng.below(300))));
+                }
+                k
+            })
+            .collect();
+        let all: Vec<usize> = (0..n).collect();
+        let got = lanes(&all, |c, out| out.extend(&keys[c])).to_vecs();
+        // The reference: commands joined through a map of every key.
+        let mut root: Vec<usize> = (0..n).collect();
+        fn find(r: &mut [usize], x: usize) -> usize {
+            if r[x] != x {
+                r[x] = find(r, r[x]);
+            }
+            r[x]
+        }
+        let mut seen = std::collections::HashMap::new();
+        for (i, ks) in keys.iter().enumerate() {
+            for k in ks {
+                let j = *seen.entry(*k).or_insert(i);
+                let (a, b) = (find(&mut root, i), find(&mut root, j));
+                root[a.max(b)] = a.min(b);
+            }
+        }
+        let mut want: Vec<Vec<usize>> = Vec::new();
+        let mut lane_of = std::collections::HashMap::new();
+        for i in 0..n {
+            let r = find(&mut root, i);
+            let l = *lane_of.entry(r).or_insert_with(|| {
+                want.push(Vec::new());
+                want.len() - 1
+            });
+            want[l].push(i);
+        }
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::manifest::{Command, steps::Steps};
+use crate::manifest::{Command, hex, steps::Steps};
 use crate::methods::{Method, Retry};
 use crate::protocol::{self, Encoded, Protocol};
 
@@ -18,6 +18,8 @@ pub(crate) struct Plan {
     commands: Arc<Vec<Command>>,
     protocol: Protocol,
     run_id: Box<str>,
+    /// The run id needs no escape in a JSON string (keys are written as they are).
+    plain_run_id: bool,
     /// Derive idempotency keys (on, and the protocol honours them).
     keys: bool,
     /// Commands filled with saved values: their params and steps.
@@ -45,6 +47,7 @@ impl Plan {
             commands,
             protocol,
             run_id: run_id.into(),
+            plain_run_id: !run_id.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'),
             keys: idempotency && protocol.has_idempotency(),
             filled: RwLock::default(),
             any_filled: AtomicBool::new(false),
@@ -99,13 +102,8 @@ impl Plan {
     }
 
     /// The manifest's own `idempotency_key:` (publish and broadcast only).
-    /// Asked for every command packed and sent: the params are decoded only
-    /// when their text holds the name at all.
     fn own_key(&self, i: usize) -> bool {
-        let c = &self.commands[i];
-        c.method.retry == Retry::WithIdempotencyKey
-            && c.params().contains("\"idempotency_key\"")
-            && c.target_ref().idempotency_key.is_some()
+        self.commands[i].own_key
     }
 
     /// A key is derived for command `i` (it has none of its own).
@@ -120,6 +118,7 @@ impl Plan {
     }
 
     /// Command `i`'s digest (what `--state` records and keys carry).
+    #[cfg(test)]
     pub(crate) fn fingerprint(&self, i: usize) -> String {
         self.commands[i].fingerprint()
     }
@@ -136,27 +135,50 @@ impl Plan {
     /// Command `i` as sent: its params (filled, if it uses saved values),
     /// with a derived idempotency key spliced in, not re-encoded.
     pub(crate) fn encoded(&self, i: usize) -> Encoded {
+        let mut text = Vec::with_capacity(self.size(i));
+        self.write_params(i, &mut text);
+        Encoded::from_json(self.commands[i].method.name, String::from_utf8(text).expect("JSON text"))
+    }
+
+    /// Writes command `i`'s params as sent (see [`Plan::encoded`]) into a
+    /// request body: no text of its own, no JSON value.
+    pub(crate) fn write_params(&self, i: usize, out: &mut Vec<u8>) {
         let c = &self.commands[i];
         let filled = self.filled(i);
         let text: &str = filled.as_ref().map_or(c.params(), |f| &f.params);
         if self.protocol == Protocol::V1 {
             let params = serde_json::from_str(text).expect("params are a JSON object");
-            return protocol::encode(self.protocol, c.method.name, &params);
+            out.extend_from_slice(protocol::encode(self.protocol, c.method.name, &params).params.as_bytes());
+            return;
         }
         if !self.derives_key(i) {
-            return Encoded::from_json(c.method.name, text.to_owned());
+            out.extend_from_slice(text.as_bytes());
+            return;
         }
-        let key = serde_json::to_string(&super::idempotency_key(&self.run_id, &self.fingerprint(i), c.occurrence()))
-            .expect("JSON string");
-        let mut spliced = String::with_capacity(text.len() + key.len() + 20);
-        spliced.push_str(&text[..text.len() - 1]); // all but the object's closing brace
+        out.extend_from_slice(&text.as_bytes()[..text.len() - 1]); // all but the object's closing brace
         if text != "{}" {
-            spliced.push(',');
+            out.push(b',');
         }
-        spliced.push_str("\"idempotency_key\":");
-        spliced.push_str(&key);
-        spliced.push('}');
-        Encoded::from_json(c.method.name, spliced)
+        out.extend_from_slice(b"\"idempotency_key\":");
+        let digest = c.digest();
+        let occurrence = c.occurrence();
+        if self.plain_run_id {
+            // What `super::idempotency_key` makes, as a JSON string, written in place.
+            out.extend_from_slice(b"\"cent-run-");
+            out.extend_from_slice(self.run_id.as_bytes());
+            out.push(b'-');
+            hex(&digest[..super::KEY_DIGEST / 2], out);
+            out.push(b'-');
+            out.extend_from_slice(itoa::Buffer::new().format(occurrence).as_bytes());
+            out.push(b'"');
+        } else {
+            let mut fp = Vec::with_capacity(super::KEY_DIGEST);
+            hex(&digest[..super::KEY_DIGEST / 2], &mut fp);
+            let fp = String::from_utf8(fp).expect("hex");
+            let key = super::idempotency_key(&self.run_id, &fp, occurrence);
+            serde_json::to_writer(&mut *out, &key).expect("a JSON string");
+        }
+        out.push(b'}');
     }
 
     /// Command `i`'s share of a request body, in bytes, without encoding it

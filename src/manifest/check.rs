@@ -175,11 +175,14 @@ pub(crate) struct Checker<'s> {
     pub source: &'s Source,
     pub problems: Vec<Problem>,
     pub reads: RefCell<Reads>,
+    /// The last offset [`Checker::line_of`] was asked for, and its line:
+    /// items come in order, so the next line is a few bytes of counting away.
+    line_cursor: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'s> Checker<'s> {
     pub(crate) fn new(source: &'s Source) -> Self {
-        Checker { source, problems: Vec::new(), reads: RefCell::default() }
+        Checker { source, problems: Vec::new(), reads: RefCell::default(), line_cursor: Default::default() }
     }
 
     pub(crate) fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
@@ -193,7 +196,26 @@ impl<'s> Checker<'s> {
     }
 
     pub(crate) fn line_of(&self, span: Span) -> usize {
-        self.source.line_col(span.offset).0
+        // Offset 0 is on line 1.
+        let (at, line) = self.line_cursor.get();
+        let (at, line) = if line == 0 { (0, 1) } else { (at, line) };
+        let to = span.offset.min(self.source.text.len());
+        let line = match to.checked_sub(at) {
+            // Most items are a line or two: found one by one.
+            Some(..=4096) => {
+                let (mut lines, mut rest) = (line, &self.source.text.as_bytes()[at..to]);
+                while let Some(i) = memchr::memchr(b'\n', rest) {
+                    lines += 1;
+                    rest = &rest[i + 1..];
+                }
+                lines
+            }
+            // The first item of a part far into the text: counted, without the index.
+            Some(_) => line + memchr::memchr_iter(b'\n', &self.source.text.as_bytes()[at..to]).count(),
+            None => self.source.line_col(to).0,
+        };
+        self.line_cursor.set((to, line));
+        line
     }
 
     /// Mapping entries with duplicate keys reported (later duplicates are dropped).

@@ -1,14 +1,17 @@
 //! Command-level validation: one manifest list item in, zero or more
 //! [`Command`]s out (several with `for_each`), problems recorded in the
-//! [`Checker`]. The method's params are checked by [`fields`](super::fields).
+//! [`Checker`]. A plain command is validated and encoded in one pass by
+//! [`plain`](super::plain); any other by the general path, whose params
+//! are checked by [`fields`](super::fields).
 
-use super::Command;
 use super::check::{Checker, Scope};
 use super::fields::params;
 use super::files::Root;
 use super::for_each::{self, Located};
 use super::steps::{self, Saved, StepContext, Steps};
-use super::yaml::{Node, Value};
+use super::texts::{Commands, Text};
+use super::yaml::{ItemAt, Node, Value};
+use super::{Command, plain};
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
@@ -31,7 +34,63 @@ pub(crate) fn command(
     item: &Node,
     scope: &Scope,
     cx: &CommandContext,
-    out: &mut Vec<Command>,
+    out: &mut Commands,
+) -> Vec<Saved> {
+    // No `${...}` in a plain command: the scope has nothing to give it.
+    if let Some((method, name, own_key)) = plain::command(&ck.source.text, item, cx.protocol, out.scratch()) {
+        let c = Command {
+            index: 0,
+            occurrence: 0,
+            manifest: cx.manifest as u32,
+            offset: item.span.offset as u32,
+            line: ck.line_of(item.span) as u32,
+            tags: 0,
+            finally: cx.finally,
+            name: name.map(|n| Box::new(n.into_owned())),
+            method,
+            own_key,
+            params: Text::PENDING,
+            steps: None,
+        };
+        out.push_scratch(c);
+        return Vec::new();
+    }
+    general(ck, item, scope, cx, out)
+}
+
+/// [`command`] for a plain command read straight from its text: the list
+/// item `at`. `false`: it is not one, and is to be parsed.
+pub(crate) fn plain_text(ck: &Checker, at: ItemAt, cx: &CommandContext, out: &mut Commands) -> bool {
+    let Some((method, name, own_key)) = plain::item(&ck.source.text, at, cx.protocol, out.scratch()) else {
+        return false;
+    };
+    // Where the fast path's tree puts the item: at its first key (or its `{`).
+    let offset = at.start + at.indent + 2;
+    let c = Command {
+        index: 0,
+        occurrence: 0,
+        manifest: cx.manifest as u32,
+        offset: offset as u32,
+        line: at.line as u32,
+        tags: 0,
+        finally: cx.finally,
+        name: name.map(|n| Box::new(n.into_owned())),
+        method,
+        own_key,
+        params: Text::PENDING,
+        steps: None,
+    };
+    out.push_scratch(c);
+    true
+}
+
+/// [`command`] for any item: every key, variables, files, every problem.
+pub(crate) fn general(
+    ck: &mut Checker,
+    item: &Node,
+    scope: &Scope,
+    cx: &CommandContext,
+    out: &mut Commands,
 ) -> Vec<Saved> {
     // Problems of this item so far: a missing method is not reported on top
     // of one (an unknown method key, a bad `save`).
@@ -86,12 +145,16 @@ pub(crate) fn command(
     let Some(tags) = tag_set(ck, tags, scope) else { return Vec::new() };
     if let Some((_, value)) = wait {
         let step = StepItem { item, key: "wait", name, tags };
-        out.extend(wait_step(ck, &step, value, scope, cx));
+        if let Some((c, params)) = wait_step(ck, &step, value, scope, cx) {
+            out.push(c, &params);
+        }
         return Vec::new();
     }
     if let Some((_, value)) = listen {
         let step = StepItem { item, key: "listen", name, tags };
-        out.extend(listen_step(ck, &step, value, scope, cx));
+        if let Some((c, params)) = listen_step(ck, &step, value, scope, cx) {
+            out.push(c, &params);
+        }
         return Vec::new();
     }
     let Some((mkey, body, m)) = method else {
@@ -180,7 +243,7 @@ pub(crate) fn command(
             && let Some(name) = name
             && checked
         {
-            let params = serde_json::to_string(&params).expect("a JSON map always serialises").into_boxed_str();
+            let params = serde_json::to_string(&params).expect("a JSON map always serialises");
             steps.uses = steps::placeholders_in(&params);
             for c in &steps.expect {
                 for w in c.cond.wanted() {
@@ -191,13 +254,13 @@ pub(crate) fn command(
                     }
                 }
             }
-            let plain = steps.expect.is_empty()
+            let no_steps = steps.expect.is_empty()
                 && steps.expect_error.is_none()
                 && steps.delivered.is_none()
                 && steps.until.is_none()
                 && steps.save.is_empty()
                 && steps.uses.is_empty();
-            out.push(Command {
+            let c = Command {
                 index: 0,
                 occurrence: 0,
                 manifest: cx.manifest as u32,
@@ -205,11 +268,13 @@ pub(crate) fn command(
                 line: line as u32,
                 tags,
                 finally: cx.finally,
-                name: name.map(String::into_boxed_str),
+                name: name.map(Box::new),
                 method: m,
-                params,
-                steps: (!plain).then(|| std::sync::Arc::new(steps)),
-            });
+                own_key: false,
+                params: Text::PENDING,
+                steps: (!no_steps).then(|| std::sync::Arc::new(steps)),
+            };
+            out.push(c, &params);
         }
     };
     match items {
@@ -292,8 +357,8 @@ struct StepItem<'n, 'a> {
 }
 
 impl StepItem<'_, '_> {
-    /// The step as a command, when no other key stands beside it and its
-    /// name is right (else reported, and `None`).
+    /// The step as a command and its params, when no other key stands
+    /// beside it and its name is right (else reported, and `None`).
     fn command(
         &self,
         ck: &mut Checker,
@@ -302,7 +367,7 @@ impl StepItem<'_, '_> {
         method: &'static Method,
         params: Box<str>,
         steps: Option<Steps>,
-    ) -> Option<Command> {
+    ) -> Option<(Command, Box<str>)> {
         let key = self.key;
         let extra = self
             .item
@@ -320,7 +385,7 @@ impl StepItem<'_, '_> {
             Some(n) => Some(ck.string(n, "`name`", &scope.without_saved())?),
             None => None,
         };
-        Some(Command {
+        let c = Command {
             index: 0,
             occurrence: 0,
             manifest: cx.manifest as u32,
@@ -328,18 +393,26 @@ impl StepItem<'_, '_> {
             line: ck.line_of(self.item.span) as u32,
             tags: self.tags,
             finally: cx.finally,
-            name: name.map(String::into_boxed_str),
+            name: name.map(Box::new),
             method,
-            params,
+            own_key: false,
+            params: Text::PENDING,
             steps: steps.map(std::sync::Arc::new),
-        })
+        };
+        Some((c, params))
     }
 }
 
 /// A `listen: {channel, user, url?}` item: a real client connection of
 /// `user`, subscribed to `channel`, opened before what follows; `url` is a
 /// node's address (`http(s)://` or `ws(s)://`) when not the first `--url`.
-fn listen_step(ck: &mut Checker, step: &StepItem, value: &Node, scope: &Scope, cx: &CommandContext) -> Option<Command> {
+fn listen_step(
+    ck: &mut Checker,
+    step: &StepItem,
+    value: &Node,
+    scope: &Scope,
+    cx: &CommandContext,
+) -> Option<(Command, Box<str>)> {
     let entries = ck.entries(value, "`listen`")?;
     let plain = scope.without_saved();
     let mut params = serde_json::Map::new();
@@ -381,7 +454,13 @@ fn listen_step(ck: &mut Checker, step: &StepItem, value: &Node, scope: &Scope, c
 }
 
 /// A `wait: DURATION` item: a barrier, then a pause.
-fn wait_step(ck: &mut Checker, step: &StepItem, value: &Node, scope: &Scope, cx: &CommandContext) -> Option<Command> {
+fn wait_step(
+    ck: &mut Checker,
+    step: &StepItem,
+    value: &Node,
+    scope: &Scope,
+    cx: &CommandContext,
+) -> Option<(Command, Box<str>)> {
     let pause = steps::duration(ck, value, "wait", true, scope)?;
     step.command(ck, scope, cx, &methods::WAIT, "{}".into(), Some(Steps { wait: Some(pause), ..Steps::default() }))
 }

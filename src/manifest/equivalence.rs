@@ -36,17 +36,31 @@ fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
     }
 }
 
-/// Validates `text` in one part and in `parts` parts; they must agree.
+/// What `check` says of a result: valid with how many commands and which
+/// warnings, or the problems.
+fn outline(r: &Result<Manifest, Vec<Problem>>) -> String {
+    let problem =
+        |p: &Problem| format!("{:?} {:?} {:?} {:?} {:?}\n", p.level, p.message, p.help, p.location(), p.label);
+    match r {
+        Ok(m) => format!("ok {} {:?}\n", m.len(), m.protocol) + &m.warnings.iter().map(problem).collect::<String>(),
+        Err(problems) => problems.iter().map(problem).collect(),
+    }
+}
+
+/// Validates `text` in one part and in `parts` parts; they must agree, and
+/// so must counting the commands instead of keeping them (`check`).
 /// Returns whether it was really cut.
 fn same(name: &str, text: &str, parts: usize) -> bool {
-    let run = |parts| {
-        let opts = LoadOptions { parts: Some(parts), ..LoadOptions::default() };
+    let run = |parts, count_only| {
+        let opts = LoadOptions { parts: Some(parts), count_only, ..LoadOptions::default() };
         let (r, used) = validate(vec![(Source::new(name, text), true)], Vec::new(), &opts);
-        (canonical(&r), used)
+        (canonical(&r), outline(&r), used)
     };
-    let (one, _) = run(1);
-    let (many, used) = run(parts);
+    let (one, kept, _) = run(1, false);
+    let (many, _, used) = run(parts, false);
     assert_eq!(many, one, "{name}: {parts} parts differ from one\n--- text:\n{text}");
+    let (_, counted, _) = run(parts, true);
+    assert_eq!(counted, kept, "{name}: counting differs from keeping\n--- text:\n{text}");
     used > 1
 }
 
@@ -63,13 +77,14 @@ fn files(dir: &str) -> Vec<(String, String)> {
     out
 }
 
-/// A manifest of every shape the cut must survive: flow and block items,
+/// A manifest of every shape the cut must survive: flow and block items
+/// (block mappings, flow mappings),
 /// block scalars holding `- `, anchors and aliases, comments at column 0,
 /// CRLF, non-ASCII text, for_each, names, and problems of every kind.
 fn shapes(n: usize) -> String {
     let mut s = String::from("version: 1\nvars: {release: \"2.4\", who: Grüße}\ncommands:\n");
     for i in 0..n {
-        s.push_str(&match i % 8 {
+        s.push_str(&match i % 9 {
             0 => format!("  - publish: {{channel: \"news-{i}\", data: {{n: {i}, t: \"${{release}}\"}}}}\n"),
             1 => format!("  - publish:\n      channel: c{i}\n      data: |\n        - not an item\n        text {i}\n# a comment at column 0\n"),
             2 => format!("  - broadcast:\n      channels:\n      - a{i}\n      - b{i}\n      data: &d{i} {{x: [1,\n        2]}}\n      tags: {{k: v}}\n\n"),
@@ -77,6 +92,7 @@ fn shapes(n: usize) -> String {
             4 => format!("  - name: \"bye ${{item}} {i}\"\n    disconnect: {{user: \"${{item}}\"}}\n    for_each: [u{i}, v{i}]\n"),
             5 => format!("  - publish: {{chanel: x{i}, data: 1}}\n"),
             6 => format!("  - presence_stats: {{channel: \"${{undefined_{i}}}\"}}\n"),
+            7 => format!("  - {{publish: {{channel: f{i}, data: {{n: {i}, list: [a, 1.5, 'b']}}}}, name: n{i}}}\n"),
             _ => format!("  - unsubscribe: {{user: \"{i}\"}}\n  - history: {{channel: h{i}}}\n"),
         });
     }

@@ -18,6 +18,7 @@ use super::command::{self, CommandContext};
 use super::document::{self, COMMANDS, FINALLY, Inputs, var_section};
 use super::files::Root;
 use super::steps::Saved;
+use super::texts::Commands;
 use super::yaml::{self, ItemSink, Node, Stream, Value};
 use super::{Command, Level, LoadOptions, MAX_MANIFEST_BYTES, Manifest, Problem, Source};
 use crate::protocol::Protocol;
@@ -98,6 +99,10 @@ struct ItemSettings {
 struct Validated {
     problems: Vec<Problem>,
     commands: Vec<Command>,
+    /// Commands counted, not kept ([`LoadOptions::count_only`]).
+    counted: usize,
+    /// The longest params text.
+    longest: usize,
     /// The settings its commands were validated with (`None`: it has none).
     assumed: Option<ItemSettings>,
     /// Its own `vars:`.
@@ -157,6 +162,7 @@ pub(super) fn validate(
     let mut commands = Vec::new();
     // Every manifest's `finally:` runs after every manifest's commands.
     let mut finally = Vec::new();
+    let (mut counted, mut longest) = (0, 0);
     let mut names = Names::default();
     for (i, run) in runs.into_iter().enumerate() {
         let Some((mut v, _)) = run else { continue };
@@ -166,6 +172,8 @@ pub(super) fn validate(
             finally.extend(v.commands.drain(first..));
         }
         append(&mut commands, v.commands);
+        counted += v.counted;
+        longest = longest.max(v.longest);
     }
     append(&mut commands, finally);
     for (i, c) in commands.iter_mut().enumerate() {
@@ -196,7 +204,7 @@ pub(super) fn validate(
         return (Err(all), parts);
     }
     let mut warnings_once = once_each(std::mem::take(&mut warnings));
-    if commands.is_empty() {
+    if commands.is_empty() && counted == 0 {
         warnings_once.push(Problem::error("0 commands: this run sends nothing").warning());
     }
     // What the manifests read from the environment, set or not (a saved
@@ -215,6 +223,8 @@ pub(super) fn validate(
         sources,
         settings: layer,
         commands: std::sync::Arc::new(commands),
+        counted,
+        longest_params: longest,
         warnings: warnings_once,
         protocol,
         env_reads,
@@ -465,6 +475,8 @@ fn validate_in_parts(
             return Validated {
                 problems,
                 commands: Vec::new(),
+                counted: 0,
+                longest: 0,
                 assumed: None,
                 vars: HashMap::new(),
                 parts: 1,
@@ -487,7 +499,7 @@ fn validate_in_parts(
     {
         let entries = tree.as_map().unwrap_or_default();
         let head = &entries[..entries.iter().position(|(k, _)| k.as_str() == Some(COMMANDS)).unwrap_or(0)];
-        let mut part = sink.part();
+        let mut part = sink.part(0..0);
         for item in items {
             sink.item(&mut part, head, item.clone());
         }
@@ -499,7 +511,7 @@ fn validate_in_parts(
         && let Value::Seq(items) = &list.value
     {
         let last = Items { finally: true, ..sink };
-        let mut part = last.part();
+        let mut part = last.part(source.text.len()..source.text.len());
         for s in done.iter().flat_map(|p| &p.declared) {
             part.saved.insert(s.name.clone(), super::steps::saved_placeholder(&s.name));
         }
@@ -510,8 +522,9 @@ fn validate_in_parts(
     }
     let mut assumed = None;
     let mut commands = Vec::new();
+    let (mut counted, mut longest) = (0, 0);
     let mut saved = Vec::new();
-    let total: usize = done.iter().map(|p| p.commands.len()).sum();
+    let all_kept: usize = done.iter().map(|p| p.commands.kept()).sum();
     for part in done {
         let part_reads = part.ck.reads.take();
         reads.cli.extend(part_reads.cli);
@@ -521,13 +534,16 @@ fn validate_in_parts(
             reads.env.entry(name).or_insert(span);
         }
         problems.extend(part.ck.problems);
-        append(&mut commands, part.commands);
-        commands.reserve(total - commands.len());
+        let (kept, n, l) = part.commands.finish();
+        // The first part reserved room for all (see `Items::part`): no copy of it.
+        append(&mut commands, kept);
+        commands.reserve(all_kept - commands.len());
+        (counted, longest) = (counted + n, longest.max(l));
         assumed = assumed.or(part.settings);
         saved.extend(part.declared);
     }
     let vars = doc.map(|(vars, _)| vars).unwrap_or_default();
-    Validated { problems, commands, assumed, vars, parts, saved, reads }
+    Validated { problems, commands, counted, longest, assumed, vars, parts, saved, reads }
 }
 
 /// Validates each command as the parser completes it.
@@ -549,7 +565,7 @@ struct Items<'s> {
 struct Part<'s> {
     ck: Checker<'s>,
     settings: Option<ItemSettings>,
-    commands: Vec<Command>,
+    commands: Commands,
     /// Names saved by its commands so far, each with its placeholder.
     saved: HashMap<String, String>,
     /// The same names, where they are declared.
@@ -559,21 +575,31 @@ struct Part<'s> {
 impl<'s> ItemSink<'s> for Items<'s> {
     type Part = Part<'s>;
 
-    fn part(&self) -> Part<'s> {
+    fn part(&self, text: std::ops::Range<usize>) -> Part<'s> {
+        // At most one command per line (more only with `for_each`, which
+        // reserves its own). The first part's commands are all of them in
+        // the end: it reserves room for every line, so the other parts are
+        // appended to it without a copy (untouched capacity costs nothing).
+        let end = if text.start == 0 { self.source.text.len() } else { text.end };
+        let expected = if self.opts.count_only { 0 } else { self.source.lines_in(text.start, end) };
         Part {
             ck: Checker::new(self.source),
             settings: None,
-            commands: Vec::new(),
+            commands: Commands::new(!self.opts.count_only, expected),
             saved: HashMap::new(),
             declared: Vec::new(),
         }
     }
 
+    fn text(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], at: yaml::ItemAt) -> bool {
+        let protocol = self.settings(part, entries).protocol;
+        let cx = CommandContext { manifest: self.manifest, root: self.root, protocol, finally: self.finally };
+        command::plain_text(&part.ck, at, &cx, &mut part.commands)
+    }
+
     fn item(&self, part: &mut Part<'s>, entries: &[(Node<'s>, Node<'s>)], item: Node<'s>) {
-        let settings = part.settings.get_or_insert_with(|| match self.forced {
-            Some(f) => f.clone(),
-            None => self.seen_before(entries),
-        });
+        self.settings(part, entries);
+        let settings = part.settings.as_ref().expect("just made");
         let env = settings.read_env.then_some(&self.opts.env);
         let scope = Scope {
             saved: Some(&part.saved),
@@ -596,7 +622,15 @@ impl<'s> ItemSink<'s> for Items<'s> {
     }
 }
 
-impl Items<'_> {
+impl<'s> Items<'s> {
+    /// The settings the part's commands are validated with: made at its first item.
+    fn settings<'p>(&self, part: &'p mut Part<'s>, entries: &[(Node<'s>, Node<'s>)]) -> &'p ItemSettings {
+        part.settings.get_or_insert_with(|| match self.forced {
+            Some(f) => f.clone(),
+            None => self.seen_before(entries),
+        })
+    }
+
     /// The variables, protocol and environment switch of the entries before the list.
     fn seen_before(&self, entries: &[(Node, Node)]) -> ItemSettings {
         let mut quiet = Checker::new(self.source);

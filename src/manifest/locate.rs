@@ -50,7 +50,7 @@ struct Finder<'q> {
 impl<'a> ItemSink<'a> for Finder<'_> {
     type Part = Vec<(usize, Span)>;
 
-    fn part(&self) -> Self::Part {
+    fn part(&self, _: std::ops::Range<usize>) -> Self::Part {
         Vec::new()
     }
 

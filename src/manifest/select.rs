@@ -45,7 +45,7 @@ pub(crate) fn select(
             problems.push(unknown(flag, "tag", t, known_tags.iter().map(String::as_str)));
         }
     }
-    let mut names: Vec<&str> = commands.iter().filter_map(|c| c.name.as_deref()).collect();
+    let mut names: Vec<&str> = commands.iter().filter_map(|c| c.name.as_deref().map(String::as_str)).collect();
     names.sort_unstable();
     names.dedup();
     for n in only.iter().filter(|n| !names.contains(&n.as_str())) {

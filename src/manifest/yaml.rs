@@ -97,6 +97,109 @@ impl<'a> Node<'a> {
     }
 }
 
+/// What a [`Read`]er finds next: a scalar ([`Read::scalar`]), or the
+/// start (its offset) of a mapping or a list, whose keys and items it then
+/// reads. Small on purpose: it is returned for every value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step {
+    Scalar,
+    Map(usize),
+    Seq(usize),
+}
+
+/// Reads a value in order, without needing it as a tree: the fast path's
+/// cursor reads an item's text, [`TreeReader`] a tree. `None` anywhere: the
+/// value is not of the shape the reader takes.
+pub(crate) trait Read<'a> {
+    /// The next value: the whole one first, then the value of the last key
+    /// or item read.
+    fn value(&mut self) -> Option<Step>;
+    /// In a mapping: whether a key follows (it is [`Read::scalar`]; its
+    /// value is read next).
+    fn key(&mut self) -> Option<bool>;
+    /// In a list: whether an item follows (read next).
+    fn item(&mut self) -> Option<bool>;
+    /// The scalar or key just read.
+    fn scalar(&self) -> &Node<'a>;
+    /// The string just read is JSON's as it is: nothing in it to escape.
+    fn verbatim(&self) -> bool {
+        false
+    }
+}
+
+pub(crate) use fast::Cursor;
+
+/// Reads a tree the full parser built, as [`Cursor`] reads text.
+pub(crate) struct TreeReader<'n, 'a> {
+    next: Option<&'n Node<'a>>,
+    last: &'n Node<'a>,
+    open: Vec<Open<'n, 'a>>,
+}
+
+enum Open<'n, 'a> {
+    Map(std::slice::Iter<'n, (Node<'a>, Node<'a>)>),
+    Seq(std::slice::Iter<'n, Node<'a>>),
+}
+
+impl<'n, 'a> TreeReader<'n, 'a> {
+    pub(crate) fn new(node: &'n Node<'a>) -> Self {
+        TreeReader { next: Some(node), last: node, open: Vec::new() }
+    }
+}
+
+impl<'a> Read<'a> for TreeReader<'_, 'a> {
+    fn value(&mut self) -> Option<Step> {
+        let node = self.next.take()?;
+        Some(match &node.value {
+            Value::Map(entries) => {
+                self.open.push(Open::Map(entries.iter()));
+                Step::Map(node.span.offset)
+            }
+            Value::Seq(items) => {
+                self.open.push(Open::Seq(items.iter()));
+                Step::Seq(node.span.offset)
+            }
+            _ => {
+                self.last = node;
+                Step::Scalar
+            }
+        })
+    }
+
+    fn key(&mut self) -> Option<bool> {
+        let Some(Open::Map(entries)) = self.open.last_mut() else { return None };
+        match entries.next() {
+            Some((k, v)) => {
+                self.next = Some(v);
+                self.last = k;
+                Some(true)
+            }
+            None => {
+                self.open.pop();
+                Some(false)
+            }
+        }
+    }
+
+    fn item(&mut self) -> Option<bool> {
+        let Some(Open::Seq(items)) = self.open.last_mut() else { return None };
+        match items.next() {
+            Some(v) => {
+                self.next = Some(v);
+                Some(true)
+            }
+            None => {
+                self.open.pop();
+                Some(false)
+            }
+        }
+    }
+
+    fn scalar(&self) -> &Node<'a> {
+        self.last
+    }
+}
+
 /// A YAML syntax or limit error with its location.
 #[derive(Debug)]
 pub(crate) struct SyntaxError {
@@ -152,9 +255,31 @@ pub(crate) fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
 /// the text that holds the item.
 pub(crate) trait ItemSink<'a>: Sync {
     type Part: Send;
-    /// A fresh state for one part.
-    fn part(&self) -> Self::Part;
+    /// A fresh state for the part of the text at `text` (byte offsets; the
+    /// first part starts at 0 and holds the head).
+    fn part(&self, text: std::ops::Range<usize>) -> Self::Part;
     fn item(&self, part: &mut Self::Part, entries: &[(Node<'a>, Node<'a>)], item: Node<'a>);
+    /// Takes the item at `at` straight from its text when it can (a
+    /// [`Cursor`] reads it); `false`: it is parsed, and given to
+    /// [`ItemSink::item`].
+    fn text(&self, _part: &mut Self::Part, _entries: &[(Node<'a>, Node<'a>)], _at: ItemAt) -> bool {
+        false
+    }
+}
+
+/// Where a list item is in the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ItemAt {
+    /// The start of its first line, and its end (the next item's line).
+    pub start: usize,
+    pub end: usize,
+    /// The list's indentation.
+    pub indent: usize,
+    /// Its 1-based line.
+    pub line: usize,
+    /// Its part of the text holds no character the fast path leaves to the
+    /// full parser (checked once for the part, not for each item).
+    pub clean: bool,
 }
 
 /// Which list to stream, and into how many parts to cut it.

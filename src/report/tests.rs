@@ -37,9 +37,10 @@ fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str
         line,
         tags: 0,
         finally: false,
-        name: name.map(Box::from),
+        name: name.map(|n| Box::new(n.to_owned())),
         method: lookup(method).unwrap(),
-        params: params.into(),
+        own_key: false,
+        params: crate::manifest::texts::Text::own(params.into()),
         steps: None,
     }
 }

@@ -1,26 +1,31 @@
 //! A fast path for the list items most manifests are made of: a block
 //! mapping whose entries sit one per line, each `key: value` with a value
-//! on that line — a plain or quoted scalar, or a flow mapping or list:
+//! on that line — a plain or quoted scalar, or a flow mapping or list —
+//! or a flow mapping on one line:
 //!
 //! ```yaml
 //!   - name: greet
 //!     publish: {channel: news, data: {text: "hello", n: 1}}
+//!   - {publish: {channel: news, data: [1, 2]}}
 //! ```
 //!
-//! It builds the same nodes (values, spans) the full parser builds, for a
-//! fraction of the time, and says `None` at the first thing outside that
-//! shape — anchors, aliases, tags, escapes, block scalars, multi-line
-//! values, colons or quotes in plain scalars, tabs, CRs, deep nesting —
-//! and the item goes to the full parser. Proven equal to it by the
-//! differential tests in `parts` (the same tree and the same problems, on
-//! generated manifests and on thousands of mutants).
+//! A [`Cursor`] reads such an item in order — scalars as nodes, mappings
+//! and lists as their keys and items — and says `None` at the first thing
+//! outside that shape: anchors, aliases, tags, escapes, block scalars,
+//! multi-line values, colons or quotes in plain scalars, tabs, CRs, deep
+//! nesting; the item then goes to the full parser. [`item`] builds from it
+//! the same nodes (values, spans) the full parser builds, for a fraction of
+//! the time; the manifest's plain commands are encoded from it without a
+//! tree at all (`manifest::plain`). Proven equal to the full parser by the
+//! differential tests here and in `parts` (the same tree and the same
+//! problems, on generated manifests and on thousands of mutants).
 
 use std::borrow::Cow;
 
 use granit_parser::ScalarStyle;
 
 use super::scalar::scalar;
-use super::{MAX_SCALAR_BYTES, Node, Span, Value};
+use super::{ItemAt, MAX_SCALAR_BYTES, Node, Read, Span, Step, Value};
 
 /// Deepest flow nesting taken (deeper items go to the full parser).
 const DEPTH: usize = 16;
@@ -29,66 +34,139 @@ const DEPTH: usize = 16;
 /// `indent` spaces, `- `, a block mapping — or `None` when it is not of the
 /// plain shape.
 pub(super) fn item<'a>(source: &'a str, start: usize, end: usize, indent: usize) -> Option<Node<'a>> {
-    let text = &source[start..end];
-    // Control characters, and what YAML 1.1 parsers took for line breaks or
-    // a byte-order mark: the full parser's business.
-    let odd = |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
-    if !text.get(indent..).is_some_and(|t| t.starts_with("- ")) || text.contains(odd) {
-        return None;
+    let mut c = Cursor::new(source, ItemAt { start, end, indent, line: 0, clean: false })?;
+    let mut node = tree(&mut c)?;
+    c.finish()?;
+    if let Some(span) = c.block_span() {
+        node.span = span;
     }
-    let col = indent + 2;
-    let mut entries = Vec::new();
-    let mut first_line_end = None;
-    let mut at = start;
-    while at < end {
-        let line_end = source[at..end].find('\n').map_or(end, |i| at + i);
-        let line = &source[at..line_end];
-        let content = line.trim_start_matches(' ');
-        let pad = line.len() - content.len();
-        if first_line_end.is_none() {
-            first_line_end = Some(line_end);
-        } else if content.is_empty() || content.starts_with('#') {
-            at = line_end + 1;
-            continue;
-        } else if pad != col {
-            return None;
-        }
-        let mut p = Parser { source, at: at + col, end: line_end };
-        let key = p.key()?;
-        if !p.eat(": ") {
-            return None;
-        }
-        p.spaces();
-        let value = p.value(0, false)?;
-        p.rest()?;
-        entries.push((key, value));
-        at = line_end + 1;
-    }
-    let map_start = start + col;
-    let line_end = first_line_end?;
-    Some(Node {
-        span: Span { offset: map_start, len: line_end.max(map_start + 1) - map_start },
-        value: Value::Map(entries),
-    })
+    Some(node)
 }
 
-/// A cursor over one line.
-struct Parser<'a> {
+/// The tree of the value the cursor is at.
+fn tree<'a>(c: &mut Cursor<'a>) -> Option<Node<'a>> {
+    let (start, value) = match c.value()? {
+        Step::Scalar => return Some(c.take()),
+        Step::Map(start) => {
+            let mut entries = Vec::new();
+            while c.key()? {
+                let key = c.take();
+                entries.push((key, tree(c)?));
+            }
+            (start, Value::Map(entries))
+        }
+        Step::Seq(start) => {
+            let mut items = Vec::new();
+            while c.item()? {
+                items.push(tree(c)?);
+            }
+            (start, Value::Seq(items))
+        }
+    };
+    Some(Node { span: Span { offset: start, len: c.at - start }, value })
+}
+
+/// Whether `text` holds a control character (but line feeds), or what YAML
+/// 1.1 parsers took for a line break or a byte-order mark: the full
+/// parser's business. Bytes first (a lead byte of such a character is rare
+/// in a manifest), characters only around one.
+pub(super) fn has_odd(text: &str) -> bool {
+    let suspect = |b: u8| (b < 0x20 && b != b'\n') | (b == 0x7f) | (b == 0xc2) | (b == 0xe2) | (b == 0xef);
+    let odd = |c: char| (c.is_control() && c != '\n') || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+    // A fold, not `any`: without an early exit the loop runs on vectors.
+    text.bytes().fold(false, |found, b| found | suspect(b)) && text.contains(odd)
+}
+
+/// A collection the cursor is in: the byte that closes it (`\n` for the
+/// item's block mapping, whose entries are lines) and whether an entry of
+/// it was read.
+#[derive(Clone, Copy)]
+struct Open {
+    close: u8,
+    read: bool,
+}
+
+/// Reads a plain item in order (see the module's header).
+pub(crate) struct Cursor<'a> {
     source: &'a str,
     at: usize,
-    /// The end of the line.
+    /// The end of the current line.
     end: usize,
+    /// The end of the item.
+    item_end: usize,
+    /// The column of the block mapping's keys.
+    col: usize,
+    /// Where the block mapping starts and its first line ends (its span).
+    block: Option<(usize, usize)>,
+    open: [Open; DEPTH + 1],
+    depth: usize,
+    /// The next value is the item itself.
+    fresh: bool,
+    /// The scalar or key just read.
+    last: Node<'a>,
+    /// It has nothing to escape in JSON (plain and double-quoted scalars
+    /// cannot hold a quote, a backslash or a control character here).
+    verbatim: bool,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Cursor<'a> {
+    /// A cursor at the item `source[start..end]` (see [`item`]); `None` when
+    /// it cannot be of the plain shape.
+    pub(crate) fn new(source: &'a str, at: ItemAt) -> Option<Self> {
+        let ItemAt { start, end, indent, clean, .. } = at;
+        let text = &source[start..end];
+        if !text.get(indent..).is_some_and(|t| t.starts_with("- ")) || (!clean && has_odd(text)) {
+            return None;
+        }
+        let col = indent + 2;
+        let at = start + col;
+        let end_of_line = memchr::memchr(b'\n', &source.as_bytes()[start..end]).map_or(end, |i| start + i);
+        let mut c = Cursor {
+            source,
+            at,
+            end: end_of_line,
+            item_end: end,
+            col,
+            block: None,
+            open: [Open { close: 0, read: false }; DEPTH + 1],
+            depth: 0,
+            fresh: true,
+            last: Node { span: Span::default(), value: Value::Null },
+            verbatim: true,
+        };
+        if source.as_bytes().get(at) != Some(&b'{') {
+            c.block = Some((at, end_of_line.max(at + 1)));
+        } else if !Self::bare_lines(source.get(end_of_line + 1..end).unwrap_or("")) {
+            // A flow mapping on its line: only blank and comment lines may follow.
+            return None;
+        }
+        Some(c)
+    }
+
+    fn bare_lines(text: &str) -> bool {
+        text.lines().all(|l| matches!(l.trim_start_matches(' ').as_bytes().first(), None | Some(b'#')))
+    }
+
+    /// The span of the item's block mapping (`None` for a flow mapping).
+    pub(crate) fn block_span(&self) -> Option<Span> {
+        self.block.map(|(start, line_end)| Span { offset: start, len: line_end - start })
+    }
+
+    /// After the item's value was read: nothing but spaces and a comment
+    /// may follow it.
+    pub(crate) fn finish(&mut self) -> Option<()> {
+        if self.block.is_some() { Some(()) } else { self.rest() }
+    }
+
     fn peek(&self) -> Option<u8> {
         (self.at < self.end).then(|| self.source.as_bytes()[self.at])
     }
 
-    fn eat(&mut self, s: &str) -> bool {
-        let ok = self.source[self.at..self.end].starts_with(s);
+    /// Moves past `: ` (a key's colon and the space after it).
+    fn colon(&mut self) -> bool {
+        let ok = self.at + 1 < self.end && self.source.as_bytes()[self.at..self.at + 2] == *b": ";
         if ok {
-            self.at += s.len();
+            self.at += 2;
         }
         ok
     }
@@ -110,12 +188,65 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn node(&self, start: usize, value: Value<'a>) -> Node<'a> {
-        Node { span: Span { offset: start, len: self.at - start }, value }
+    /// The scalar just read (from `start` to the cursor) is `value`: kept
+    /// in place, not returned (moving nodes through return values cost more
+    /// than reading them).
+    fn read(&mut self, start: usize, value: Value<'a>) -> Option<()> {
+        self.last.span = Span { offset: start, len: self.at - start };
+        self.last.value = value;
+        self.verbatim = true;
+        Some(())
     }
 
-    /// A block mapping key: a word.
-    fn key(&mut self) -> Option<Node<'a>> {
+    /// The scalar or key just read, moved out.
+    fn take(&mut self) -> Node<'a> {
+        std::mem::replace(&mut self.last, Node { span: Span::default(), value: Value::Null })
+    }
+
+    fn top(&mut self) -> &mut Open {
+        &mut self.open[self.depth - 1]
+    }
+
+    /// Enters the collection whose opening bracket is at the cursor.
+    fn enter(&mut self, close: u8) -> Option<usize> {
+        // Flow collections deep (the block mapping does not count).
+        if self.depth - usize::from(self.block.is_some()) >= DEPTH {
+            return None;
+        }
+        let start = self.at;
+        self.open[self.depth] = Open { close, read: false };
+        self.depth += 1;
+        self.at += 1;
+        self.spaces();
+        Some(start)
+    }
+
+    /// In a flow collection: after an entry, a comma or its end; at its
+    /// end, leaves it (`true`).
+    fn step(&mut self) -> Option<bool> {
+        let Open { close, read } = *self.top();
+        if read {
+            self.spaces();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.spaces();
+                }
+                b if b == close => {}
+                _ => return None,
+            }
+        }
+        if self.peek()? == close {
+            self.at += 1;
+            self.depth -= 1;
+            return Some(true);
+        }
+        self.top().read = true;
+        Some(false)
+    }
+
+    /// A mapping key that is a word.
+    fn word(&mut self) -> Option<()> {
         let start = self.at;
         let word = self.source.as_bytes()[start..self.end]
             .iter()
@@ -126,85 +257,56 @@ impl<'a> Parser<'a> {
         }
         self.at += word;
         let text = &self.source[start..self.at];
-        Some(self.node(start, scalar(Cow::Borrowed(text), ScalarStyle::Plain, None)))
+        self.read(start, scalar(Cow::Borrowed(text), ScalarStyle::Plain, None))
     }
 
-    /// A value; `flow`: inside a flow collection.
-    fn value(&mut self, depth: usize, flow: bool) -> Option<Node<'a>> {
-        match self.peek()? {
-            b'{' => self.mapping(depth + 1),
-            b'[' => self.sequence(depth + 1),
-            b'"' => self.double_quoted(),
-            b'\'' => self.single_quoted(),
-            _ => self.plain(flow),
+    /// The block mapping's next line with an entry, its key read; `None`
+    /// inside when the mapping has no more.
+    fn next_line(&mut self) -> Option<bool> {
+        if self.top().read {
+            self.rest()?;
+            loop {
+                let line = self.end + 1;
+                if line >= self.item_end {
+                    self.depth -= 1;
+                    return Some(false);
+                }
+                self.end = memchr::memchr(b'\n', &self.source.as_bytes()[line..self.item_end])
+                    .map_or(self.item_end, |i| line + i);
+                let content = self.source[line..self.end].trim_start_matches(' ');
+                if content.is_empty() || content.starts_with('#') {
+                    continue;
+                }
+                if self.end - line - content.len() != self.col {
+                    return None;
+                }
+                self.at = line + self.col;
+                break;
+            }
         }
-    }
-
-    /// A flow collection on this line: its opening bracket, entries
-    /// separated by commas (a trailing one allowed), `close`. Returns where
-    /// it starts.
-    fn collection(&mut self, depth: usize, close: u8, mut entry: impl FnMut(&mut Self) -> Option<()>) -> Option<usize> {
-        if depth > DEPTH {
+        self.top().read = true;
+        self.word()?;
+        if !self.colon() {
             return None;
         }
-        let start = self.at;
-        self.at += 1;
         self.spaces();
-        while self.peek()? != close {
-            entry(self)?;
-            self.spaces();
-            if self.peek()? == b',' {
-                self.at += 1;
-                self.spaces();
-            } else if self.peek()? != close {
-                return None;
-            }
-        }
-        self.at += 1;
-        Some(start)
-    }
-
-    fn mapping(&mut self, depth: usize) -> Option<Node<'a>> {
-        let mut entries = Vec::new();
-        let start = self.collection(depth, b'}', |p| {
-            let key = match p.peek()? {
-                b'"' => p.double_quoted()?,
-                b'\'' => p.single_quoted()?,
-                _ => p.key()?,
-            };
-            if !p.eat(": ") {
-                return None;
-            }
-            p.spaces();
-            entries.push((key, p.value(depth, true)?));
-            Some(())
-        })?;
-        Some(self.node(start, Value::Map(entries)))
-    }
-
-    fn sequence(&mut self, depth: usize) -> Option<Node<'a>> {
-        let mut items = Vec::new();
-        let start = self.collection(depth, b']', |p| {
-            items.push(p.value(depth, true)?);
-            Some(())
-        })?;
-        Some(self.node(start, Value::Seq(items)))
+        Some(true)
     }
 
     /// `"text"` without escapes.
-    fn double_quoted(&mut self) -> Option<Node<'a>> {
+    fn double_quoted(&mut self) -> Option<()> {
         let start = self.at;
-        let len = self.source[start + 1..self.end].find(['"', '\\'])?;
+        let len = memchr::memchr2(b'"', b'\\', &self.source.as_bytes()[start + 1..self.end])?;
         if self.source.as_bytes()[start + 1 + len] != b'"' || len > MAX_SCALAR_BYTES {
             return None;
         }
         self.at = start + len + 2;
         let text = Cow::Borrowed(&self.source[start + 1..start + 1 + len]);
-        Some(self.node(start, scalar(text, ScalarStyle::DoubleQuoted, None)))
+        self.read(start, scalar(text, ScalarStyle::DoubleQuoted, None))
     }
 
     /// `'text'`, `''` standing for a quote.
-    fn single_quoted(&mut self) -> Option<Node<'a>> {
+    fn single_quoted(&mut self) -> Option<()> {
         let start = self.at;
         let mut i = start + 1;
         let bytes = self.source.as_bytes();
@@ -224,13 +326,15 @@ impl<'a> Parser<'a> {
         }
         self.at = i + 1;
         let text = if doubled { Cow::Owned(raw.replace("''", "'")) } else { Cow::Borrowed(raw) };
-        Some(self.node(start, scalar(text, ScalarStyle::SingleQuoted, None)))
+        self.read(start, scalar(text, ScalarStyle::SingleQuoted, None))?;
+        self.verbatim = memchr::memchr2(b'"', b'\\', raw.as_bytes()).is_none();
+        Some(())
     }
 
     /// A plain scalar of words, numbers and simple punctuation; it ends
     /// before a `,`, `]` or `}` in a flow collection, before a comment, or
     /// at the end of the line (trailing spaces are not part of it).
-    fn plain(&mut self, flow: bool) -> Option<Node<'a>> {
+    fn plain(&mut self, flow: bool) -> Option<()> {
         let start = self.at;
         let bytes = self.source.as_bytes();
         let first = bytes[start];
@@ -265,7 +369,64 @@ impl<'a> Parser<'a> {
         }
         self.at = last;
         let text = Cow::Borrowed(&self.source[start..last]);
-        Some(self.node(start, scalar(text, ScalarStyle::Plain, None)))
+        self.read(start, scalar(text, ScalarStyle::Plain, None))
+    }
+}
+
+impl<'a> Read<'a> for Cursor<'a> {
+    fn value(&mut self) -> Option<Step> {
+        if std::mem::take(&mut self.fresh) && self.block.is_some() {
+            // The item's block mapping: its entries are lines.
+            self.open[0] = Open { close: b'\n', read: false };
+            self.depth = 1;
+            return Some(Step::Map(self.at));
+        }
+        match self.peek()? {
+            b'{' => return Some(Step::Map(self.enter(b'}')?)),
+            b'[' => return Some(Step::Seq(self.enter(b']')?)),
+            b'"' => self.double_quoted()?,
+            b'\'' => self.single_quoted()?,
+            // In a flow collection a plain scalar ends at `,`, `]` or `}`.
+            _ => self.plain(self.depth > 0 && self.open[self.depth - 1].close != b'\n')?,
+        }
+        Some(Step::Scalar)
+    }
+
+    fn key(&mut self) -> Option<bool> {
+        if self.depth == 0 || self.top().close == b']' {
+            return None;
+        }
+        if self.top().close == b'\n' {
+            return self.next_line();
+        }
+        if self.step()? {
+            return Some(false);
+        }
+        match self.peek()? {
+            b'"' => self.double_quoted()?,
+            b'\'' => self.single_quoted()?,
+            _ => self.word()?,
+        }
+        if !self.colon() {
+            return None;
+        }
+        self.spaces();
+        Some(true)
+    }
+
+    fn item(&mut self) -> Option<bool> {
+        if self.depth == 0 || self.top().close != b']' {
+            return None;
+        }
+        Some(!self.step()?)
+    }
+
+    fn scalar(&self) -> &Node<'a> {
+        &self.last
+    }
+
+    fn verbatim(&self) -> bool {
+        self.verbatim
     }
 }
 
@@ -280,7 +441,7 @@ mod tests {
     impl<'a> ItemSink<'a> for Keep {
         type Part = Vec<String>;
 
-        fn part(&self) -> Vec<String> {
+        fn part(&self, _: std::ops::Range<usize>) -> Vec<String> {
             Vec::new()
         }
 
@@ -326,6 +487,13 @@ mod tests {
             "  - rpc: {method: m, data: [[], [[1]], {a: [{b: 2}]}]}\n",
             "  - publish: {channel: x, data: 12345678901234567890}\n",
             "  - publish: {channel: x, data: -0}\n    name: two  words   here\n",
+            // The shape of issue 25's profile: a nested flow mapping.
+            "- publish: {channel: x, data: {seq: 1, text: abc}}\n",
+            // Flow mappings as items.
+            "  - {publish: {channel: news, data: {n: 1, text: \"payload 1\"}}}\n",
+            "- {name: a, publish: {channel: x, data: [1, {b: 'c'}]}}   # trailing\n\n  # a comment\n",
+            "  - { history: {channel: x, limit: 1} , }\n",
+            "  - {}\n",
         ];
         for item in taken {
             let indent = item.len() - item.trim_start_matches(' ').len();
@@ -357,6 +525,10 @@ mod tests {
             "  - publish: {channel: x}\n    data: 1\n      more\n",
             "  - ? publish\n    : {channel: x}\n",
             "  - history: {channel : x}\n",
+            "  - {publish: {channel: x,\n      data: 1}}\n",
+            "  - {publish: {channel: x}} extra\n",
+            "  - {publish: {channel: x}}\n    data: 1\n",
+            "  - {publish: {channel: x}\n",
         ];
         for item in left {
             let indent = item.len() - item.trim_start_matches(' ').len();
@@ -373,6 +545,7 @@ mod tests {
             "  - publish: {channel: news, data: {n: 1, text: \"payload 1\"}}\n",
             "  - name: a b\n    broadcast: {channels: [x, 'y', \"z\"], data: [1, 2.5, true]}\n    for_each: [1, 2]\n",
             "- history: {channel: 'it''s', limit: 10}  # c\n",
+            "  - {publish: {channel: news, data: {n: 1, list: [a, \"b\", 'c']}}, name: x}\n",
         ];
         let alphabet: Vec<char> = " -:,[]{}#&*!|>'\"%@`?~.+/\\\n\t\r0aZ_ßü世\u{85}\u{2028}".chars().collect();
         let mut rng = crate::testutil::Rng(0x9e37_79b9_7f4a_7c15);

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicUsize;
 use granit_parser::Parser;
 
 use super::build::{Sink, build, pipeline};
-use super::{ItemSink, Node, Stream, SyntaxError, Value, fast, parse};
+use super::{ItemAt, ItemSink, Node, Stream, SyntaxError, Value, fast, parse};
 
 pub(super) fn parse_in_parts<'a, S: ItemSink<'a>>(
     source: &'a str,
@@ -30,7 +30,7 @@ pub(super) fn sequential<'a, S: ItemSink<'a>>(
     key: &str,
     sink: &S,
 ) -> Result<(Node<'a>, Vec<S::Part>), SyntaxError> {
-    let mut part = sink.part();
+    let mut part = sink.part(0..source.len());
     let mut on_item = |entries: &[(Node<'a>, Node<'a>)], item| sink.item(&mut part, entries, item);
     let root = pipeline(source, Some(Sink::List(key, &mut on_item)))?;
     Ok((root, vec![part]))
@@ -45,14 +45,23 @@ fn is_item(line: &str, indent: usize) -> bool {
 }
 
 /// The start of the first item line after the line at `at`, or `end`.
-fn next_item(source: &str, mut at: usize, end: usize, indent: usize) -> usize {
+fn next_item(source: &str, at: usize, end: usize, indent: usize) -> usize {
+    next_item_lines(source, at, end, indent).0
+}
+
+/// [`next_item`], and how many line feeds it passed.
+fn next_item_lines(source: &str, mut at: usize, end: usize, indent: usize) -> (usize, usize) {
+    let mut feeds = 0;
     loop {
-        match source.as_bytes()[at..end].iter().position(|&b| b == b'\n') {
-            Some(i) => at += i + 1,
-            None => return end,
+        match memchr::memchr(b'\n', &source.as_bytes()[at..end]) {
+            Some(i) => {
+                at += i + 1;
+                feeds += 1;
+            }
+            None => return (end, feeds),
         }
         if at >= end || is_item(&source[at..end], indent) {
-            return at.min(end);
+            return (at.min(end), feeds);
         }
     }
 }
@@ -87,7 +96,8 @@ fn cut(source: &str, stream: Stream<'_>) -> Option<(Vec<usize>, usize)> {
     // key after the list, or a document marker, would end it in one part and
     // go unnoticed in the next.
     let body = &source[list..];
-    if body.contains("\n---") || body.contains("\n...") {
+    let has = |marker: &[u8]| memchr::memmem::find(body.as_bytes(), marker).is_some();
+    if has(b"\n---") || has(b"\n...") {
         return None;
     }
     let mut starts = body.match_indices('\n').map(|(i, _)| body.as_bytes().get(i + 1));
@@ -142,12 +152,12 @@ fn parse_parts<'a, S: ItemSink<'a>>(
             .zip(&ends[1..])
             .map(|(&from, &to)| {
                 threads.spawn(move || {
-                    let mut part = sink.part();
+                    let mut part = sink.part(from..to);
                     items(source, from, to, indent, head, sink, &mut part, replayed).then_some(part)
                 })
             })
             .collect();
-        let mut part = sink.part();
+        let mut part = sink.part(0..ends[0]);
         let second = next_item(source, cuts[0], ends[0], indent);
         let first = build(
             source,
@@ -169,9 +179,9 @@ fn parse_parts<'a, S: ItemSink<'a>>(
     })
 }
 
-/// Hands the items of `source[from..to]` to `sink`: each through the fast
-/// path if it has the plain shape, runs of the others through the full
-/// parser. `false` when the full parser found the run not to be list items
+/// Hands the items of `source[from..to]` to `sink`: each as its text if the
+/// sink takes it so, else through the fast path if it has the plain shape,
+/// runs of the others through the full parser. `false` when the full parser found the run not to be list items
 /// on its own (an alias to another part, a syntax error).
 #[allow(clippy::too_many_arguments)]
 fn items<'a, S: ItemSink<'a>>(
@@ -192,8 +202,18 @@ fn items<'a, S: ItemSink<'a>>(
     };
     let mut slow: Option<usize> = None;
     let mut at = from;
+    // Checked once for the part (most parts hold no such character).
+    let clean = !fast::has_odd(&source[from..to]);
+    let mut line = 1 + memchr::memchr_iter(b'\n', &source.as_bytes()[..from]).count();
     while at < to {
-        let next = next_item(source, at, to, indent);
+        let (next, feeds) = next_item_lines(source, at, to, indent);
+        let item = ItemAt { start: at, end: next, indent, line, clean };
+        line += feeds;
+        // Items wait in a run for the full parser: none is taken before them.
+        if slow.is_none() && sink.text(part, head, item) {
+            at = next;
+            continue;
+        }
         match fast::item(source, at, next, indent) {
             Some(node) => {
                 if let Some(s) = slow.take()
@@ -228,7 +248,7 @@ pub(super) mod tests {
     impl<'a> ItemSink<'a> for Collect {
         type Part = Vec<String>;
 
-        fn part(&self) -> Vec<String> {
+        fn part(&self, _: std::ops::Range<usize>) -> Vec<String> {
             Vec::new()
         }
 
@@ -258,7 +278,7 @@ pub(super) mod tests {
 
     fn items(n: usize, indent: &str) -> String {
         (0..n)
-            .map(|i| match i % 4 {
+            .map(|i| match i % 5 {
                 0 => format!("{indent}- publish: {{channel: \"news-{i}\", data: {{n: {i}, t: Grüße}}}}\n"),
                 1 => format!(
                     "{indent}- publish:\n{indent}    channel: c{i}\n{indent}    data: |\n{indent}      - not an item\n{indent}      text {i}\n# a comment at column 0\n"
@@ -266,7 +286,8 @@ pub(super) mod tests {
                 2 => format!(
                     "{indent}- broadcast:\n{indent}    channels:\n{indent}    - a{i}\n{indent}    - b{i}\n{indent}    data: &d{i} {{x: [1,\n{indent}      2]}}\n{indent}    tags: *d{i}\n\n"
                 ),
-                _ => format!("{indent}- history: {{channel: h{i}, limit: 1}}   # trailing\r\n"),
+                3 => format!("{indent}- history: {{channel: h{i}, limit: 1}}   # trailing\r\n"),
+                _ => format!("{indent}- {{publish: {{channel: f{i}, data: [1, {{k: 'v'}}]}}, name: \"n {i}\"}}\n"),
             })
             .collect()
     }

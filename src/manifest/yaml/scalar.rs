@@ -24,6 +24,15 @@ pub(super) fn scalar<'a>(text: Cow<'a, str>, style: ScalarStyle, tag: Option<&st
 
 /// A plain scalar's core-schema value, or `None` for a string.
 fn resolve(text: &str) -> Option<Value<'static>> {
+    // Most scalars are words: only these bytes can start a null, a
+    // boolean, a number or an infinity (a quick no before the comparisons).
+    if !text
+        .as_bytes()
+        .first()
+        .is_none_or(|b| matches!(b, b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'.' | b'+' | b'-' | b'0'..=b'9'))
+    {
+        return None;
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
