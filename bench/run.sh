@@ -58,7 +58,7 @@ export N_RUN N_RUN_LARGE N_CHECK BATCH CHANNELS CONC BENCH_ONLY
 # The subset's raw output goes to a file of its own: results-latest.txt is the full run's.
 N_NAME=""
 [ "$N_RUN" = 20000 ] || N_NAME="$N_RUN-"
-OUT="${BENCH_OUT:-$ROOT/bench/results-${BENCH_ONLY:+$BENCH_ONLY-}$N_NAME""latest.txt}"
+OUT="${BENCH_OUT:-$ROOT/bench/results-${BENCH_ONLY:+$BENCH_ONLY-}${N_NAME}latest.txt}"
 
 exec > >(tee "$OUT") 2>&1
 
