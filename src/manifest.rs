@@ -280,27 +280,32 @@ pub struct Target {
     pub idempotency_key: bool,
 }
 
+/// A hasher for keys that are hashes already (content digests, lane keys):
+/// a map of them hashes them no more.
+#[derive(Default)]
+pub(crate) struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = bytes.iter().fold(self.0, |h, &b| h.rotate_left(8) ^ u64::from(b));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 /// Numbers every command's occurrence among the commands of equal content
 /// (method and params), in run order: the first of several equal publishes
 /// is 0, the next 1. Grouped by a 64-bit hash of the content: commands that
 /// only share a hash share a counter, which shifts numbers but never makes
 /// two commands of equal content one.
 pub(crate) fn number_occurrences(commands: &mut [Command]) {
-    use std::hash::{BuildHasherDefault, Hasher};
-    /// The keys are hashes already: used as they are.
-    #[derive(Default)]
-    struct Same(u64);
-    impl Hasher for Same {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            self.0 = bytes.iter().fold(self.0, |h, &b| h.rotate_left(8) ^ u64::from(b));
-        }
-        fn write_u64(&mut self, v: u64) {
-            self.0 = v;
-        }
-    }
+    use std::hash::BuildHasherDefault;
     let hashes: Vec<u64> = commands
         .iter()
         .map(|c| content_hash(content_hash(0, c.method.name.as_bytes()), c.params().as_bytes()))
@@ -314,7 +319,7 @@ pub(crate) fn number_occurrences(commands: &mut [Command]) {
         return;
     }
     drop(sorted);
-    let mut seen: HashMap<u64, u32, BuildHasherDefault<Same>> =
+    let mut seen: HashMap<u64, u32, BuildHasherDefault<PreHashed>> =
         HashMap::with_capacity_and_hasher(commands.len(), BuildHasherDefault::default());
     for (c, h) in commands.iter_mut().zip(hashes) {
         let n = seen.entry(h).or_insert(0);

@@ -31,19 +31,19 @@ pub(crate) fn run(
 ) -> Result<Exit, Error> {
     let outputs = Outputs::new(&flags, env);
     let loaded = super::sources(flags, profile, env).and_then(|sources| {
-        // `check` validates every command and keeps none it does not need.
-        let opts = LoadOptions { count_only: mode == Mode::Check, ..load_options(&sources, env)? };
-        let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
-        let mut manifest = manifest::load(&inputs, &opts)?;
         let listed = |k| sources.flags.value(k).map(Value::as_list).unwrap_or_default().to_vec();
         let (tags, skip, only) = (listed(Key::Tags), listed(Key::SkipTags), listed(Key::Only));
+        let selects = !(tags.is_empty() && skip.is_empty() && only.is_empty());
+        // `check` validates every command and keeps none it does not need
+        // (a selection needs them all).
+        let opts = LoadOptions { count_only: mode == Mode::Check && !selects, ..load_options(&sources, env)? };
+        let inputs: Vec<Input> = files.iter().map(|f| Input::from_arg(f)).collect();
+        let mut manifest = manifest::load(&inputs, &opts)?;
         let needs = if mode == Mode::Run { resolve::Mode::Run } else { resolve::Mode::Check };
         let settled = sources.settle(&manifest.settings, needs)?;
-        let whole = plan::may_be_oversized(&manifest, &settled.run)
-            || settled.server_config.is_some()
-            || !(tags.is_empty() && skip.is_empty() && only.is_empty());
-        if manifest.counted > 0 && whole {
-            // Which commands are over the limit, refused or selected, exactly: they are needed whole.
+        if manifest.counted > 0 && (plan::may_be_oversized(&manifest, &settled.run) || settled.server_config.is_some())
+        {
+            // Which commands are over the limit or refused, exactly: they are needed whole.
             manifest = manifest::load(&inputs, &LoadOptions { count_only: false, ..opts.clone() })?;
         }
         let selection = manifest::select::select(&manifest, &tags, &skip, &only)?;

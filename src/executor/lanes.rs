@@ -14,7 +14,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::manifest::Command;
+use crate::manifest::{Command, PreHashed};
 use crate::methods::TargetKind;
 
 /// FNV-1a over a target's kind and name.
@@ -102,24 +102,6 @@ impl From<Vec<Vec<usize>>> for Lanes {
     }
 }
 
-/// Lane keys are hashes already: a map of them hashes them no more.
-#[derive(Default)]
-struct Same(u64);
-
-impl std::hash::Hasher for Same {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = bytes.iter().fold(self.0, |h, &b| h.rotate_left(8) ^ u64::from(b));
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 /// Groups `cmds` into lanes: union-find over shared keys (`keys(c, out)`
 /// appends command `c`'s).
 pub(crate) fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lanes {
@@ -144,7 +126,7 @@ pub(crate) fn lanes(cmds: &[usize], keys: impl Fn(usize, &mut Vec<u64>)) -> Lane
     // small enough to stay in the cache. Past `FEW` keys the map is left
     // for sorting (joins made so far stand: joining twice changes nothing).
     const FEW: usize = 1 << 14;
-    let mut first: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<Same>> = Default::default();
+    let mut first: std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<PreHashed>> = Default::default();
     let mut few = true;
     for (i, &c) in cmds.iter().enumerate() {
         ks.clear();

@@ -37,22 +37,8 @@ pub(crate) fn command(
     out: &mut Commands,
 ) -> Vec<Saved> {
     // No `${...}` in a plain command: the scope has nothing to give it.
-    if let Some((method, name, own_key)) = plain::command(&ck.source.text, item, cx.protocol, out.scratch()) {
-        let c = Command {
-            index: 0,
-            occurrence: 0,
-            manifest: cx.manifest as u32,
-            offset: item.span.offset as u32,
-            line: ck.line_of(item.span) as u32,
-            tags: 0,
-            finally: cx.finally,
-            name: name.map(|n| Box::new(n.into_owned())),
-            method,
-            own_key,
-            params: Text::PENDING,
-            steps: None,
-        };
-        out.push_scratch(c);
+    if let Some(plain) = plain::command(&ck.source.text, item, cx.protocol, out.scratch()) {
+        out.push_scratch(plain_command(cx, item.span.offset, ck.line_of(item.span), plain));
         return Vec::new();
     }
     general(ck, item, scope, cx, out)
@@ -61,17 +47,23 @@ pub(crate) fn command(
 /// [`command`] for a plain command read straight from its text: the list
 /// item `at`. `false`: it is not one, and is to be parsed.
 pub(crate) fn plain_text(ck: &Checker, at: ItemAt, cx: &CommandContext, out: &mut Commands) -> bool {
-    let Some((method, name, own_key)) = plain::item(&ck.source.text, at, cx.protocol, out.scratch()) else {
+    let Some(plain) = plain::item(&ck.source.text, at, cx.protocol, out.scratch()) else {
         return false;
     };
     // Where the fast path's tree puts the item: at its first key (or its `{`).
     let offset = at.start + at.indent + 2;
-    let c = Command {
+    out.push_scratch(plain_command(cx, offset, at.line, plain));
+    true
+}
+
+/// A plain command at `offset` on `line`: its params are in the scratch.
+fn plain_command(cx: &CommandContext, offset: usize, line: usize, (method, name, own_key): plain::Plain) -> Command {
+    Command {
         index: 0,
         occurrence: 0,
         manifest: cx.manifest as u32,
         offset: offset as u32,
-        line: at.line as u32,
+        line: line as u32,
         tags: 0,
         finally: cx.finally,
         name: name.map(|n| Box::new(n.into_owned())),
@@ -79,9 +71,7 @@ pub(crate) fn plain_text(ck: &Checker, at: ItemAt, cx: &CommandContext, out: &mu
         own_key,
         params: Text::PENDING,
         steps: None,
-    };
-    out.push_scratch(c);
-    true
+    }
 }
 
 /// [`command`] for any item: every key, variables, files, every problem.
