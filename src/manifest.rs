@@ -6,6 +6,7 @@
 //!   (large manifests parsed in parts on every core, equal to one part);
 //! - `document`: top-level keys, `vars:`, `server:`, `defaults:`;
 //! - `command` and `fields`: one list item against the method table;
+//!   `template`: a `for_each` checked once per kind of item;
 //! - `locate`: a command's field found again in its text, after loading;
 //! - `check`: the walker that records problems; [`diagnostic`]: how they
 //!   render; [`interpolate`]: `${NAME}`; [`schema`]: the JSON Schema;
@@ -29,6 +30,7 @@ pub(crate) mod select;
 pub(crate) mod steps;
 pub(crate) mod tags;
 mod target;
+mod template;
 pub(crate) mod texts;
 pub(crate) mod yaml;
 

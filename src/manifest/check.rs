@@ -105,8 +105,18 @@ impl<'a> Scope<'a> {
     /// A name's value. An empty environment variable counts as unset (what
     /// CI gives for a variable that is not set); an empty `--var` or
     /// `vars:` value is a value.
-    pub(crate) fn lookup(&self, name: &str, at: Span, reads: &RefCell<Reads>) -> Lookup<'a> {
-        reads.borrow_mut().names.insert(name.to_owned());
+    /// `reads`: where what was read is recorded (`None`: not recorded).
+    pub(crate) fn lookup(&self, name: &str, at: Span, reads: Option<&RefCell<Reads>>) -> Lookup<'a> {
+        let record = |f: &dyn Fn(&mut Reads)| {
+            if let Some(r) = reads {
+                f(&mut r.borrow_mut());
+            }
+        };
+        record(&|r| {
+            if !r.names.contains(name) {
+                r.names.insert(name.to_owned());
+            }
+        });
         if let Some(item) = self.item {
             match (name, item) {
                 ("item", Item::One(v)) => return Lookup::Var(Cow::Borrowed(v)),
@@ -130,7 +140,9 @@ impl<'a> Scope<'a> {
             return Lookup::Forbidden("it holds a credential or a secret, and those never go into a command");
         }
         if let Some(v) = self.cli.get(name) {
-            reads.borrow_mut().cli.insert(name.to_owned());
+            record(&|r| {
+                r.cli.insert(name.to_owned());
+            });
             return Lookup::Var(Cow::Borrowed(v));
         }
         if let Some(v) = self.vars.get(name) {
@@ -141,13 +153,17 @@ impl<'a> Scope<'a> {
         }
         match self.env.map(|e| e.get(name).filter(|v| !v.is_empty())) {
             Some(Some(v)) => {
-                reads.borrow_mut().env.entry(name.to_owned()).or_insert(at);
+                record(&|r| {
+                    r.env.entry(name.to_owned()).or_insert(at);
+                });
                 Lookup::Var(Cow::Owned(Var::scalar(v)))
             }
             // Looked for in the environment, not there (a default may stand in):
             // a reviewer sees it among what the manifest reads.
             Some(None) => {
-                reads.borrow_mut().env_absent.insert(name.to_owned());
+                record(&|r| {
+                    r.env_absent.insert(name.to_owned());
+                });
                 Lookup::Missing
             }
             None => Lookup::Missing,
@@ -175,6 +191,9 @@ pub(crate) struct Checker<'s> {
     pub source: &'s Source,
     pub problems: Vec<Problem>,
     pub reads: RefCell<Reads>,
+    /// Lookups are not recorded in `reads` (a `for_each` item read again
+    /// what its kind's first item recorded).
+    pub(super) quiet: bool,
     /// The last offset [`Checker::line_of`] was asked for, and its line:
     /// items come in order, so the next line is a few bytes of counting away.
     line_cursor: std::cell::Cell<(usize, usize)>,
@@ -182,7 +201,13 @@ pub(crate) struct Checker<'s> {
 
 impl<'s> Checker<'s> {
     pub(crate) fn new(source: &'s Source) -> Self {
-        Checker { source, problems: Vec::new(), reads: RefCell::default(), line_cursor: Default::default() }
+        Checker {
+            source,
+            problems: Vec::new(),
+            reads: RefCell::default(),
+            quiet: false,
+            line_cursor: Default::default(),
+        }
     }
 
     pub(crate) fn error(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
@@ -193,6 +218,10 @@ impl<'s> Checker<'s> {
     pub(crate) fn warn(&mut self, span: Span, label: &str, message: impl Into<String>) -> &mut Problem {
         self.problems.push(Problem::error(message).at(self.source, span, label).warning());
         self.problems.last_mut().expect("just pushed")
+    }
+
+    fn recorded(&self) -> Option<&RefCell<Reads>> {
+        (!self.quiet).then_some(&self.reads)
     }
 
     pub(crate) fn line_of(&self, span: Span) -> usize {
@@ -288,8 +317,9 @@ impl<'s> Checker<'s> {
         if scope.literal {
             return Ok(s.to_owned());
         }
-        let lookup = |n: &str| match scope.lookup(n, node.span, &self.reads) {
-            Lookup::Var(v) => Found::Text(Cow::Owned(v.text.clone())),
+        let lookup = |n: &str| match scope.lookup(n, node.span, self.recorded()) {
+            Lookup::Var(Cow::Borrowed(v)) => Found::Text(Cow::Borrowed(v.text.as_str())),
+            Lookup::Var(Cow::Owned(v)) => Found::Text(Cow::Owned(v.text)),
             Lookup::Saved(p) => Found::Text(Cow::Borrowed(p)),
             Lookup::Missing => Found::Missing,
             Lookup::Forbidden(why) => Found::Forbidden(why),
@@ -429,7 +459,7 @@ impl<'s> Checker<'s> {
             return self.interpolate(node, s, scope).map(Json::String);
         };
         let text = expect.wants_text();
-        match scope.lookup(name, node.span, &self.reads) {
+        match scope.lookup(name, node.span, self.recorded()) {
             Lookup::Saved(p) => Some(Json::String(p.to_owned())),
             Lookup::Var(v) if !(v.text.is_empty() && default.is_some()) => {
                 Some(if text { Json::String(v.text.clone()) } else { v.value.clone() })

@@ -4,11 +4,14 @@
 //! [`plain`](super::plain); any other by the general path, whose params
 //! are checked by [`fields`](super::fields).
 
+use std::collections::HashSet;
+
 use super::check::{Checker, Scope};
 use super::fields::params;
 use super::files::Root;
 use super::for_each::{self, Located};
 use super::steps::{self, Saved, StepContext, Steps};
+use super::template::{Fill, Template};
 use super::texts::{Commands, Text};
 use super::yaml::{ItemAt, Node, Value};
 use super::{Command, plain};
@@ -218,10 +221,24 @@ pub(crate) fn general(
         },
     };
     if let Some(items) = &items {
-        out.reserve(items.len());
+        out.reserve(items.bound());
     }
     let save: Vec<_> = declared.iter().map(|s| (s.name.clone(), s.path.clone())).collect();
-    let mut build = |ck: &mut Checker, scope: &Scope| {
+    let base = Command {
+        index: 0,
+        occurrence: 0,
+        manifest: cx.manifest as u32,
+        offset: item.span.offset as u32,
+        line: line as u32,
+        tags,
+        finally: cx.finally,
+        name: None,
+        method: m,
+        own_key: false,
+        params: Text::PENDING,
+        steps: None,
+    };
+    let build = |ck: &mut Checker, scope: &Scope, out: &mut Commands| {
         // `None`: the name did not interpolate; `Some(None)`: there is none.
         let name = match name {
             Some(n) => ck.string(n, "`name`", &scope.without_saved()).map(Some),
@@ -251,46 +268,55 @@ pub(crate) fn general(
                 && steps.save.is_empty()
                 && steps.uses.is_empty();
             let c = Command {
-                index: 0,
-                occurrence: 0,
-                manifest: cx.manifest as u32,
-                offset: item.span.offset as u32,
-                line: line as u32,
-                tags,
-                finally: cx.finally,
                 name: name.map(Box::new),
-                method: m,
-                own_key: false,
-                params: Text::PENDING,
                 steps: (!no_steps).then(|| std::sync::Arc::new(steps)),
+                ..base.clone()
             };
             out.push(c, &params);
         }
     };
-    match items {
-        None => build(ck, scope),
-        Some(items) => {
-            let before = ck.problems.len();
-            for it in &items {
-                let s = Scope { item: Some(&it.item), ..*scope };
-                let mark = ck.problems.len();
-                build(ck, &s);
-                relocate_to_row(ck, mark, it);
-                // One report per distinct problem, not one per item.
-                if ck.problems.len() > before + 20 {
-                    break;
-                }
-            }
-            dedup(&mut ck.problems, before);
+    let Some(items) = items else {
+        build(ck, scope, out);
+        return declared;
+    };
+    // Items whose params differ only in plain strings are checked once per kind.
+    let plain_steps = expect.is_none() && until.is_none() && delivered.is_none() && save.is_empty();
+    let mut template = plain_steps.then(|| Template::new(m, body, name, cx.protocol)).flatten();
+    let before = ck.problems.len();
+    let mut seen = HashSet::new();
+    let mut errors = 0;
+    for it in items {
+        let it = &it;
+        let s = Scope { item: Some(&it.item), ..*scope };
+        let learn = match template.as_mut().map(|t| t.push(ck, &s, &base, out)) {
+            Some(Fill::Done) => continue,
+            Some(Fill::Learn(kind)) => Some(kind),
+            Some(Fill::General) | None => None,
+        };
+        let (mark, pushed) = (ck.problems.len(), out.pushed());
+        build(ck, &s, out);
+        let relocated = relocate_to_row(ck, mark, it);
+        let own_errors = ck.problems[mark..].iter().filter(|p| p.level == crate::diagnostic::Level::Error).count();
+        if let (Some(kind), Some(t)) = (learn, template.as_mut()) {
+            t.learn(ck, &s, kind, out.pushed() == pushed + 1 && own_errors == 0 && !relocated);
+        }
+        // One report per distinct problem, not one per item.
+        dedup(&mut ck.problems, mark, &mut seen);
+        errors += own_errors;
+        if errors > 20 {
+            break;
         }
     }
+    debug_assert!(ck.problems.len() >= before);
     declared
 }
 
 /// Problems a row of a data file caused (at a `${item...}` of the
 /// manifest) are located at the row, with the manifest's place as a hint.
-fn relocate_to_row(ck: &mut Checker, from: usize, it: &Located) {
-    let Some((source, span)) = &it.from else { return };
+/// Returns whether there was one.
+fn relocate_to_row(ck: &mut Checker, from: usize, it: &Located) -> bool {
+    let Some((source, span)) = &it.from else { return false };
+    let mut moved = false;
     let manifest = ck.source;
     for p in &mut ck.problems[from..] {
         let written = p.source.as_ref().and_then(|s| s.text.get(p.span.offset..p.span.offset + p.span.len));
@@ -306,7 +332,9 @@ fn relocate_to_row(ck: &mut Checker, from: usize, it: &Located) {
         p.source = Some((**source).clone());
         p.span = *span;
         p.label = "this row".into();
+        moved = true;
     }
+    moved
 }
 
 /// `tags: [a, b]` (or `tags: a`): the set's number, 0 without tags; `None`
@@ -455,8 +483,7 @@ fn wait_step(
     step.command(ck, scope, cx, &methods::WAIT, "{}".into(), Some(Steps { wait: Some(pause), ..Steps::default() }))
 }
 
-fn dedup(problems: &mut Vec<super::Problem>, from: usize) {
-    let mut seen = std::collections::HashSet::new();
+fn dedup(problems: &mut Vec<super::Problem>, from: usize, seen: &mut HashSet<(usize, String)>) {
     let mut i = from;
     while i < problems.len() {
         let key = (problems[i].span.offset, problems[i].message.clone());

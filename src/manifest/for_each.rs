@@ -20,6 +20,85 @@ pub(crate) struct Located {
     pub from: Option<(Arc<Source>, Span)>,
 }
 
+/// The items of a `for_each`: a file of lines is read as they are used
+/// (a million items are a million short lines, not a million values
+/// held at once).
+pub(crate) enum Items {
+    List(Vec<Located>),
+    Lines(Arc<Source>),
+}
+
+impl Items {
+    /// At least as many as there are items (a bound to reserve room by).
+    pub(crate) fn bound(&self) -> usize {
+        match self {
+            Items::List(list) => list.len(),
+            Items::Lines(source) => memchr::memchr_iter(b'\n', source.text.as_bytes()).count() + 1,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Items::List(list) => list.is_empty(),
+            Items::Lines(source) => Lines { source: source.clone(), at: 0 }.next().is_none(),
+        }
+    }
+}
+
+impl IntoIterator for Items {
+    type Item = Located;
+    type IntoIter = ItemsIter;
+
+    fn into_iter(self) -> ItemsIter {
+        match self {
+            Items::List(list) => ItemsIter::List(list.into_iter()),
+            Items::Lines(source) => ItemsIter::Lines(Lines { source, at: 0 }),
+        }
+    }
+}
+
+pub(crate) enum ItemsIter {
+    List(std::vec::IntoIter<Located>),
+    Lines(Lines),
+}
+
+impl Iterator for ItemsIter {
+    type Item = Located;
+
+    fn next(&mut self) -> Option<Located> {
+        match self {
+            ItemsIter::List(list) => list.next(),
+            ItemsIter::Lines(lines) => lines.next(),
+        }
+    }
+}
+
+/// Every line that is not blank or a `#` comment, as a value read as a
+/// YAML scalar, located at its line.
+pub(crate) struct Lines {
+    source: Arc<Source>,
+    at: usize,
+}
+
+impl Iterator for Lines {
+    type Item = Located;
+
+    fn next(&mut self) -> Option<Located> {
+        let text = self.source.text.as_str();
+        while self.at < text.len() {
+            let start = self.at;
+            let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
+            self.at = end + 1;
+            let t = text[start..end].trim();
+            if !t.is_empty() && !t.starts_with('#') {
+                let span = Span { offset: start, len: (end - start).max(1) };
+                return Some(Located { item: Item::One(Var::scalar(t)), from: Some((self.source.clone(), span)) });
+            }
+        }
+        None
+    }
+}
+
 /// The file formats `for_each: {file: ...}` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -29,7 +108,7 @@ enum Format {
 }
 
 /// The items of a `for_each` value, or `None` when its problems were recorded.
-pub(crate) fn items(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec<Located>> {
+pub(crate) fn items(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Items> {
     match &node.value {
         Value::Seq(list) => {
             let mut out = Vec::with_capacity(list.len());
@@ -51,7 +130,7 @@ pub(crate) fn items(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -
             if out.is_empty() {
                 ck.warn(node.span, "empty", "`for_each` is empty: this command runs zero times");
             }
-            Some(out)
+            Some(Items::List(out))
         }
         Value::Map(_) => file(ck, node, scope, root),
         _ => {
@@ -63,7 +142,7 @@ pub(crate) fn items(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -
 
 /// `{file: PATH, format: lines|jsonl|csv}`; the format defaults by the
 /// file's extension (`.jsonl`/`.ndjson`, `.csv`, anything else lines).
-fn file(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec<Located>> {
+fn file(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Items> {
     let entries = ck.entries(node, "`for_each`")?;
     let (mut path, mut format) = (None, None);
     for (k, v) in entries {
@@ -107,9 +186,9 @@ fn file(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec
     };
     let source = Arc::new(Source::new(root.shown(&written), text));
     let items = match format {
-        Format::Lines => lines(&source),
-        Format::JsonLines => json_lines(ck, &source)?,
-        Format::Csv => csv_rows(ck, &source)?,
+        Format::Lines => Items::Lines(source),
+        Format::JsonLines => Items::List(json_lines(ck, &source)?),
+        Format::Csv => Items::List(csv_rows(ck, &source)?),
     };
     if items.is_empty() {
         ck.warn(fnode.span, "empty", format!("`for_each` file {written} is empty: this command runs zero times"));
@@ -121,21 +200,6 @@ fn file(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Vec
 fn line_span(text: &str, start: usize) -> Span {
     let len = text[start..].find('\n').unwrap_or(text.len() - start);
     Span { offset: start, len: len.max(1) }
-}
-
-/// Every line that is not blank or a `#` comment.
-fn lines(source: &Arc<Source>) -> Vec<Located> {
-    let text = &source.text;
-    let mut out = Vec::new();
-    let mut start = 0;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim();
-        if !t.is_empty() && !t.starts_with('#') {
-            out.push(Located { item: Item::One(Var::scalar(t)), from: Some((source.clone(), line_span(text, start))) });
-        }
-        start += line.len();
-    }
-    out
 }
 
 /// One JSON object per line (blank lines skipped).

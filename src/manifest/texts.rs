@@ -96,6 +96,11 @@ impl Commands {
         self.done.len()
     }
 
+    /// How many commands were stored, kept or counted.
+    pub(crate) fn pushed(&self) -> usize {
+        self.done.len() + self.counted
+    }
+
     /// Where a plain command's params are written.
     pub(crate) fn scratch(&mut self) -> &mut Scratch {
         &mut self.scratch
