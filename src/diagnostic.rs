@@ -88,6 +88,97 @@ impl Source {
     }
 }
 
+/// A source's text let go of while nothing reads it (a manifest's, while
+/// its commands are sent: they hold their params), to be read again from
+/// its file when a report needs a snippet. Its line index is kept, so a
+/// place is still `FILE:LINE:COL` if the file changed meanwhile.
+pub(crate) struct Released {
+    /// What the holders hold meanwhile (an empty text).
+    stand_in: Arc<String>,
+    name: String,
+    len: usize,
+    modified: std::time::SystemTime,
+    samples: Vec<u8>,
+    line_starts: Arc<std::sync::OnceLock<Box<[usize]>>>,
+}
+
+/// Bytes of a text compared when it is read again (with its size and time).
+fn samples(text: &[u8]) -> Vec<u8> {
+    (0..64).filter_map(|i| text.get(i * text.len() / 64..).map(|t| &t[..t.len().min(8)])).flatten().copied().collect()
+}
+
+impl Source {
+    /// Lets go of the texts of `all` (every holder of each, found by
+    /// sharing it) whose file is where its name says, unchanged; a text
+    /// someone else also holds is kept.
+    pub(crate) fn release(all: &mut [&mut Source]) -> Vec<Released> {
+        let mut out = Vec::new();
+        for i in 0..all.len() {
+            let text = all[i].text.clone();
+            if text.is_empty() || out.iter().any(|r: &Released| Arc::ptr_eq(&r.stand_in, &all[i].text)) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&all[i].name) else { continue };
+            let Ok(modified) = meta.modified() else { continue };
+            if !meta.is_file() || meta.len() != text.len() as u64 {
+                continue;
+            }
+            all[i].line_starts();
+            let stand_in = Arc::new(String::new());
+            let holders: Vec<usize> = (0..all.len()).filter(|&j| Arc::ptr_eq(&all[j].text, &text)).collect();
+            for &j in &holders {
+                all[j].text = stand_in.clone();
+            }
+            // Held elsewhere too: letting go here would free nothing.
+            if Arc::strong_count(&text) > 1 {
+                for &j in &holders {
+                    all[j].text = text.clone();
+                }
+                continue;
+            }
+            out.push(Released {
+                stand_in,
+                name: all[i].name.clone(),
+                len: text.len(),
+                modified,
+                samples: samples(text.as_bytes()),
+                line_starts: all[i].line_starts.clone(),
+            });
+        }
+        out
+    }
+
+    /// Gives `all` their released texts back, read again; a file that
+    /// changed since gives a text of blanks with its lines where they were
+    /// (places stay right, snippets are empty). Returns the names of those.
+    pub(crate) fn restore(all: &mut [&mut Source], released: Vec<Released>) -> Vec<String> {
+        let mut changed = Vec::new();
+        for r in released {
+            let same = |t: &String| {
+                t.len() == r.len
+                    && samples(t.as_bytes()) == r.samples
+                    && std::fs::metadata(&r.name).and_then(|m| m.modified()).is_ok_and(|m| m == r.modified)
+            };
+            let text = match std::fs::read_to_string(&r.name) {
+                Ok(t) if same(&t) => t,
+                _ => {
+                    changed.push(r.name.clone());
+                    let mut blank = vec![b' '; r.len];
+                    for &start in r.line_starts.get().map_or(&[][..], |s| &s[1..]) {
+                        blank[start - 1] = b'\n';
+                    }
+                    String::from_utf8(blank).expect("ASCII")
+                }
+            };
+            let text = Arc::new(text);
+            for s in all.iter_mut().filter(|s| Arc::ptr_eq(&s.text, &r.stand_in)) {
+                s.text = text.clone();
+            }
+        }
+        changed
+    }
+}
+
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -286,6 +377,46 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A released text is freed and read again unchanged; one held
+    /// elsewhere is kept; a file that changed meanwhile gives blanks with
+    /// its lines where they were, so places stay right.
+    #[test]
+    fn a_released_text_comes_back_from_its_file_or_as_blanks_when_it_changed() {
+        let dir = std::env::temp_dir().join(format!("cent-run-release-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.yaml");
+        let text = "commands:\n  - publish: {channel: é, data: 1}\n  - info:\n";
+        std::fs::write(&path, text).unwrap();
+        let name = path.to_string_lossy().into_owned();
+        let (mut a, mut b) = (Source::new(name.clone(), text), Source::new("elsewhere.yaml", "x: 1\n"));
+        let mut warning = Problem::error("w").at(&a, Span { offset: 12, len: 7 }, "here");
+        let kept = b.clone();
+        let released = {
+            let mut all = vec![&mut a, &mut b, warning.source.as_mut().unwrap()];
+            Source::release(&mut all)
+        };
+        assert_eq!(released.len(), 1, "only the file's text, not one held elsewhere (nor without a file)");
+        assert!(a.text.is_empty() && warning.source.as_ref().unwrap().text.is_empty());
+        assert_eq!(b.text.as_str(), "x: 1\n");
+        drop(kept);
+        let changed = Source::restore(&mut [&mut a, warning.source.as_mut().unwrap()], released);
+        assert!(changed.is_empty());
+        assert_eq!(a.text.as_str(), text);
+        assert!(Arc::ptr_eq(&a.text, &warning.source.as_ref().unwrap().text));
+        assert_eq!(warning.location().unwrap(), format!("{name}:2:3"));
+
+        assert!(Source::release(&mut [&mut a]).is_empty(), "the warning holds it too");
+        drop(warning);
+        let released = Source::release(&mut [&mut a]);
+        std::fs::write(&path, text.replace("info", "infx")).unwrap();
+        assert_eq!(Source::restore(&mut [&mut a], released), vec![name.clone()]);
+        assert_eq!(a.text.len(), text.len());
+        assert_eq!(a.text.matches('\n').count(), 3);
+        assert!(a.text.trim().is_empty());
+        assert_eq!(a.line_col(text.find("info").unwrap()), (3, 5));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn line_col_counts_bytes_like_the_snippet_header() {

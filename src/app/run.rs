@@ -89,7 +89,7 @@ pub(crate) fn run(
     let exit = match mode {
         Mode::Check => check::check(&manifest, &warnings, &outputs, settings.server_config.as_ref()),
         Mode::Plan => plan::plan(&manifest, &settings, secrets),
-        Mode::Run => send::send(&manifest, settings, &outputs, &warnings, secrets, selection.as_ref()),
+        Mode::Run => send::send(&mut manifest, settings, &outputs, warnings, secrets, selection.as_ref()),
     };
     output::drop_in_background(manifest);
     exit

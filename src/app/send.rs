@@ -10,19 +10,20 @@ use std::sync::{Arc, Mutex};
 use super::output;
 use super::outputs::{Format, Outputs, write_file};
 use crate::error::Error;
+use crate::executor::Status;
 use crate::executor::listen::ListenSetup;
 use crate::executor::{self, Fanout, Listener, Nodes, Outcome, Plan, Recorder, RunEnd, RunOptions, SkipReason, State};
 use crate::exit::{Exit, Signal};
 use crate::manifest::select::Selection;
-use crate::manifest::{Manifest, Problem};
+use crate::manifest::{Manifest, Problem, Source};
 use crate::report;
 use crate::resolve::{Connection, Settings};
 
 pub(crate) fn send(
-    m: &Manifest,
+    m: &mut Manifest,
     settings: Settings,
     args: &Outputs,
-    warnings: &[Problem],
+    mut warnings: Vec<Problem>,
     secret_values: Vec<String>,
     selection: Option<&Selection>,
 ) -> Result<Exit, Error> {
@@ -33,12 +34,14 @@ pub(crate) fn send(
         super::outputs::writable(path).map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
     let state = open_state(args, &mut opts, run_id_given)?;
-    let mut warnings = warnings.to_vec();
     if let Some(s) = &state {
         let found = state_warnings(s, m);
         args.warn(&found);
         warnings.extend(found);
     }
+    // While commands are sent only they are read (they hold their params):
+    // the manifests' texts wait in their files, read again for a snippet.
+    let released = Source::release(&mut holders(m, &mut warnings));
     let nodes = Arc::new(nodes(&conn)?);
     let plan = Arc::new(Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency));
     let recorder = Arc::new(Recorder::new(plan.len()));
@@ -68,6 +71,17 @@ pub(crate) fn send(
     );
     warnings.extend(cluster);
     let outcomes = recorder.take();
+    let snippets =
+        args.report_html.is_some() || !warnings.is_empty() || outcomes.iter().any(|o| o.status != Status::Ok);
+    if snippets && !released.is_empty() {
+        for name in Source::restore(&mut holders(m, &mut warnings), released) {
+            let changed = Problem::error(format!("{name} changed while the run went: its snippets are left out"))
+                .help("places (FILE:LINE:COL) are those of the text the run validated")
+                .warning();
+            args.warn(std::slice::from_ref(&changed));
+            warnings.push(changed);
+        }
+    }
     let node_failures = nodes.failures();
     let run = report::Run {
         run_id: &opts.run_id,
@@ -94,6 +108,16 @@ pub(crate) fn send(
     let exit = run.exit;
     output::drop_in_background((plan, outcomes));
     Ok(exit)
+}
+
+/// Every holder of a manifest's text: the manifests and the warnings.
+fn holders<'a>(m: &'a mut Manifest, warnings: &'a mut [Problem]) -> Vec<&'a mut Source> {
+    let in_problems = |p: &'a mut Problem| p.source.as_mut();
+    m.sources
+        .iter_mut()
+        .chain(m.warnings.iter_mut().filter_map(in_problems))
+        .chain(warnings.iter_mut().filter_map(in_problems))
+        .collect()
 }
 
 /// The state file, if one was given; its run id is the run's (a re-send

@@ -378,3 +378,49 @@ fn an_invalid_manifest_under_github_actions_writes_the_step_summary_too() {
     assert!(md.contains("unknown method `publsh`") && md.contains(&format!("{}:2:5", path.display())), "{md}");
     assert_eq!(watch.connections(), 0);
 }
+
+/// While commands are sent, the manifest's text waits in its file (the
+/// commands hold their params): the recap reads it again for its snippets,
+/// and says so when the file changed meanwhile, keeping the places of the
+/// text the run validated.
+#[test]
+fn the_recap_reads_the_manifest_again_and_says_when_it_changed_during_the_run() {
+    let server = shared();
+    let ch = harness::channel("reread");
+    let text = format!(
+        "commands:\n  - publish: {{channel: {ch}, data: 1}}\n  - wait: 1500ms\n  - name: refused\n    publish: {{channel: \"unknownns:x\", data: 1}}\n"
+    );
+    let (dir, path) = manifest(&text);
+    // Unchanged: the snippet is the manifest's own line.
+    let out =
+        cent_run().arg(&path).args(["--url", &server.url, "--api-key", API_KEY]).env("NO_COLOR", "1").output().unwrap();
+    let err = unwrapped(&(String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("m.yaml:4:") && err.contains("publish: {channel: \"unknownns:x\""), "{err}");
+    assert!(!err.contains("changed while the run went"), "{err}");
+    // Changed while it waits: two lines inserted above, `unknownns` renamed.
+    let json = dir.path().join("r.json");
+    let child = Command::new(assert_cmd::cargo::cargo_bin("cent-run"))
+        .arg(&path)
+        .args(["--url", &server.url, "--api-key", API_KEY, "--report-json"])
+        .arg(&json)
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1")
+        .env("HOME", std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    std::fs::write(&path, format!("# moved\n# down\n{}", text.replace("unknownns", "elsewhere"))).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = unwrapped(&(String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("changed while the run went: its snippets are left out"), "{err}");
+    assert!(err.contains("m.yaml:4:"), "the place in the text that ran: {err}");
+    assert!(!err.contains("elsewhere"), "no snippet of the new text: {err}");
+    let r = harness::report(&json);
+    assert_eq!(r["summary"]["failed"], 1, "{r}");
+    let warned = r["problems"].as_array().unwrap();
+    assert!(warned.iter().any(|w| w["message"].as_str().unwrap().contains("changed while the run went")), "{r}");
+}
