@@ -149,33 +149,43 @@ impl Source {
     }
 
     /// Gives `all` their released texts back, read again; a file that
-    /// changed since gives a text of blanks with its lines where they were
-    /// (places stay right, snippets are empty). Returns the names of those.
-    pub(crate) fn restore(all: &mut [&mut Source], released: Vec<Released>) -> Vec<String> {
-        let mut changed = Vec::new();
+    /// changed since (or cannot be read) gives a text of blanks with its
+    /// lines where they were (places stay right, snippets are empty).
+    /// Returns a warning for each of those.
+    pub(crate) fn restore(all: &mut [&mut Source], released: Vec<Released>) -> Vec<Problem> {
+        let mut lost = Vec::new();
         for r in released {
             let same = |t: &String| {
                 t.len() == r.len
                     && samples(t.as_bytes()) == r.samples
                     && std::fs::metadata(&r.name).and_then(|m| m.modified()).is_ok_and(|m| m == r.modified)
             };
-            let text = match std::fs::read_to_string(&r.name) {
-                Ok(t) if same(&t) => t,
-                _ => {
-                    changed.push(r.name.clone());
-                    let mut blank = vec![b' '; r.len];
-                    for &start in r.line_starts.get().map_or(&[][..], |s| &s[1..]) {
-                        blank[start - 1] = b'\n';
+            let why = match std::fs::read_to_string(&r.name) {
+                Ok(t) if same(&t) => {
+                    let text = Arc::new(t);
+                    for s in all.iter_mut().filter(|s| Arc::ptr_eq(&s.text, &r.stand_in)) {
+                        s.text = text.clone();
                     }
-                    String::from_utf8(blank).expect("ASCII")
+                    continue;
                 }
+                Ok(_) => "changed while the run went".to_owned(),
+                Err(e) => format!("could not be read again ({e})"),
             };
-            let text = Arc::new(text);
+            lost.push(
+                Problem::error(format!("{} {why}: its snippets are left out", r.name))
+                    .help("places (FILE:LINE:COL) are those of the text the run validated")
+                    .warning(),
+            );
+            let mut blank = vec![b' '; r.len];
+            for &start in r.line_starts.get().map_or(&[][..], |s| &s[1..]) {
+                blank[start - 1] = b'\n';
+            }
+            let text = Arc::new(String::from_utf8(blank).expect("ASCII"));
             for s in all.iter_mut().filter(|s| Arc::ptr_eq(&s.text, &r.stand_in)) {
                 s.text = text.clone();
             }
         }
-        changed
+        lost
     }
 }
 
@@ -400,8 +410,8 @@ mod tests {
         assert!(a.text.is_empty() && warning.source.as_ref().unwrap().text.is_empty());
         assert_eq!(b.text.as_str(), "x: 1\n");
         drop(kept);
-        let changed = Source::restore(&mut [&mut a, warning.source.as_mut().unwrap()], released);
-        assert!(changed.is_empty());
+        let lost = Source::restore(&mut [&mut a, warning.source.as_mut().unwrap()], released);
+        assert!(lost.is_empty());
         assert_eq!(a.text.as_str(), text);
         assert!(Arc::ptr_eq(&a.text, &warning.source.as_ref().unwrap().text));
         assert_eq!(warning.location().unwrap(), format!("{name}:2:3"));
@@ -410,10 +420,18 @@ mod tests {
         drop(warning);
         let released = Source::release(&mut [&mut a]);
         std::fs::write(&path, text.replace("info", "infx")).unwrap();
-        assert_eq!(Source::restore(&mut [&mut a], released), vec![name.clone()]);
+        let lost = Source::restore(&mut [&mut a], released);
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].message, format!("{name} changed while the run went: its snippets are left out"));
         assert_eq!(a.text.len(), text.len());
         assert_eq!(a.text.matches('\n').count(), 3);
         assert!(a.text.trim().is_empty());
+        assert_eq!(a.line_col(text.find("info").unwrap()), (3, 5));
+        // Gone: said so, places kept.
+        let released = Source::release(&mut [&mut a]);
+        std::fs::remove_file(&path).unwrap();
+        let lost = Source::restore(&mut [&mut a], released);
+        assert!(lost[0].message.contains("could not be read again"), "{:?}", lost[0].message);
         assert_eq!(a.line_col(text.find("info").unwrap()), (3, 5));
         std::fs::remove_dir_all(&dir).unwrap();
     }

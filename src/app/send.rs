@@ -74,13 +74,9 @@ pub(crate) fn send(
     let snippets =
         args.report_html.is_some() || !warnings.is_empty() || outcomes.iter().any(|o| o.status != Status::Ok);
     if snippets && !released.is_empty() {
-        for name in Source::restore(&mut holders(m, &mut warnings), released) {
-            let changed = Problem::error(format!("{name} changed while the run went: its snippets are left out"))
-                .help("places (FILE:LINE:COL) are those of the text the run validated")
-                .warning();
-            args.warn(std::slice::from_ref(&changed));
-            warnings.push(changed);
-        }
+        let lost = Source::restore(&mut holders(m, &mut warnings), released);
+        args.warn(&lost);
+        warnings.extend(lost);
     }
     let node_failures = nodes.failures();
     let run = report::Run {
