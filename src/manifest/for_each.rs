@@ -20,12 +20,16 @@ pub(crate) struct Located {
     pub from: Option<(Arc<Source>, Span)>,
 }
 
-/// The items of a `for_each`: a file of lines is read as they are used
-/// (a million items are a million short lines, not a million values
-/// held at once).
+/// The items of a `for_each`: a file is read as they are used (a
+/// million items are a million short lines, not a million values held
+/// at once), after a first reading found every problem in it.
 pub(crate) enum Items {
     List(Vec<Located>),
     Lines(Arc<Source>),
+    /// JSON Lines with this many rows.
+    JsonLines(Arc<Source>, usize),
+    /// CSV with this header and this many records.
+    Csv(Arc<Source>, Vec<String>, usize),
 }
 
 impl Items {
@@ -34,6 +38,7 @@ impl Items {
         match self {
             Items::List(list) => list.len(),
             Items::Lines(source) => memchr::memchr_iter(b'\n', source.text.as_bytes()).count() + 1,
+            Items::JsonLines(_, n) | Items::Csv(_, _, n) => *n,
         }
     }
 
@@ -41,6 +46,7 @@ impl Items {
         match self {
             Items::List(list) => list.is_empty(),
             Items::Lines(source) => Lines { source: source.clone(), at: 0 }.next().is_none(),
+            Items::JsonLines(_, n) | Items::Csv(_, _, n) => *n == 0,
         }
     }
 }
@@ -53,6 +59,8 @@ impl IntoIterator for Items {
         match self {
             Items::List(list) => ItemsIter::List(list.into_iter()),
             Items::Lines(source) => ItemsIter::Lines(Lines { source, at: 0 }),
+            Items::JsonLines(source, _) => ItemsIter::JsonLines(JsonRows { source, at: 0 }),
+            Items::Csv(source, header, _) => ItemsIter::Csv(CsvRows::new(source, header)),
         }
     }
 }
@@ -60,6 +68,8 @@ impl IntoIterator for Items {
 pub(crate) enum ItemsIter {
     List(std::vec::IntoIter<Located>),
     Lines(Lines),
+    JsonLines(JsonRows),
+    Csv(CsvRows),
 }
 
 impl Iterator for ItemsIter {
@@ -69,7 +79,87 @@ impl Iterator for ItemsIter {
         match self {
             ItemsIter::List(list) => list.next(),
             ItemsIter::Lines(lines) => lines.next(),
+            ItemsIter::JsonLines(rows) => rows.next(),
+            ItemsIter::Csv(rows) => rows.next(),
         }
+    }
+}
+
+/// The rows of a JSON Lines file its first reading found all objects.
+pub(crate) struct JsonRows {
+    source: Arc<Source>,
+    at: usize,
+}
+
+impl Iterator for JsonRows {
+    type Item = Located;
+
+    fn next(&mut self) -> Option<Located> {
+        let text = self.source.text.as_str();
+        while self.at < text.len() {
+            let start = self.at;
+            let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i + 1);
+            self.at = end;
+            let line = &text[start..end];
+            if line.trim().is_empty() {
+                continue;
+            }
+            let row = match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(row)) => row,
+                _ => unreachable!("the first reading found every row an object"),
+            };
+            let item = Item::Row(row.into_iter().map(|(k, v)| (k, Var::typed(v))).collect());
+            return Some(Located { item, from: Some((self.source.clone(), line_span(text, start))) });
+        }
+        None
+    }
+}
+
+/// The records of a CSV file its first reading found well formed.
+pub(crate) struct CsvRows {
+    source: Arc<Source>,
+    header: Vec<String>,
+    reader: csv::Reader<SourceText>,
+    record: csv::StringRecord,
+}
+
+impl CsvRows {
+    fn new(source: Arc<Source>, header: Vec<String>) -> Self {
+        let text = SourceText { source: source.clone(), at: 0 };
+        let reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text);
+        CsvRows { source, header, reader, record: csv::StringRecord::new() }
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Located;
+
+    fn next(&mut self) -> Option<Located> {
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(_) => unreachable!("the first reading found every record well formed"),
+        }
+        let offset = self.record.position().map_or(0, |p| p.byte() as usize);
+        let row = self.header.iter().cloned().zip(self.record.iter().map(Var::scalar)).collect();
+        let span = line_span(&self.source.text, record_start(&self.source.text, offset));
+        Some(Located { item: Item::Row(row), from: Some((self.source.clone(), span)) })
+    }
+}
+
+/// A source's text as a reader.
+struct SourceText {
+    source: Arc<Source>,
+    at: usize,
+}
+
+impl std::io::Read for SourceText {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.source.text.as_bytes()[self.at.min(self.source.text.len())..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -187,13 +277,29 @@ fn file(ck: &mut Checker, node: &Node, scope: &Scope, root: &Root) -> Option<Ite
     let source = Arc::new(Source::new(root.shown(&written), text));
     let items = match format {
         Format::Lines => Items::Lines(source),
-        Format::JsonLines => Items::List(json_lines(ck, &source)?),
-        Format::Csv => Items::List(csv_rows(ck, &source)?),
+        Format::JsonLines => {
+            let n = json_lines(ck, &source)?;
+            Items::JsonLines(source, n)
+        }
+        Format::Csv => {
+            let (header, n) = csv_rows(ck, &source)?;
+            Items::Csv(source, header, n)
+        }
     };
     if items.is_empty() {
         ck.warn(fnode.span, "empty", format!("`for_each` file {written} is empty: this command runs zero times"));
     }
     Some(items)
+}
+
+/// Where a CSV record starts: the reader places a record after a CRLF at
+/// the CRLF's line feed, a line too early.
+fn record_start(text: &str, offset: usize) -> usize {
+    if text.as_bytes().get(offset) == Some(&b'\n') && offset > 0 && text.as_bytes()[offset - 1] == b'\r' {
+        offset + 1
+    } else {
+        offset
+    }
 }
 
 /// The span of a line (without its newline) starting at byte `start`.
@@ -202,10 +308,12 @@ fn line_span(text: &str, start: usize) -> Span {
     Span { offset: start, len: len.max(1) }
 }
 
-/// One JSON object per line (blank lines skipped).
-fn json_lines(ck: &mut Checker, source: &Arc<Source>) -> Option<Vec<Located>> {
+/// One JSON object per line (blank lines skipped): how many, or `None`
+/// when a line is not one (every such line reported). The rows are made
+/// again as they are used ([`JsonRows`]), by the same parser.
+fn json_lines(ck: &mut Checker, source: &Arc<Source>) -> Option<usize> {
     let text = &source.text;
-    let mut out = Vec::new();
+    let mut rows = 0;
     let mut start = 0;
     let mut ok = true;
     for line in text.split_inclusive('\n') {
@@ -215,10 +323,7 @@ fn json_lines(ck: &mut Checker, source: &Arc<Source>) -> Option<Vec<Located>> {
             continue;
         }
         match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(serde_json::Value::Object(row)) => out.push(Located {
-                item: Item::Row(row.into_iter().map(|(k, v)| (k, Var::typed(v))).collect()),
-                from: Some((source.clone(), span)),
-            }),
+            Ok(serde_json::Value::Object(_)) => rows += 1,
             Ok(_) => {
                 ck.problems.push(
                     crate::diagnostic::Problem::error("a JSON Lines row must be an object")
@@ -237,11 +342,13 @@ fn json_lines(ck: &mut Checker, source: &Arc<Source>) -> Option<Vec<Located>> {
             }
         }
     }
-    ok.then_some(out)
+    ok.then_some(rows)
 }
 
-/// CSV with a header row: each record a row of its header's fields.
-fn csv_rows(ck: &mut Checker, source: &Arc<Source>) -> Option<Vec<Located>> {
+/// CSV with a header row, each record a row of its header's fields: the
+/// header and how many records, or `None` at the first bad one (reported).
+/// The rows are made again as they are used ([`CsvRows`]).
+fn csv_rows(ck: &mut Checker, source: &Arc<Source>) -> Option<(Vec<String>, usize)> {
     let text = &source.text;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
     let header: Vec<String> = match reader.headers() {
@@ -255,24 +362,82 @@ fn csv_rows(ck: &mut Checker, source: &Arc<Source>) -> Option<Vec<Located>> {
             return None;
         }
     };
-    let mut out = Vec::new();
+    let mut records = 0;
     for record in reader.records() {
         match record {
-            Ok(r) => {
-                let offset = r.position().map_or(0, |p| p.byte() as usize);
-                let row = header.iter().cloned().zip(r.iter().map(Var::scalar)).collect();
-                out.push(Located { item: Item::Row(row), from: Some((source.clone(), line_span(text, offset))) });
-            }
+            Ok(_) => records += 1,
             Err(e) => {
                 let offset = e.position().map_or(0, |p| p.byte() as usize);
                 ck.problems.push(crate::diagnostic::Problem::error(format!("CSV: {e}")).at(
                     source,
-                    line_span(text, offset),
+                    line_span(text, record_start(text, offset)),
                     "this record",
                 ));
                 return None;
             }
         }
     }
-    Some(out)
+    Some((header, records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items of a file as the command sees them: each value or row, and
+    /// the line it was read from.
+    fn read(name: &str, text: &str) -> Vec<(String, usize)> {
+        let source = Arc::new(Source::new(name, text));
+        let manifest = Source::new("m.yaml", "");
+        let mut ck = Checker::new(&manifest);
+        let items = match name.rsplit('.').next() {
+            Some("jsonl") => Items::JsonLines(source.clone(), json_lines(&mut ck, &source).unwrap()),
+            Some("csv") => {
+                let (header, n) = csv_rows(&mut ck, &source).unwrap();
+                Items::Csv(source.clone(), header, n)
+            }
+            _ => Items::Lines(source.clone()),
+        };
+        assert!(ck.problems.is_empty());
+        let n = items.bound();
+        let out: Vec<(String, usize)> = items
+            .into_iter()
+            .map(|l| {
+                let shown = match l.item {
+                    Item::One(v) => format!("{:?}", v.value),
+                    Item::Row(fields) => {
+                        fields.iter().map(|(k, v)| format!("{k}={:?}", v.value)).collect::<Vec<_>>().join(" ")
+                    }
+                };
+                let (from, span) = l.from.unwrap();
+                (shown, from.line_col(span.offset).0)
+            })
+            .collect();
+        if !name.ends_with(".txt") {
+            assert_eq!(out.len(), n, "the first reading counted the rows");
+        }
+        out
+    }
+
+    #[test]
+    fn files_are_read_as_used_with_their_lines() {
+        let lines = read("u.txt", "alice\r\n\n  # note\n 5 \ntrue\n'quoted'\nlast");
+        let want = [("String(\"alice\")", 1), ("Number(5)", 4), ("Bool(true)", 5), ("String(\"quoted\")", 6)];
+        assert_eq!(lines[..4], want.map(|(s, l)| (s.to_owned(), l)));
+        assert_eq!(lines[4], ("String(\"last\")".to_owned(), 7));
+        let rows = read("r.jsonl", "{\"u\": \"a\", \"n\": 1}\r\n\n   \n{\"u\": \"é\\n\", \"z\": null}");
+        assert_eq!(
+            rows,
+            vec![("u=String(\"a\") n=Number(1)".to_owned(), 1), ("u=String(\"é\\n\") z=Null".to_owned(), 4)]
+        );
+        let rows = read("r.csv", "u, n\r\na,1\r\n\"multi\nline\",\n\"q\"\"t\",true\n");
+        assert_eq!(
+            rows,
+            vec![
+                ("u=String(\"a\") n=Number(1)".to_owned(), 2),
+                ("u=String(\"multi\\nline\") n=String(\"\")".to_owned(), 3),
+                ("u=String(\"q\\\"t\") n=Bool(true)".to_owned(), 5),
+            ]
+        );
+    }
 }
