@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use super::output;
 use super::outputs::{Format, Outputs, write_file};
 use crate::error::Error;
-use crate::executor::Status;
 use crate::executor::listen::ListenSetup;
-use crate::executor::{self, Fanout, Listener, Nodes, Outcome, Plan, Recorder, RunEnd, RunOptions, SkipReason, State};
+use crate::executor::{
+    self, Fanout, Listener, Nodes, Outcome, Plan, Recorder, RunEnd, RunOptions, SkipReason, State, Status,
+};
 use crate::exit::{Exit, Signal};
 use crate::manifest::select::Selection;
 use crate::manifest::{Manifest, Problem, Source};

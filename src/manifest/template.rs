@@ -146,8 +146,9 @@ impl<'n, 'a> Template<'n, 'a> {
             _ => Some(None),
         };
         ck.quiet = false;
+        // Anything said about the item: the general path says it again, where it belongs.
+        let ok = ok && ck.problems.len() == mark;
         let Some(name) = name.filter(|_| ok) else {
-            // The general path says it again, where it belongs.
             ck.problems.truncate(mark);
             return Fill::General;
         };
