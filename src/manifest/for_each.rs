@@ -45,7 +45,7 @@ impl Items {
     fn is_empty(&self) -> bool {
         match self {
             Items::List(list) => list.is_empty(),
-            Items::Lines(source) => Lines { source: source.clone(), at: 0 }.next().is_none(),
+            Items::Lines(source) => Lines { source: source.clone(), at: 0, json: false }.next().is_none(),
             Items::JsonLines(_, n) | Items::Csv(_, _, n) => *n == 0,
         }
     }
@@ -58,8 +58,8 @@ impl IntoIterator for Items {
     fn into_iter(self) -> ItemsIter {
         match self {
             Items::List(list) => ItemsIter::List(list.into_iter()),
-            Items::Lines(source) => ItemsIter::Lines(Lines { source, at: 0 }),
-            Items::JsonLines(source, _) => ItemsIter::JsonLines(JsonRows { source, at: 0 }),
+            Items::Lines(source) => ItemsIter::Lines(Lines { source, at: 0, json: false }),
+            Items::JsonLines(source, _) => ItemsIter::Lines(Lines { source, at: 0, json: true }),
             Items::Csv(source, header, _) => ItemsIter::Csv(CsvRows::new(source, header)),
         }
     }
@@ -68,7 +68,6 @@ impl IntoIterator for Items {
 pub(crate) enum ItemsIter {
     List(std::vec::IntoIter<Located>),
     Lines(Lines),
-    JsonLines(JsonRows),
     Csv(CsvRows),
 }
 
@@ -79,39 +78,8 @@ impl Iterator for ItemsIter {
         match self {
             ItemsIter::List(list) => list.next(),
             ItemsIter::Lines(lines) => lines.next(),
-            ItemsIter::JsonLines(rows) => rows.next(),
             ItemsIter::Csv(rows) => rows.next(),
         }
-    }
-}
-
-/// The rows of a JSON Lines file its first reading found all objects.
-pub(crate) struct JsonRows {
-    source: Arc<Source>,
-    at: usize,
-}
-
-impl Iterator for JsonRows {
-    type Item = Located;
-
-    fn next(&mut self) -> Option<Located> {
-        let text = self.source.text.as_str();
-        while self.at < text.len() {
-            let start = self.at;
-            let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i + 1);
-            self.at = end;
-            let line = &text[start..end];
-            if line.trim().is_empty() {
-                continue;
-            }
-            let row = match serde_json::from_str::<serde_json::Value>(line) {
-                Ok(serde_json::Value::Object(row)) => row,
-                _ => unreachable!("the first reading found every row an object"),
-            };
-            let item = Item::Row(row.into_iter().map(|(k, v)| (k, Var::typed(v))).collect());
-            return Some(Located { item, from: Some((self.source.clone(), line_span(text, start))) });
-        }
-        None
     }
 }
 
@@ -163,11 +131,14 @@ impl std::io::Read for SourceText {
     }
 }
 
-/// Every line that is not blank or a `#` comment, as a value read as a
-/// YAML scalar, located at its line.
+/// The items of a file of lines, each located at its line: every line
+/// that is not blank or a `#` comment, as a value read as a YAML scalar;
+/// or (`json`) every line that is not blank, a JSON Lines row its first
+/// reading found an object.
 pub(crate) struct Lines {
     source: Arc<Source>,
     at: usize,
+    json: bool,
 }
 
 impl Iterator for Lines {
@@ -180,10 +151,19 @@ impl Iterator for Lines {
             let end = memchr::memchr(b'\n', &text.as_bytes()[start..]).map_or(text.len(), |i| start + i);
             self.at = end + 1;
             let t = text[start..end].trim();
-            if !t.is_empty() && !t.starts_with('#') {
-                let span = Span { offset: start, len: (end - start).max(1) };
-                return Some(Located { item: Item::One(Var::scalar(t)), from: Some((self.source.clone(), span)) });
-            }
+            let item = match self.json {
+                _ if t.is_empty() => continue,
+                false if t.starts_with('#') => continue,
+                false => Item::One(Var::scalar(t)),
+                true => match serde_json::from_str::<serde_json::Value>(t) {
+                    Ok(serde_json::Value::Object(row)) => {
+                        Item::Row(row.into_iter().map(|(k, v)| (k, Var::typed(v))).collect())
+                    }
+                    _ => unreachable!("the first reading found every row an object"),
+                },
+            };
+            let span = Span { offset: start, len: (end - start).max(1) };
+            return Some(Located { item, from: Some((self.source.clone(), span)) });
         }
         None
     }
@@ -310,7 +290,7 @@ fn line_span(text: &str, start: usize) -> Span {
 
 /// One JSON object per line (blank lines skipped): how many, or `None`
 /// when a line is not one (every such line reported). The rows are made
-/// again as they are used ([`JsonRows`]), by the same parser.
+/// again as they are used ([`Lines`]), by the same parser.
 fn json_lines(ck: &mut Checker, source: &Arc<Source>) -> Option<usize> {
     let text = &source.text;
     let mut rows = 0;

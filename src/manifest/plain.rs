@@ -203,23 +203,34 @@ impl<'t> Encoder<'t, '_> {
             }
             Shape::Map => {
                 let Step::Map(_) = r.value()? else { return None };
-                let mark = self.keys.len();
-                self.out.push('{');
-                let mut first = true;
-                while r.key()? {
-                    let key = self.fresh_key(mark, r)?;
-                    if !std::mem::take(&mut first) {
-                        self.out.push(',');
-                    }
-                    json_string(self.out, key);
-                    self.out.push(':');
-                    self.scalar(f, r)?;
-                }
-                self.keys.truncate(mark);
-                self.out.push('}');
+                self.object(r, |e, r| e.scalar(f, r))?;
             }
         }
         Some(given)
+    }
+
+    /// The mapping the reader is at as a JSON object (keys once each),
+    /// each value written by `value`.
+    fn object<'a, R: Read<'a>>(
+        &mut self,
+        r: &mut R,
+        mut value: impl FnMut(&mut Self, &mut R) -> Option<bool>,
+    ) -> Option<()> {
+        let mark = self.keys.len();
+        self.out.push('{');
+        let mut first = true;
+        while r.key()? {
+            let key = self.fresh_key(mark, r)?;
+            if !std::mem::take(&mut first) {
+                self.out.push(',');
+            }
+            json_string(self.out, key);
+            self.out.push(':');
+            value(self, r)?;
+        }
+        self.keys.truncate(mark);
+        self.out.push('}');
+        Some(())
     }
 
     /// One value of a field's type, as `methods::check` accepts it;
@@ -315,20 +326,7 @@ impl<'t> Encoder<'t, '_> {
                 Some(filled)
             }
             Step::Map(_) => {
-                let mark = self.keys.len();
-                self.out.push('{');
-                let mut first = true;
-                while r.key()? {
-                    let key = self.fresh_key(mark, r)?;
-                    if !std::mem::take(&mut first) {
-                        self.out.push(',');
-                    }
-                    json_string(self.out, key);
-                    self.out.push(':');
-                    self.any(r)?;
-                }
-                self.keys.truncate(mark);
-                self.out.push('}');
+                self.object(r, |e, r| e.any(r))?;
                 Some(true)
             }
         }
@@ -375,7 +373,7 @@ fn json_number(t: &str) -> bool {
 }
 
 /// `s` as a JSON string, escaped as serde_json escapes it.
-fn json_string(out: &mut String, s: &str) {
+pub(super) fn json_string(out: &mut String, s: &str) {
     out.push('"');
     // Most strings need no escape: one pass that runs on vectors says so.
     if !s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {

@@ -25,6 +25,7 @@ use super::Command;
 use super::check::{Checker, Expect, Item, Scope};
 use super::fields::DATA_FILE;
 use super::interpolate::{self, Found};
+use super::plain::json_string;
 use super::texts::Commands;
 use super::yaml::{Node, Value};
 use crate::methods::proto::{Field, Scalar, Shape};
@@ -227,17 +228,6 @@ fn uses_item(node: &Node) -> bool {
         Value::Seq(items) => items.iter().any(uses_item),
         Value::Map(entries) => entries.iter().any(|(_, v)| uses_item(v)),
         _ => false,
-    }
-}
-
-/// `s` as a JSON string, escaped as `serde_json` escapes it.
-fn json_string(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
-    } else {
-        out.push_str(&serde_json::to_string(s).expect("a string"));
     }
 }
 
