@@ -87,3 +87,56 @@ fn several_manifests_run_in_order_as_one_run_with_one_report() {
     let (an, bn) = (a.display().to_string(), b.display().to_string());
     assert_eq!(rows, [(0, an.clone(), 2), (1, an, 3), (2, bn, 3)]);
 }
+
+/// A `for_each` over files of every format, made by its template (checked
+/// once per kind of item, the rest spliced), against the real server:
+/// every row applied once — each idempotency key made from its row (the
+/// one row repeated is applied once, by the server's own dedup), each
+/// channel from its row — and every row in the report with its name.
+#[test]
+fn for_each_files_of_every_format_apply_every_row_once_on_the_server() {
+    let server = shared();
+    let ch = harness::channel("rows");
+    let dir = tempfile::tempdir().unwrap();
+    let mut keys: Vec<String> = (0..150).map(|i| format!("k{i:03}")).collect();
+    keys.push("k007".into());
+    std::fs::write(dir.path().join("keys.txt"), keys.join("\n") + "\n").unwrap();
+    let jsonl: String = (0..90).map(|i| format!("{{\"c\": \"{}\", \"n\": {i}}}\n", ["a", "b", "c"][i % 3])).collect();
+    std::fs::write(dir.path().join("rows.jsonl"), jsonl).unwrap();
+    let csv: String = (0..40).map(|i| format!("{},{i}\r\n", if i % 4 == 0 { "d" } else { "e" })).collect();
+    std::fs::write(dir.path().join("rows.csv"), format!("c,n\r\n{csv}")).unwrap();
+    let path = dir.path().join("m.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "commands:\n  - name: \"key ${{item}}\"\n    publish: {{channel: {ch}-keys, data: {{v: 1}}, idempotency_key: \"${{item}}-{ch}\"}}\n    for_each: {{file: keys.txt}}\n  - name: \"row ${{item.n}}\"\n    publish: {{channel: \"{ch}-${{item.c}}\", data: {{v: 2}}}}\n    for_each: {{file: rows.jsonl}}\n  - publish: {{channel: \"{ch}-${{item.c}}\", data: {{v: 3}}}}\n    for_each: {{file: rows.csv}}\n"
+        ),
+    )
+    .unwrap();
+    let report = dir.path().join("r.json");
+    let out = cent_run()
+        .arg(&path)
+        .args(["--url", &server.url, "--api-key", API_KEY, "--quiet", "--report-json"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "--quiet says nothing when all is ok");
+    assert_eq!(server.history(&format!("{ch}-keys")).len(), 150, "151 keyed rows, one key twice");
+    for (c, n) in [("a", 30), ("b", 30), ("c", 30), ("d", 10), ("e", 30)] {
+        let held = server.history(&format!("{ch}-{c}"));
+        assert_eq!(held.len(), n, "channel {c}");
+        let v = if "abc".contains(c) { 2 } else { 3 };
+        assert!(held.iter().all(|d| d == &json!({"v": v})), "{held:?}");
+    }
+    let r = harness::report(&report);
+    let rows = r["commands"].as_array().unwrap();
+    assert_eq!(rows.len(), 151 + 90 + 40);
+    assert_eq!(rows[7]["name"], "key k007");
+    assert_eq!(rows[150]["name"], "key k007");
+    assert_eq!(rows[151 + 89]["name"], "row 89");
+    assert_eq!(rows[151 + 89]["target"]["channel"], format!("{ch}-c"));
+    // Every row of a `for_each` is at its command's line in the manifest.
+    assert_eq!(rows[151 + 90]["line"], 8);
+    assert_eq!(rows[151 + 90]["target"]["channel"], format!("{ch}-d"));
+}
