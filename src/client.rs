@@ -167,7 +167,11 @@ impl Client {
     /// A client over HTTP (reqwest, rustls). The URL must be an absolute
     /// `http(s)://` URL with a host.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        let transport = ReqwestTransport::new(config.timeout, config.insecure_tls, config.cacert.as_deref())?;
+        let plain = reqwest::Url::parse(config.url.trim()).is_ok_and(|u| u.scheme() == "http");
+        let transport = match plain {
+            true => ReqwestTransport::plain(config.timeout)?,
+            false => ReqwestTransport::new(config.timeout, config.insecure_tls, config.cacert.as_deref())?,
+        };
         Self::with_transport(config, Arc::new(transport))
     }
 

@@ -263,7 +263,7 @@ mod tests {
         let plan = Arc::new(Plan::new(commands(text, protocol), protocol, &opts.run_id, idempotency));
         let (_tx, rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let recorder = Arc::new(Recorder::new(plan.len()));
+        let recorder = Arc::new(Recorder::new(plan.commands()));
         let nodes = Arc::new(Nodes::one(client, "http://h"));
         rt.block_on(execute(nodes, plan, &opts, &|_| None, None, rx, recorder.clone()));
         let bodies = t.bodies.lock().unwrap().clone();

@@ -65,7 +65,7 @@ pub(crate) const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 /// One server-API command, validated and expanded. Compact: a million of
 /// them are a million `for_each` items, so a command is its params' JSON
 /// text (a range of a chunk shared with its neighbours) and a few numbers
-/// (64 bytes); what it targets is read from the text on demand.
+/// (56 bytes); what it targets is read from the text on demand.
 #[derive(Debug, Clone)]
 pub struct Command {
     pub(crate) index: u32,
@@ -79,9 +79,6 @@ pub struct Command {
     pub(crate) tags: u16,
     /// It is a `finally:` command: run after the others whatever happened.
     pub(crate) finally: bool,
-    /// Its `name:`, boxed twice: one pointer in every command, not two, for the few that have one.
-    #[allow(clippy::box_collection)]
-    pub(crate) name: Option<Box<String>>,
     /// The method as sent on the manifest's protocol.
     pub(crate) method: &'static Method,
     /// Its params hold its own `idempotency_key` ([`own_key`]): known once,
@@ -90,8 +87,31 @@ pub struct Command {
     /// The method's request object exactly as it will be sent: compact JSON,
     /// keys in manifest order (a derived idempotency key is added when sent).
     pub(crate) params: texts::Text,
-    /// A `wait` step, or checks, repeats and saves (SPEC §3.1).
-    pub(crate) steps: Option<std::sync::Arc<steps::Steps>>,
+    /// Its `name:` and steps, for the few that have any: one pointer in
+    /// every command, not two.
+    pub(crate) extra: Option<std::sync::Arc<Extra>>,
+}
+
+// A million `for_each` items are a million commands: each byte is a megabyte.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Command>() == 56);
+
+/// What few commands have: a name, steps.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    name: Option<String>,
+    /// A `wait` step, or checks, repeats and saves.
+    steps: Option<std::sync::Arc<steps::Steps>>,
+}
+
+impl Extra {
+    /// The extra of a command with `name` and `steps`; `None` for neither.
+    pub(crate) fn of(
+        name: Option<String>,
+        steps: Option<std::sync::Arc<steps::Steps>>,
+    ) -> Option<std::sync::Arc<Extra>> {
+        (name.is_some() || steps.is_some()).then(|| std::sync::Arc::new(Extra { name, steps }))
+    }
 }
 
 impl Command {
@@ -102,7 +122,7 @@ impl Command {
 
     /// A `wait:` step (a barrier and a pause), not a server command.
     pub fn is_wait(&self) -> bool {
-        self.steps.as_ref().is_some_and(|s| s.wait.is_some())
+        self.steps().is_some_and(|s| s.wait.is_some())
     }
 
     /// A `listen:` step: a client connection and subscription, not a server command.
@@ -156,11 +176,10 @@ impl Command {
             line: 1,
             tags: 0,
             finally: false,
-            name: None,
             method,
             own_key: params.contains_key("idempotency_key") && own_key(method, &text),
             params: texts::Text::own(text),
-            steps: None,
+            extra: None,
         }
     }
 
@@ -197,7 +216,12 @@ impl Command {
 
     /// Its `name:` label.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref().map(String::as_str)
+        self.extra.as_ref().and_then(|e| e.name.as_deref())
+    }
+
+    /// Its steps: a `wait`, or checks, repeats and saves.
+    pub(crate) fn steps(&self) -> Option<&std::sync::Arc<steps::Steps>> {
+        self.extra.as_ref().and_then(|e| e.steps.as_ref())
     }
 
     /// The params as they will be sent: compact JSON (a derived
@@ -213,7 +237,7 @@ impl Command {
 
     /// What the command acts on.
     pub fn target(&self) -> Target {
-        let t = self.target_ref();
+        let t = target::read(self.params());
         let own = |v: Option<Cow<'_, str>>| v.map(Cow::into_owned);
         Target {
             channel: own(t.channel),
@@ -225,9 +249,10 @@ impl Command {
         }
     }
 
-    /// What the command acts on, borrowed from its params where it can be.
+    /// What the command acts on, borrowed from its params where it can be
+    /// (`idempotency_key` not read: see [`target::acts_on`]).
     pub(crate) fn target_ref(&self) -> TargetRef<'_> {
-        target::read(self.params())
+        target::acts_on(self.params(), self.method.target)
     }
 }
 
@@ -308,26 +333,55 @@ impl std::hash::Hasher for PreHashed {
 /// two commands of equal content one.
 pub(crate) fn number_occurrences(commands: &mut [Command]) {
     use std::hash::BuildHasherDefault;
-    let hashes: Vec<u64> = commands
-        .iter()
-        .map(|c| content_hash(content_hash(0, c.method.name.as_bytes()), c.params().as_bytes()))
-        .collect();
+    let hash = |c: &Command| content_hash(content_hash(0, c.method.name.as_bytes()), c.params().as_bytes());
     // Most runs repeat no command: sorted hashes say so faster than a map
-    // of 200,000 entries (a cache miss each) is built.
-    let mut sorted = hashes.clone();
-    sorted.sort_unstable();
-    if sorted.windows(2).all(|w| w[0] != w[1]) {
+    // of 200,000 entries (a cache miss each) is built — the two halves'
+    // hashes, each sorted on a core of its own (it is the last thing before
+    // the first request), then walked together.
+    let sorted = |part: &[Command]| {
+        let mut hashes: Vec<u64> = part.iter().map(hash).collect();
+        hashes.sort_unstable();
+        hashes
+    };
+    let two = commands.len() >= 20_000 && std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
+    let (a, b) = if two {
+        let (first, second) = commands.split_at(commands.len() / 2);
+        std::thread::scope(|s| {
+            let b = s.spawn(|| sorted(second));
+            (sorted(first), b.join().expect("hashing does not panic"))
+        })
+    } else {
+        (sorted(commands), Vec::new())
+    };
+    if !repeats(&a, &b) {
         commands.iter_mut().for_each(|c| c.occurrence = 0);
         return;
     }
-    drop(sorted);
+    drop((a, b));
     let mut seen: HashMap<u64, u32, BuildHasherDefault<PreHashed>> =
         HashMap::with_capacity_and_hasher(commands.len(), BuildHasherDefault::default());
-    for (c, h) in commands.iter_mut().zip(hashes) {
-        let n = seen.entry(h).or_insert(0);
+    for c in commands.iter_mut() {
+        let n = seen.entry(hash(c)).or_insert(0);
         c.occurrence = *n;
         *n += 1;
     }
+}
+
+/// Whether a hash is in the sorted lists twice (in one, or in both).
+fn repeats(a: &[u64], b: &[u64]) -> bool {
+    let within = |l: &[u64]| l.windows(2).any(|w| w[0] == w[1]);
+    if within(a) || within(b) {
+        return true;
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// A 64-bit hash of `bytes` after `seed`, eight bytes at a time (a
@@ -453,5 +507,51 @@ impl Naming {
             Naming::Library => "LoadOptions::file_root",
             Naming::Cli => "--file-root DIR",
         }
+    }
+}
+
+#[cfg(test)]
+mod occurrence_tests {
+    use super::*;
+
+    fn numbered(lines: &[String]) -> Vec<usize> {
+        let text = format!("commands:\n{}", lines.iter().map(|l| format!("  - {l}\n")).collect::<String>());
+        let m = load_text("m.yaml", &text, &Default::default()).unwrap();
+        let mut commands = m.commands.as_ref().clone();
+        commands.iter_mut().for_each(|c| c.occurrence = 9);
+        number_occurrences(&mut commands);
+        commands.iter().map(Command::occurrence).collect()
+    }
+
+    #[test]
+    fn equal_commands_are_numbered_in_order_within_and_across_the_halves() {
+        // 30,000: hashed and sorted in two halves (the first 15,000, the rest).
+        let mut lines: Vec<String> = (0..30_000).map(|i| format!("publish: {{channel: c{i}, data: 1}}")).collect();
+        assert!(numbered(&lines).iter().all(|&n| n == 0), "no repeat: every occurrence 0");
+        let publish = |c: &str| format!("publish: {{channel: {c}, data: 1}}");
+        lines[5] = publish("c3"); // within the first half
+        lines[20_001] = publish("c20000"); // within the second
+        lines[29_000] = publish("c10"); // across
+        lines[29_500] = publish("c10");
+        let n = numbered(&lines);
+        assert_eq!((n[3], n[5]), (0, 1));
+        assert_eq!((n[20_000], n[20_001]), (0, 1));
+        assert_eq!((n[10], n[29_000], n[29_500]), (0, 1, 2));
+        assert_eq!(n.iter().filter(|&&k| k > 0).count(), 4, "only the repeats count up");
+        // Only across the halves: found by walking both sorted lists.
+        let mut lines: Vec<String> = (0..30_000).map(|i| format!("publish: {{channel: c{i}, data: 1}}")).collect();
+        lines[25_000] = publish("c7");
+        let n = numbered(&lines);
+        assert_eq!((n[7], n[25_000]), (0, 1));
+    }
+
+    #[test]
+    fn repeats_are_found_in_either_sorted_list_or_between_them() {
+        assert!(!repeats(&[1, 3, 5], &[2, 4, 6]));
+        assert!(!repeats(&[], &[]));
+        assert!(repeats(&[1, 1], &[]));
+        assert!(repeats(&[1, 2], &[3, 3]));
+        assert!(repeats(&[1, 5, 9], &[2, 9]));
+        assert!(repeats(&[9], &[1, 2, 3, 9]));
     }
 }

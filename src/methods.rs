@@ -598,7 +598,16 @@ mod tests {
         for m in METHODS.iter().filter(|m| m.on.has(Protocol::Api)) {
             let req = m.request(Protocol::Api);
             match m.target {
-                TargetKind::Channel => assert!(req.field("channel").is_some(), "{}", m.name),
+                TargetKind::Channel => {
+                    assert!(req.field("channel").is_some(), "{}", m.name);
+                    // What lets `target::acts_on` stop at `channel`, on every
+                    // protocol (a v1 publish may name a `client`: it reads on then).
+                    for p in [Protocol::Api, Protocol::Legacy, Protocol::V1].into_iter().filter(|&p| m.on.has(p)) {
+                        for other in ["channels", "user", "session"] {
+                            assert!(m.request(p).field(other).is_none(), "{} {p:?} has {other}", m.name);
+                        }
+                    }
+                }
                 TargetKind::Channels => assert!(req.field("channels").is_some() && m.per_channel, "{}", m.name),
                 TargetKind::User => assert!(req.field("user").is_some(), "{}", m.name),
                 TargetKind::None => {}

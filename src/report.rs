@@ -92,7 +92,7 @@ impl Run<'_> {
 
     /// The label a report shows for a command: its `name`, or its method.
     pub(crate) fn label<'c>(&self, c: &'c Command) -> Cow<'c, str> {
-        match &c.name {
+        match c.name() {
             Some(n) => self.secrets.redact(n),
             None => Cow::Borrowed(c.method.name),
         }
@@ -101,7 +101,7 @@ impl Run<'_> {
     /// What a command acts on, for humans: the channel, the channels, or
     /// the user; a wait step's pause.
     pub(crate) fn target(&self, c: &Command) -> String {
-        if let Some(pause) = c.steps.as_ref().and_then(|s| s.wait) {
+        if let Some(pause) = c.steps().and_then(|s| s.wait) {
             return crate::duration::show(pause);
         }
         let t = c.target();

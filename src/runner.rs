@@ -131,7 +131,7 @@ pub async fn run(
         &options.run_id,
         options.idempotency,
     ));
-    let recorder = Arc::new(Recorder::new(plan.len()));
+    let recorder = Arc::new(Recorder::new(plan.commands()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
     listeners.extend(listener);
     // Nothing interrupts a library run but the caller dropping the future.

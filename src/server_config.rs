@@ -549,7 +549,7 @@ impl ServerConfig {
                     "presence off",
                     "presence needs `presence: true` there",
                 );
-                if cmd.steps.as_ref().is_some_and(|s| s.until.is_some()) {
+                if cmd.steps().is_some_and(|s| s.until.is_some()) {
                     r.help = Some(format!(
                         "{}; `until` does not wait this out: a refused command ends at its first answer",
                         r.help.unwrap_or_default()
@@ -677,7 +677,7 @@ impl ServerConfig {
             }
             let target = cmd.target_ref();
             let mut params = None;
-            let expected = cmd.steps.as_ref().and_then(|s| s.expect_error.as_ref()).map(|(code, _)| *code);
+            let expected = cmd.steps().and_then(|s| s.expect_error.as_ref()).map(|(code, _)| *code);
             if cmd.method.namespace == NamespaceUse::Broadcast {
                 let channels = target.channels.unwrap_or_default();
                 let n = channels.len();

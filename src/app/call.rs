@@ -58,7 +58,7 @@ pub(crate) fn call_with(conn: &Connection, method: &str, text: String, verbose: 
         clients.push(crate::client::Client::new(conn.client_config(url)).map_err(|e| Error::Usage(e.to_string()))?);
     }
     let nodes = Arc::new(Nodes::new(clients, conn.urls.clone()));
-    let recorder = Arc::new(Recorder::new(1));
+    let recorder = Arc::new(Recorder::new(plan.commands()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
     if verbose > 0 {
         listeners.push(Arc::new(output::Log { verbose, secrets: conn.secrets() }));

@@ -61,7 +61,7 @@ pub(crate) fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>
     let mut n = 0;
     for cmds in &batches {
         let first = &m.commands[cmds[0]];
-        if let Some(steps) = first.steps.as_ref().filter(|s| s.wait.is_some()) {
+        if let Some(steps) = first.steps().filter(|s| s.wait.is_some()) {
             let pause = crate::duration::show(steps.wait.unwrap_or_default());
             out.push_str(&format!(
                 "\n# step {} ({}:{}): wait {pause} — every request above is answered first\n",
@@ -119,7 +119,7 @@ pub(crate) fn plan(m: &Manifest, settings: &Settings, secret_values: Vec<String>
 
 /// A command's checks, repeats and saves, as plan comments.
 fn steps_plan(c: usize, cmd: &crate::manifest::Command, sources: &[crate::manifest::Source]) -> String {
-    let Some(s) = &cmd.steps else { return String::new() };
+    let Some(s) = cmd.steps() else { return String::new() };
     let mut out = String::new();
     if !s.uses.is_empty() {
         let names: Vec<String> = s.uses.iter().map(|n| format!("${{{n}}}")).collect();

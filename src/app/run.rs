@@ -63,8 +63,9 @@ pub(crate) fn run(
         }
         Err(e) => return Err(e),
     };
-    if mode != Mode::Check {
-        // Identity by content, run-wide: before a shard is cut.
+    // Identity by content, run-wide, before a shard is cut: what derived
+    // keys and the state file name a command by (nothing else reads it).
+    if mode != Mode::Check && (settings.run.idempotency || outputs.state.is_some()) {
         manifest::number_occurrences(std::sync::Arc::make_mut(&mut manifest.commands).as_mut_slice());
     }
     if let Some(sel) = selection.as_ref().filter(|_| mode == Mode::Plan) {

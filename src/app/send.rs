@@ -45,7 +45,7 @@ pub(crate) fn send(
     let released = Source::release(&mut holders(m, &mut warnings));
     let nodes = Arc::new(nodes(&conn)?);
     let plan = Arc::new(Plan::new(m.commands.clone(), conn.protocol, &opts.run_id, opts.idempotency));
-    let recorder = Arc::new(Recorder::new(plan.len()));
+    let recorder = Arc::new(Recorder::new(plan.commands()));
     let mut listeners: Vec<Arc<dyn Listener>> = vec![recorder.clone()];
     if let Some(s) = &state {
         listeners.push(s.clone());

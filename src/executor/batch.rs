@@ -82,7 +82,7 @@ struct Pending {
     /// The retryable server error of the last attempt, if that is why it is pending.
     last_error: Option<ApiError>,
     /// A node that failed under it before (the re-send says so).
-    failed_node: Option<(Arc<str>, String)>,
+    failed_node: Option<(Arc<String>, String)>,
 }
 
 /// Commands sent together, with how many more times they may be.
@@ -199,7 +199,7 @@ impl Batch<'_> {
         }
         let node = self.nodes.pick().await;
         let client = self.nodes.client(node);
-        let url: Arc<str> = Arc::from(self.nodes.url(node));
+        let url = Arc::new(self.nodes.url(node).to_owned());
         let mark = self.done.len();
         let result = post(client, self.plan, &group.pending, self.listener).await;
         let last_try = group.retries_left == 0 || interrupted;
@@ -284,7 +284,7 @@ impl Batch<'_> {
 
     /// The request failed as a whole: retry, cut, or give every command of
     /// it its outcome.
-    fn failure(&mut self, group: &mut Group, err: Error, node: usize, url: &Arc<str>, last_try: bool) -> Next {
+    fn failure(&mut self, group: &mut Group, err: Error, node: usize, url: &Arc<String>, last_try: bool) -> Next {
         let (maybe_applied, retryable, message, kind) = match &err {
             Error::Transport { error: t, .. } => (t.maybe_applied(), t.retryable(), t.message.clone(), Some(t.kind)),
             // A 200 answer we cannot read: the server did run the batch.
@@ -509,7 +509,7 @@ fn finish(
         attempts: p.attempts,
         duration: p.started.map_or(Duration::ZERO, |s| s.elapsed()),
         node: None,
-        result,
+        result: result.map(Outcome::kept),
         details,
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::outcome::Outcome;
+use super::outcome::{Outcome, Status};
 use crate::client::TransportError;
 use crate::manifest::Command;
 
@@ -100,60 +100,69 @@ impl Listener for Fanout {
     }
 }
 
-/// Keeps every command's outcome, for the reports.
+/// Keeps every command's outcome, for the reports: each in its command's
+/// place, as it comes (nothing to sort at the end, no index beside each).
 pub struct Recorder {
-    outcomes: Mutex<Vec<(u32, Outcome)>>,
+    places: Places,
+    /// Each command's, in its place: until it comes, `unknown` (the
+    /// executor reports every command it was given). Filled as far as the
+    /// furthest come (room for all reserved): its memory is touched as the
+    /// run goes, not all before the first request.
+    outcomes: Mutex<Vec<Outcome>>,
+    commands: usize,
+}
+
+/// Where a command's outcome goes, from its index.
+enum Places {
+    /// The indices follow one another from the first (a whole run).
+    From(u32),
+    /// A part of a run (a shard, a selection): the indices, sorted.
+    Sorted(Vec<u32>),
 }
 
 impl Recorder {
-    /// A recorder for a run of `commands` commands.
-    pub fn new(commands: usize) -> Self {
-        Recorder { outcomes: Mutex::new(Vec::with_capacity(commands)) }
+    /// A recorder for a run of `commands` (in the order of their indices).
+    pub fn new(commands: &[Command]) -> Self {
+        let first = commands.first().map_or(0, |c| c.index);
+        let follow = commands.iter().enumerate().all(|(k, c)| c.index as usize == first as usize + k);
+        let places = if follow {
+            Places::From(first)
+        } else {
+            let mut indices: Vec<u32> = commands.iter().map(|c| c.index).collect();
+            indices.sort_unstable();
+            Places::Sorted(indices)
+        };
+        Recorder { places, outcomes: Mutex::new(Vec::with_capacity(commands.len())), commands: commands.len() }
+    }
+
+    fn place(&self, index: u32) -> Option<usize> {
+        match &self.places {
+            Places::From(first) => index.checked_sub(*first).map(|k| k as usize),
+            Places::Sorted(indices) => indices.binary_search(&index).ok(),
+        }
     }
 
     /// The outcomes in the order of the commands' indices in the run, taken
     /// out once the run is over.
     pub fn take(&self) -> Vec<Outcome> {
         let mut all = std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()));
-        // Sorting the 72-byte pairs moved each many times: find each one's
-        // place, then move each outcome once, in place. The indices of a
-        // whole run are the places themselves (from the first); a shard's
-        // have gaps, and its places are sorted (4 bytes each).
-        let first = all.iter().map(|(i, _)| *i).min().unwrap_or(0);
-        let dense = all.iter().all(|(i, _)| ((i - first) as usize) < all.len());
-        let mut order: Vec<u32> = if dense {
-            // `order[place] = where it is now`: the inverse of each one's place.
-            let mut order = vec![0u32; all.len()];
-            for (now, (i, _)) in all.iter().enumerate() {
-                order[(i - first) as usize] = now as u32;
-            }
-            order
-        } else {
-            let mut order: Vec<u32> = (0..all.len() as u32).collect();
-            order.sort_unstable_by_key(|&p| all[p as usize].0);
-            order
-        };
-        for start in 0..order.len() {
-            // The cycle through `start`: each place gets the outcome that belongs there.
-            let mut at = start;
-            while order[at] as usize != at {
-                let from = order[at] as usize;
-                order[at] = at as u32;
-                if from == start {
-                    break;
-                }
-                all.swap(at, from);
-                at = from;
-            }
-        }
-        all.into_iter().map(|(_, o)| o).collect()
+        all.resize(self.commands, Outcome::with_status(Status::Unknown));
+        all
     }
 }
 
 impl Listener for Recorder {
     fn event(&self, event: &Event<'_>) {
         if let Event::Outcome { command, outcome } = event {
-            self.outcomes.lock().unwrap_or_else(|e| e.into_inner()).push((command.index, (*outcome).clone()));
+            let Some(place) = self.place(command.index).filter(|&p| p < self.commands) else {
+                debug_assert!(false, "an outcome of command {} the recorder was not made for", command.index);
+                return;
+            };
+            let mut outcomes = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
+            if place >= outcomes.len() {
+                outcomes.resize(place + 1, Outcome::with_status(Status::Unknown));
+            }
+            outcomes[place] = (*outcome).clone();
         }
     }
 }
@@ -173,9 +182,19 @@ mod tests {
             for i in (1..arrival.len()).rev() {
                 arrival.swap(i, rng.below(i + 1));
             }
-            // Some runs report a part only (a shard): indices with gaps.
-            let kept: Vec<usize> = arrival.into_iter().filter(|i| round % 2 == 0 || i % 3 != 0).collect();
-            let r = Recorder::new(kept.len());
+            // Some runs report a part only: indices with gaps (a shard), or
+            // following one another from another than the first (a selection).
+            let kept: Vec<usize> = arrival
+                .into_iter()
+                .filter(|&i| match round % 3 {
+                    0 => true,
+                    1 => i % 3 != 0,
+                    _ => (5..30).contains(&i),
+                })
+                .collect();
+            let mut part: Vec<Command> = kept.iter().map(|&i| m.commands[i].clone()).collect();
+            part.sort_by_key(|c| c.index);
+            let r = Recorder::new(&part);
             for &i in &kept {
                 let o = Outcome { attempts: i as u32, ..Outcome::with_status(Status::Ok) };
                 r.event(&Event::Outcome { command: &m.commands[i], outcome: &o });

@@ -51,7 +51,7 @@ pub(crate) fn keys(c: &Command, saves: bool, out: &mut Vec<u64>) {
         }
         TargetKind::None => {}
     }
-    if saves && let Some(steps) = &c.steps {
+    if saves && let Some(steps) = c.steps() {
         out.extend(steps.save.iter().map(|(n, _)| key(b'$', n)));
         out.extend(steps.uses.iter().map(|n| key(b'$', n)));
     }

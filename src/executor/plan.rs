@@ -90,7 +90,7 @@ impl Plan {
     pub(crate) fn steps(&self, i: usize) -> Option<Arc<Steps>> {
         match self.filled(i) {
             Some(f) => Some(f.steps.clone()),
-            None => self.commands[i].steps.clone(),
+            None => self.commands[i].steps().cloned(),
         }
     }
 

@@ -125,10 +125,9 @@ pub(crate) async fn execute(
 pub(crate) fn segments(plan: &Plan) -> impl Iterator<Item = std::ops::Range<usize>> + use<> {
     // A step, a repeat, and a command whose delivery is awaited, each run alone.
     let barrier = |c: &Command| {
-        c.is_listen()
-            || c.steps.as_ref().is_some_and(|s| s.wait.is_some() || s.until.is_some() || s.delivered.is_some())
+        c.is_listen() || c.steps().is_some_and(|s| s.wait.is_some() || s.until.is_some() || s.delivered.is_some())
     };
-    let uses = |c: &Command| c.steps.as_ref().is_some_and(|s| !s.uses.is_empty());
+    let uses = |c: &Command| c.steps().is_some_and(|s| !s.uses.is_empty());
     let cmds = plan.commands();
     let mut cuts = vec![0];
     for i in 1..cmds.len() {
@@ -183,7 +182,7 @@ impl Runner<'_> {
     /// Fills saved values into a command that uses them; `Err` names the
     /// one that has no value.
     fn fill(&mut self, i: usize) -> Result<(), String> {
-        let Some(steps) = self.plan.command(i).steps.clone().filter(|s| !s.uses.is_empty()) else { return Ok(()) };
+        let Some(steps) = self.plan.command(i).steps().cloned().filter(|s| !s.uses.is_empty()) else { return Ok(()) };
         let mut values = HashMap::new();
         for name in &steps.uses {
             match self.saved.get(name) {
@@ -278,7 +277,7 @@ impl Runner<'_> {
         let o = match self.listeners.listen(self.plan.command(i)).await {
             Ok(result) => Outcome {
                 duration: started.elapsed(),
-                result: serde_json::value::to_raw_value(&result).ok(),
+                result: serde_json::value::to_raw_value(&result).ok().map(Outcome::kept),
                 ..Outcome::with_status(Status::Ok)
             },
             Err(why) => {

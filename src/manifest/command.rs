@@ -14,7 +14,7 @@ use super::steps::{self, Saved, StepContext, Steps};
 use super::template::{Fill, Template};
 use super::texts::{Commands, Text};
 use super::yaml::{ItemAt, Node, Value};
-use super::{Command, plain};
+use super::{Command, Extra, plain};
 use crate::methods::{self, Method};
 use crate::protocol::Protocol;
 
@@ -69,11 +69,10 @@ fn plain_command(cx: &CommandContext, offset: usize, line: usize, (method, name,
         line: line as u32,
         tags: 0,
         finally: cx.finally,
-        name: name.map(|n| Box::new(n.into_owned())),
         method,
         own_key,
         params: Text::PENDING,
-        steps: None,
+        extra: Extra::of(name.map(|n| n.into_owned()), None),
     }
 }
 
@@ -232,11 +231,10 @@ pub(crate) fn general(
         line: line as u32,
         tags,
         finally: cx.finally,
-        name: None,
         method: m,
         own_key: false,
         params: Text::PENDING,
-        steps: None,
+        extra: None,
     };
     let build = |ck: &mut Checker, scope: &Scope, out: &mut Commands| {
         // `None`: the name did not interpolate; `Some(None)`: there is none.
@@ -267,11 +265,7 @@ pub(crate) fn general(
                 && steps.until.is_none()
                 && steps.save.is_empty()
                 && steps.uses.is_empty();
-            let c = Command {
-                name: name.map(Box::new),
-                steps: (!no_steps).then(|| std::sync::Arc::new(steps)),
-                ..base.clone()
-            };
+            let c = Command { extra: Extra::of(name, (!no_steps).then(|| std::sync::Arc::new(steps))), ..base.clone() };
             out.push(c, &params);
         }
     };
@@ -408,11 +402,10 @@ impl StepItem<'_, '_> {
             line: ck.line_of(self.item.span) as u32,
             tags: self.tags,
             finally: cx.finally,
-            name: name.map(Box::new),
             method,
             own_key: false,
             params: Text::PENDING,
-            steps: steps.map(std::sync::Arc::new),
+            extra: Extra::of(name, steps.map(std::sync::Arc::new)),
         };
         Some((c, params))
     }

@@ -23,7 +23,7 @@ fn canonical(r: &Result<Manifest, Vec<Problem>>) -> String {
                     c.manifest,
                     c.offset,
                     c.line,
-                    c.name,
+                    c.name(),
                     c.method.name,
                     c.params(),
                     c.target()

@@ -127,7 +127,7 @@ fn listed(
 ) -> Option<(Vec<Included>, bool)> {
     let text = &source.text;
     // Most manifests have none: no parse twice for them.
-    if !(text.starts_with("include:") || text.contains("\ninclude:")) {
+    if !(text.starts_with("include:") || memchr::memmem::find(text.as_bytes(), b"\ninclude:").is_some()) {
         return None;
     }
     // A manifest that is not YAML is reported when it is validated.

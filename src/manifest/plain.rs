@@ -492,7 +492,7 @@ mod tests {
         let c = &cmds[0];
         assert_eq!(c.params(), out, "{item:?}");
         assert_eq!((c.method.name, c.name(), c.own_key), (method, name.as_deref(), own_key), "{item:?}");
-        assert!(c.steps.is_none(), "{item:?}");
+        assert!(c.steps().is_none(), "{item:?}");
         true
     }
 

@@ -45,7 +45,7 @@ pub(crate) fn select(
             problems.push(unknown(flag, "tag", t, known_tags.iter().map(String::as_str)));
         }
     }
-    let mut names: Vec<&str> = commands.iter().filter_map(|c| c.name.as_deref().map(String::as_str)).collect();
+    let mut names: Vec<&str> = commands.iter().filter_map(|c| c.name()).collect();
     names.sort_unstable();
     names.dedup();
     for n in only.iter().filter(|n| !names.contains(&n.as_str())) {
@@ -63,7 +63,7 @@ pub(crate) fn select(
             } else if c.finally || c.is_step() {
                 true
             } else {
-                (only.is_empty() || c.name.as_deref().is_some_and(|n| only.iter().any(|o| o == n)))
+                (only.is_empty() || c.name().is_some_and(|n| only.iter().any(|o| o == n)))
                     && (tags.is_empty() || has(c, tags))
             }
         })
@@ -79,11 +79,10 @@ pub(crate) fn select(
     }
     // A kept command that uses a saved name needs the command that saves it.
     for (i, c) in commands.iter().enumerate().filter(|(i, _)| keep[*i]) {
-        let Some(uses) = c.steps.as_ref().map(|s| &s.uses) else { continue };
+        let Some(uses) = c.steps().map(|s| &s.uses) else { continue };
         for name in uses {
-            let saver = (0..i)
-                .rev()
-                .find(|&j| commands[j].steps.as_ref().is_some_and(|s| s.save.iter().any(|(n, _)| n == name)));
+            let saver =
+                (0..i).rev().find(|&j| commands[j].steps().is_some_and(|s| s.save.iter().any(|(n, _)| n == name)));
             if let Some(j) = saver.filter(|&j| !keep[j]) {
                 let s = &commands[j];
                 problems.push(

@@ -18,10 +18,22 @@ use super::TargetRef;
 /// The target fields of `params`, as serde would read them into a
 /// [`TargetRef`] (all `None` when serde fails).
 pub(crate) fn read(params: &str) -> TargetRef<'_> {
-    scan(params).unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default())
+    scan(params, false).unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default())
 }
 
-fn scan(text: &str) -> Option<TargetRef<'_>> {
+/// What a command of `kind` acts on (not whether it has its own
+/// idempotency key), from its validated params: a method that acts on one
+/// channel has no other target field but a v1 publish's `client` (a test
+/// in `methods` checks every method), so the scan stops at `channel` when
+/// no `"client"` follows — the data after it, most of a publish, is not
+/// parsed (the report and the lanes ask it of every command).
+pub(crate) fn acts_on(params: &str, kind: crate::methods::TargetKind) -> TargetRef<'_> {
+    let only_channel = kind == crate::methods::TargetKind::Channel;
+    scan(params, only_channel).unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default())
+}
+
+/// `only_channel`: done once `channel` is read (validated params: no key twice).
+fn scan(text: &str, only_channel: bool) -> Option<TargetRef<'_>> {
     let b = text.as_bytes();
     let mut t = TargetRef::default();
     let mut i = 0;
@@ -56,7 +68,12 @@ fn scan(text: &str) -> Option<TargetRef<'_>> {
             _ => None,
         };
         match (slot, key) {
-            (Some(slot), _) => *slot = Some(Cow::Borrowed(string(text, &mut i)?)),
+            (Some(slot), _) => {
+                *slot = Some(Cow::Borrowed(string(text, &mut i)?));
+                if only_channel && bit == 1 && memchr::memmem::find(&b[i..], b"\"client\"").is_none() {
+                    return Some(t);
+                }
+            }
             (None, "channels") => {
                 expect(&mut i, b'[')?;
                 let mut list = Vec::new();
@@ -156,6 +173,12 @@ mod tests {
         let serde: TargetRef = serde_json::from_str(params).unwrap_or_default();
         let fast = read(params);
         assert_eq!(format!("{fast:?}"), format!("{serde:?}"), "{params}");
+        // Params serde takes (no key twice, as validation writes them): the
+        // scan that stops at `channel` reads the channel serde reads.
+        if let Ok(serde) = serde_json::from_str::<TargetRef>(params) {
+            let early = acts_on(params, crate::methods::TargetKind::Channel);
+            assert_eq!((&early.channel, &early.client), (&serde.channel, &serde.client), "{params}");
+        }
     }
 
     #[test]
@@ -181,6 +204,9 @@ mod tests {
             r#"not json"#,
             r#"{"data":"\\","channel":"y"}"#,
             r#"{"channel":"a","channel":"b"}"#,
+            r#"{"channel":"a","data":{"n":1},"client":"c"}"#,
+            r#"{"client":"c","channel":"a","data":{"client":1}}"#,
+            r#"{"channel":"a","data":"\"client\""}"#,
         ];
         for c in cases {
             same(c);

@@ -181,7 +181,7 @@ impl<'n, 'a> Template<'n, 'a> {
             return Fill::General;
         }
         let own_key = super::own_key(self.method, text);
-        out.push_scratch(Command { name: name.map(Box::new), own_key, ..base.clone() });
+        out.push_scratch(Command { extra: super::Extra::of(name, None), own_key, ..base.clone() });
         #[cfg(test)]
         tests::TAKEN.set(tests::TAKEN.get() + 1);
         Fill::Done

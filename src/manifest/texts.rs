@@ -123,7 +123,7 @@ impl Commands {
     fn store(&mut self, mut c: Command, text: &str) {
         self.longest = self.longest.max(text.len());
         // Steps and listeners are kept: later commands are checked against them.
-        if !self.keep && c.steps.is_none() && !std::ptr::eq(c.method, &crate::methods::LISTEN) {
+        if !self.keep && c.steps().is_none() && !std::ptr::eq(c.method, &crate::methods::LISTEN) {
             self.counted += 1;
             return;
         }

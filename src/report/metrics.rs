@@ -89,7 +89,7 @@ pub(crate) fn write_metrics(
     if let Some(r) = run {
         for (c, o) in r.rows() {
             checks_failed += o.checks().iter().filter(|k| !k.ok).count();
-            if c.steps.as_ref().is_none_or(|s| s.until.is_none()) {
+            if c.steps().is_none_or(|s| s.until.is_none()) {
                 retries += o.attempts.saturating_sub(1) as usize;
             }
         }

@@ -37,11 +37,10 @@ fn command(index: u32, line: u32, name: Option<&str>, method: &str, params: &str
         line,
         tags: 0,
         finally: false,
-        name: name.map(|n| Box::new(n.to_owned())),
         method: lookup(method).unwrap(),
         own_key: false,
         params: crate::manifest::texts::Text::own(params.into()),
-        steps: None,
+        extra: crate::manifest::Extra::of(name.map(str::to_owned), None),
     }
 }
 
@@ -55,8 +54,8 @@ fn err(code: u32, message: &str) -> Option<ApiError> {
     Some(ApiError { code: Some(code), message: message.into() })
 }
 
-fn raw(v: serde_json::Value) -> Option<Box<serde_json::value::RawValue>> {
-    serde_json::value::to_raw_value(&v).ok()
+fn raw(v: serde_json::Value) -> Option<std::sync::Arc<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(&v).ok().map(Outcome::kept)
 }
 
 fn details(d: Details) -> Option<Box<Details>> {
@@ -245,4 +244,54 @@ fn the_html_page_lists_every_command_of_a_small_run_and_only_trouble_of_a_large_
     assert_eq!(rows, [r#"failed" data-index="7""#, &format!(r#"failed" data-index="{}""#, n - 1)]);
     assert!(big.contains("the table lists all of the 2 that are not ok, and leaves out the 3,000 ok commands"));
     assert!(big.len() < 30_000, "{}", big.len());
+}
+
+#[test]
+fn the_rows_of_a_long_run_are_the_same_made_by_one_thread_or_two() {
+    // Blocks of 512 rows: five of them and a part, every seventh row one
+    // serde writes (an error), the others written by hand.
+    let n = 5 * 512 + 37;
+    let sources = [Source::new("long.yaml", MANIFEST)];
+    let commands: Vec<Command> =
+        (0..n as u32).map(|i| command(i, 2, None, "publish", &format!(r#"{{"channel":"c{i}","data":{i}}}"#))).collect();
+    let outcomes: Vec<Outcome> = (0..n)
+        .map(|i| match i % 7 {
+            0 => Outcome {
+                details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
+                ..outcome(FAILED, 1, 1)
+            },
+            _ => outcome(Status::Ok, 1 + i as u32 % 3, 1),
+        })
+        .collect();
+    let secrets = Secrets::default();
+    let run = Run {
+        run_id: "long",
+        duration: Duration::from_secs(1),
+        sources: &sources,
+        commands: &commands,
+        outcomes: &outcomes,
+        deterministic: true,
+        secrets: &secrets,
+        warnings: &[],
+        nodes: &[],
+        node_failures: &[],
+        exit: crate::exit::Exit::Rejected,
+        signal: None,
+    };
+    let made = |two: bool| {
+        let mut out = Vec::new();
+        json::rows(&run, &mut out, two, &mut Vec::new()).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let (one, two) = (made(false), made(true));
+    assert_eq!(one, two);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&format!("[{}]", two)).unwrap();
+    assert_eq!(list.len(), n);
+    for (i, row) in list.iter().enumerate() {
+        assert_eq!(
+            (row["index"].as_u64(), row["target"]["channel"].as_str()),
+            (Some(i as u64), Some(&*format!("c{i}")))
+        );
+        assert_eq!(row["status"], if i % 7 == 0 { "failed" } else { "ok" }, "{row}");
+    }
 }

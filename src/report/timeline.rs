@@ -149,7 +149,7 @@ impl TimelineData {
     }
 
     fn mark(&mut self, c: &Command, o: &Outcome, at: Duration) {
-        let kind = match c.steps.as_deref() {
+        let kind = match c.steps().map(|s| &**s) {
             Some(s) if s.wait.is_some() => MarkKind::Wait,
             Some(s) if s.until.is_some() => MarkKind::Until,
             _ => return,
@@ -202,7 +202,7 @@ impl Listener for Timeline {
             }
             Event::Outcome { command, outcome } => {
                 d.mark(command, outcome, at);
-                d.count(outcome.node.as_deref(), at, slot(outcome.status));
+                d.count(outcome.node.as_deref().map(String::as_str), at, slot(outcome.status));
             }
             Event::End { .. } => d.end = d.end.max(at),
             _ => {}

@@ -95,13 +95,15 @@ fn cut(source: &str, stream: Stream<'_>) -> Option<(Vec<usize>, usize)> {
     // Only list items, comments and indented lines may follow: a top-level
     // key after the list, or a document marker, would end it in one part and
     // go unnoticed in the next.
-    let body = &source[list..];
-    let has = |marker: &[u8]| memchr::memmem::find(body.as_bytes(), marker).is_some();
-    if has(b"\n---") || has(b"\n...") {
-        return None;
-    }
-    let mut starts = body.match_indices('\n').map(|(i, _)| body.as_bytes().get(i + 1));
-    if starts.any(|b| b.is_some_and(|b| !matches!(b, b' ' | b'#' | b'-' | b'\n' | b'\r'))) {
+    // One pass over the lines' first bytes (`...` starts with a byte no
+    // item line starts with; `---` is told from `- ` by the bytes after it).
+    let body = &source.as_bytes()[list..];
+    let mut starts = memchr::memchr_iter(b'\n', body).map(|i| &body[i + 1..]);
+    if starts.any(|l| match l.first() {
+        Some(b' ' | b'#' | b'\n' | b'\r') | None => false,
+        Some(b'-') => l.starts_with(b"---"),
+        Some(_) => true,
+    }) {
         return None;
     }
     let indent = first.len() - first.trim_start_matches(' ').len();
