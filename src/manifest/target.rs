@@ -32,6 +32,11 @@ pub(crate) fn acts_on(params: &str, kind: crate::methods::TargetKind) -> TargetR
     scan(params, only_channel).unwrap_or_else(|| serde_json::from_str(params).unwrap_or_default())
 }
 
+/// The key a v1 publish may have after its channel, looked for in the rest
+/// (a searcher made once: making one per command cost more than the scan).
+static CLIENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"client\""));
+
 /// `only_channel`: done once `channel` is read (validated params: no key twice).
 fn scan(text: &str, only_channel: bool) -> Option<TargetRef<'_>> {
     let b = text.as_bytes();
@@ -70,7 +75,7 @@ fn scan(text: &str, only_channel: bool) -> Option<TargetRef<'_>> {
         match (slot, key) {
             (Some(slot), _) => {
                 *slot = Some(Cow::Borrowed(string(text, &mut i)?));
-                if only_channel && bit == 1 && memchr::memmem::find(&b[i..], b"\"client\"").is_none() {
+                if only_channel && bit == 1 && CLIENT.find(&b[i..]).is_none() {
                     return Some(t);
                 }
             }

@@ -277,7 +277,15 @@ impl<'r> Rows<'r> {
         let start = out.len();
         let mut int = itoa::Buffer::new();
         let put = |out: &mut Vec<u8>, parts: &[&[u8]]| parts.iter().for_each(|p| out.extend_from_slice(p));
-        let string = |out: &mut Vec<u8>, s: &str| serde_json::to_writer(&mut *out, s).expect("a string");
+        // Most strings need no escape (a pass that runs on vectors says so);
+        // the others as serde escapes them.
+        let string = |out: &mut Vec<u8>, s: &str| match s
+            .bytes()
+            .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+        {
+            false => put(out, &[b"\"", s.as_bytes(), b"\""]),
+            true => serde_json::to_writer(&mut *out, s).expect("a string"),
+        };
         put(out, &[b"{\"index\":", int.format(c.index()).as_bytes(), b",\"manifest\":", &self.manifests[c.manifest()]]);
         put(out, &[b",\"line\":", int.format(c.line()).as_bytes(), b",\"name\":"]);
         match c.name() {
