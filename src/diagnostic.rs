@@ -100,27 +100,17 @@ pub(crate) struct Released {
 /// request: 5 ms for 200,000 lines on one).
 fn line_starts(text: &str) -> Box<[usize]> {
     let bytes = text.as_bytes();
-    let two = bytes.len() >= 1 << 20 && std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
+    let two = bytes.len() >= 1 << 20 && crate::cores::two();
     let (first, second) = bytes.split_at(if two { bytes.len() / 2 } else { bytes.len() });
     let count = |half: &[u8]| memchr::memchr_iter(b'\n', half).count();
     let fill = |half: &[u8], from: usize, out: &mut [usize]| {
         out.iter_mut().zip(memchr::memchr_iter(b'\n', half)).for_each(|(s, i)| *s = from + i + 1);
     };
-    // Both halves at once (the second on a thread of its own) when there are two.
-    fn both<A: Send, B: Send>(two: bool, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-        match two {
-            true => std::thread::scope(|s| {
-                let b = s.spawn(b);
-                (a(), b.join().expect("indexing does not panic"))
-            }),
-            false => (a(), b()),
-        }
-    }
     // Counted first, so the index is made at its size, not grown by copying.
-    let (n1, n2) = both(two, || count(first), || count(second));
+    let (n1, n2) = crate::cores::both(two, || count(first), || count(second));
     let mut starts = vec![0; 1 + n1 + n2].into_boxed_slice();
     let (head, tail) = starts[1..].split_at_mut(n1);
-    both(two, || fill(first, 0, head), || fill(second, first.len(), tail));
+    crate::cores::both(two, || fill(first, 0, head), || fill(second, first.len(), tail));
     starts
 }
 

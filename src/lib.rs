@@ -30,6 +30,7 @@ pub mod client;
 pub mod runner;
 pub mod token;
 
+mod cores;
 mod diagnostic;
 mod duration;
 mod executor;

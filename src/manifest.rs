@@ -343,16 +343,9 @@ pub(crate) fn number_occurrences(commands: &mut [Command]) {
         hashes.sort_unstable();
         hashes
     };
-    let two = commands.len() >= 20_000 && std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
-    let (a, b) = if two {
-        let (first, second) = commands.split_at(commands.len() / 2);
-        std::thread::scope(|s| {
-            let b = s.spawn(|| sorted(second));
-            (sorted(first), b.join().expect("hashing does not panic"))
-        })
-    } else {
-        (sorted(commands), Vec::new())
-    };
+    let (first, second) = commands.split_at(commands.len() / 2);
+    let (a, b) =
+        crate::cores::both(commands.len() >= 20_000 && crate::cores::two(), || sorted(first), || sorted(second));
     if !repeats(&a, &b) {
         commands.iter_mut().for_each(|c| c.occurrence = 0);
         return;

@@ -689,8 +689,7 @@ const READ_IN_TWO: u64 = 4 << 20;
 fn read_bytes(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<Vec<u8>> {
     use std::io::{Seek, SeekFrom};
     use std::os::unix::fs::FileExt;
-    let two = std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
-    if !(meta.is_file() && meta.len() >= READ_IN_TWO && two) {
+    if !(meta.is_file() && meta.len() >= READ_IN_TWO && crate::cores::two()) {
         return std::fs::read(path);
     }
     let mut file = std::fs::File::open(path)?;
@@ -698,12 +697,10 @@ fn read_bytes(path: &Path, meta: &std::fs::Metadata) -> std::io::Result<Vec<u8>>
     // Zeroed by the allocator as fresh pages: not written before they are read into.
     let mut bytes = vec![0u8; len];
     let (first, second) = bytes.split_at_mut(len / 2);
-    std::thread::scope(|s| {
-        let file = &file;
-        let rest = s.spawn(move || file.read_exact_at(second, (len / 2) as u64));
-        file.read_exact_at(first, 0)?;
-        rest.join().map_err(|_| std::io::Error::other("a reading thread stopped"))?
-    })?;
+    let shared = &file;
+    let (a, b) =
+        crate::cores::both(true, || shared.read_exact_at(first, 0), || shared.read_exact_at(second, (len / 2) as u64));
+    a.and(b)?;
     // Anything written after the length was taken, as a whole read would have.
     file.seek(SeekFrom::Start(len as u64))?;
     file.read_to_end(&mut bytes)?;

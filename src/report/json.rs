@@ -186,8 +186,7 @@ pub(crate) fn write_json(run: &Run, out: &mut dyn Write) -> io::Result<()> {
     // `head` ends with `"commands":[]}`: reopen the list.
     line.truncate(line.len() - 2);
     out.write_all(&line)?;
-    let two = std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
-    rows(run, out, two, &mut line)?;
+    rows(run, out, crate::cores::two(), &mut line)?;
     out.write_all(b"\n]}\n")
 }
 
