@@ -7,6 +7,7 @@ use crate::harness::root;
 
 /// From the ground up; a module may use only what is on a lower floor.
 const FLOORS: &[&[&str]] = &[
+    &["cores"],
     &["diagnostic", "duration", "redact", "protocol", "token", "testutil"],
     &["methods", "settings"],
     &["manifest", "client"],
