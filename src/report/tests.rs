@@ -62,6 +62,38 @@ fn details(d: Details) -> Option<Box<Details>> {
     Some(Box::new(d))
 }
 
+/// A command the server refused (102, unknown channel), sent once.
+fn refused() -> Outcome {
+    Outcome {
+        details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
+        ..outcome(FAILED, 1, 1)
+    }
+}
+
+/// A run of `commands` with their `outcomes`, fixed durations, kept from
+/// `secrets`: what the tests that make their own commands share.
+fn run_of<'a>(
+    sources: &'a [Source],
+    commands: &'a [Command],
+    outcomes: &'a [Outcome],
+    secrets: &'a Secrets,
+) -> Run<'a> {
+    Run {
+        run_id: "r",
+        duration: Duration::ZERO,
+        sources,
+        commands,
+        outcomes,
+        deterministic: true,
+        secrets,
+        warnings: &[],
+        nodes: &[],
+        node_failures: &[],
+        exit: crate::exit::Exit::Rejected,
+        signal: None,
+    }
+}
+
 /// Renders `f` over the hand-built run.
 fn with_run<T>(f: impl FnOnce(&Run) -> T) -> T {
     let sources = [Source::new("deploy.yaml", MANIFEST)];
@@ -160,25 +192,9 @@ fn github_annotations_and_step_summary() {
 fn names_and_targets_never_show_a_secret() {
     let sources = [Source::new("m.yaml", "")];
     let commands = [command(0, 2, Some("key s3cret-k3y"), "publish", r#"{"channel":"s3cret-k3y","data":1}"#)];
-    let outcomes = [Outcome {
-        details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
-        ..outcome(FAILED, 1, 1)
-    }];
+    let outcomes = [refused()];
     let secrets = Secrets::new(["s3cret-k3y"]);
-    let run = Run {
-        run_id: "r",
-        duration: Duration::ZERO,
-        sources: &sources,
-        commands: &commands,
-        outcomes: &outcomes,
-        deterministic: true,
-        secrets: &secrets,
-        warnings: &[],
-        nodes: &[],
-        node_failures: &[],
-        exit: crate::exit::Exit::Rejected,
-        signal: None,
-    };
+    let run = run_of(&sources, &commands, &outcomes, &secrets);
     let mut json = Vec::new();
     write_json(&run, &mut json).unwrap();
     let (mut html, mut metrics) = (Vec::new(), Vec::new());
@@ -219,27 +235,10 @@ fn the_html_page_lists_every_command_of_a_small_run_and_only_trouble_of_a_large_
         (0..n as u32).map(|i| command(i, 2, None, "publish", r#"{"channel":"news","data":1}"#)).collect();
     let mut outcomes: Vec<Outcome> = (0..n).map(|_| outcome(Status::Ok, 1, 1)).collect();
     for i in [7, n - 1] {
-        outcomes[i] = Outcome {
-            details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
-            ..outcome(FAILED, 1, 1)
-        };
+        outcomes[i] = refused();
     }
     let secrets = Secrets::default();
-    let run = Run {
-        run_id: "big",
-        duration: Duration::from_secs(1),
-        sources: &sources,
-        commands: &commands,
-        outcomes: &outcomes,
-        deterministic: true,
-        secrets: &secrets,
-        warnings: &[],
-        nodes: &[],
-        node_failures: &[],
-        exit: crate::exit::Exit::Rejected,
-        signal: None,
-    };
-    let big = page(&run);
+    let big = page(&run_of(&sources, &commands, &outcomes, &secrets));
     let rows: Vec<&str> = big.split("<tr data-status=\"").skip(1).map(|r| &r[..r.find('>').unwrap()]).collect();
     assert_eq!(rows, [r#"failed" data-index="7""#, &format!(r#"failed" data-index="{}""#, n - 1)]);
     assert!(big.contains("the table lists all of the 2 that are not ok, and leaves out the 3,000 ok commands"));
@@ -256,28 +255,12 @@ fn the_rows_of_a_long_run_are_the_same_made_by_one_thread_or_two() {
         (0..n as u32).map(|i| command(i, 2, None, "publish", &format!(r#"{{"channel":"c{i}","data":{i}}}"#))).collect();
     let outcomes: Vec<Outcome> = (0..n)
         .map(|i| match i % 7 {
-            0 => Outcome {
-                details: details(Details { error: err(102, "unknown channel"), ..Details::default() }),
-                ..outcome(FAILED, 1, 1)
-            },
+            0 => refused(),
             _ => outcome(Status::Ok, 1 + i as u32 % 3, 1),
         })
         .collect();
     let secrets = Secrets::default();
-    let run = Run {
-        run_id: "long",
-        duration: Duration::from_secs(1),
-        sources: &sources,
-        commands: &commands,
-        outcomes: &outcomes,
-        deterministic: true,
-        secrets: &secrets,
-        warnings: &[],
-        nodes: &[],
-        node_failures: &[],
-        exit: crate::exit::Exit::Rejected,
-        signal: None,
-    };
+    let run = run_of(&sources, &commands, &outcomes, &secrets);
     let made = |two: bool| {
         let mut out = Vec::new();
         json::rows(&run, &mut out, two, &mut Vec::new()).unwrap();
