@@ -289,6 +289,13 @@ pub(crate) fn decode_raw(protocol: Protocol, methods: &[&str], body: &[u8]) -> R
     Ok(replies.into_iter().map(|r| r.map(|json| raw(&json))).collect())
 }
 
+/// Whether `s` needs an escape as a JSON string (a control character, a
+/// quote or a backslash): most do not, and are written as they are. One
+/// pass without an early exit, so it runs on vectors.
+pub(crate) fn needs_escape(s: &str) -> bool {
+    s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+}
+
 /// A value as compact JSON text.
 pub(crate) fn raw(json: &Json) -> Box<serde_json::value::RawValue> {
     serde_json::value::to_raw_value(json).expect("a JSON value serialises")

@@ -47,7 +47,7 @@ impl Plan {
             commands,
             protocol,
             run_id: run_id.into(),
-            plain_run_id: !run_id.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'),
+            plain_run_id: !protocol::needs_escape(run_id),
             keys: idempotency && protocol.has_idempotency(),
             filled: RwLock::default(),
             any_filled: AtomicBool::new(false),

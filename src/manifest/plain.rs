@@ -375,8 +375,7 @@ fn json_number(t: &str) -> bool {
 /// `s` as a JSON string, escaped as serde_json escapes it.
 pub(super) fn json_string(out: &mut String, s: &str) {
     out.push('"');
-    // Most strings need no escape: one pass that runs on vectors says so.
-    if !s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\')) {
+    if !crate::protocol::needs_escape(s) {
         out.push_str(s);
         out.push('"');
         return;

@@ -276,12 +276,8 @@ impl<'r> Rows<'r> {
         let start = out.len();
         let mut int = itoa::Buffer::new();
         let put = |out: &mut Vec<u8>, parts: &[&[u8]]| parts.iter().for_each(|p| out.extend_from_slice(p));
-        // Most strings need no escape (a pass that runs on vectors says so);
-        // the others as serde escapes them.
-        let string = |out: &mut Vec<u8>, s: &str| match s
-            .bytes()
-            .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
-        {
+        // Strings that need an escape as serde escapes them; the others as they are.
+        let string = |out: &mut Vec<u8>, s: &str| match crate::protocol::needs_escape(s) {
             false => put(out, &[b"\"", s.as_bytes(), b"\""]),
             true => serde_json::to_writer(&mut *out, s).expect("a string"),
         };
